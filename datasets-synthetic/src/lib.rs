@@ -1,0 +1,1 @@
+//! Labelled synthetic identity documents, camera frames and capture videos.

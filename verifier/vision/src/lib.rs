@@ -1,0 +1,1 @@
+//! Pixels in, typed findings out.
