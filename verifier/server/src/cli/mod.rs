@@ -1,0 +1,42 @@
+//! The command line: subcommands that print one JSON document on stdout.
+//!
+//! This is the project's scripting interface. Exit status 0 means the command ran (whatever it
+//! found); non-zero means unusable input or environment, with a one-line error on stderr.
+
+pub mod face;
+pub mod models;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Remote identity verification: the service and its tools.
+#[derive(Debug, Parser)]
+#[command(name = "verifier", version, about)]
+pub struct Cli {
+    /// A configuration file (TOML) overriding the embedded defaults; also $VERIFIER_CONFIG.
+    #[arg(long, global = true, env = "VERIFIER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service until SIGTERM or Ctrl-C.
+    Serve,
+    /// Model files: fetch into the cache, check against the manifest.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Faces in images.
+    #[command(subcommand)]
+    Face(face::FaceCommand),
+}
+
+/// Prints `value` as one line of JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! Configuration: embedded defaults, an optional file and the environment, validated once.
+//!
+//! Two stages, like ripgrep's `LowArgs -> HiArgs`: serde reads everything into [`RawConfig`],
+//! then [`RawConfig::validate`] turns it into the typed [`Config`] or says exactly which key is
+//! wrong. Components get their own small structs from `Config`; nothing reads globals.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use vision::face::DetectorConfig;
+use vision::frame::DecodeLimits;
+use vision::onnx::OnnxThreads;
+
+/// The defaults compiled into the binary.
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Configuration as read, before validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    server: RawServer,
+    database: RawDatabase,
+    models: RawModels,
+    onnx: RawOnnx,
+    images: RawImages,
+    face: RawFace,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: String,
+    shutdown_grace_secs: u64,
+    max_body_bytes: usize,
+    log_format: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+    max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModels {
+    cache_dir: PathBuf,
+    shared_mirror: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOnnx {
+    library: PathBuf,
+    intra_op_threads: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImages {
+    max_bytes: usize,
+    max_pixels: u64,
+    max_side: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFace {
+    detector: RawDetector,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDetector {
+    max_input_side: u32,
+    score_threshold: f32,
+    nms_iou: f32,
+    max_faces: usize,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP server settings.
+    pub server: ServerConfig,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// Model files.
+    pub models: ModelsConfig,
+    /// ONNX Runtime library and threads.
+    pub onnx: OnnxConfig,
+    /// Limits on images accepted from clients and the command line.
+    pub images: DecodeLimits,
+    /// Face detection.
+    pub detector: DetectorConfig,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Time given to in-flight requests at shutdown.
+    pub shutdown_grace: Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Log output format.
+    pub log_format: LogFormat,
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// sqlx connection URL (`sqlite://...`).
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// Where model files are cached and mirrored.
+#[derive(Debug, Clone)]
+pub struct ModelsConfig {
+    /// The cache directory models are loaded from.
+    pub cache_dir: PathBuf,
+    /// The shared mirror directory, used by `models fetch` when it exists.
+    pub shared_mirror: PathBuf,
+}
+
+/// ONNX Runtime settings.
+#[derive(Debug, Clone)]
+pub struct OnnxConfig {
+    /// Path of `libonnxruntime.so`.
+    pub library: PathBuf,
+    /// Per-session thread settings.
+    pub threads: OnnxThreads,
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The sources could not be read or do not fit the schema.
+    #[error("configuration: {0}")]
+    Read(String),
+    /// A value is out of range or malformed.
+    #[error("configuration key {key}: {problem} (got {value})")]
+    Invalid {
+        /// Dotted key, e.g. `server.listen`.
+        key: &'static str,
+        /// What is wrong.
+        problem: &'static str,
+        /// The value found.
+        value: String,
+    },
+}
+
+impl RawConfig {
+    /// Reads the embedded defaults, then `file` if given, then `VERIFIER_*` variables from `env`.
+    pub fn load(file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::Read(format!(
+                    "file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Read(e.to_string()))
+    }
+
+    /// Checks every value and builds the typed configuration.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let invalid = |key, problem, value: String| ConfigError::Invalid {
+            key,
+            problem,
+            value,
+        };
+        let s = self.server;
+        let listen = s
+            .listen
+            .parse()
+            .map_err(|_| invalid("server.listen", "expected IP:PORT", s.listen.clone()))?;
+        let log_format = match s.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "server.log_format",
+                    "expected \"text\" or \"json\"",
+                    other.into(),
+                ));
+            }
+        };
+        if s.max_body_bytes < 1024 {
+            return Err(invalid(
+                "server.max_body_bytes",
+                "must be at least 1024",
+                s.max_body_bytes.to_string(),
+            ));
+        }
+        let d = self.database;
+        if !d.url.starts_with("sqlite:") {
+            return Err(invalid(
+                "database.url",
+                "only sqlite: URLs are supported by this build",
+                d.url,
+            ));
+        }
+        if d.max_connections == 0 {
+            return Err(invalid(
+                "database.max_connections",
+                "must be at least 1",
+                "0".into(),
+            ));
+        }
+        if self.onnx.intra_op_threads == 0 {
+            return Err(invalid(
+                "onnx.intra_op_threads",
+                "must be at least 1",
+                "0".into(),
+            ));
+        }
+        let i = self.images;
+        if i.max_side == 0 || i.max_pixels == 0 || i.max_bytes == 0 {
+            return Err(invalid(
+                "images",
+                "limits must be positive",
+                format!("{i:?}"),
+            ));
+        }
+        let det = self.face.detector;
+        if !(0.0..=1.0).contains(&det.score_threshold) {
+            return Err(invalid(
+                "face.detector.score_threshold",
+                "must be within 0..=1",
+                det.score_threshold.to_string(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&det.nms_iou) {
+            return Err(invalid(
+                "face.detector.nms_iou",
+                "must be within 0..=1",
+                det.nms_iou.to_string(),
+            ));
+        }
+        if det.max_input_side < 32 {
+            return Err(invalid(
+                "face.detector.max_input_side",
+                "must be at least 32",
+                det.max_input_side.to_string(),
+            ));
+        }
+        if det.max_faces == 0 {
+            return Err(invalid(
+                "face.detector.max_faces",
+                "must be at least 1",
+                "0".into(),
+            ));
+        }
+        Ok(Config {
+            server: ServerConfig {
+                listen,
+                shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
+                max_body_bytes: s.max_body_bytes,
+                log_format,
+            },
+            database: DatabaseConfig {
+                url: d.url,
+                max_connections: d.max_connections,
+            },
+            models: ModelsConfig {
+                cache_dir: self.models.cache_dir,
+                shared_mirror: self.models.shared_mirror,
+            },
+            onnx: OnnxConfig {
+                library: self.onnx.library,
+                threads: OnnxThreads {
+                    intra_op: self.onnx.intra_op_threads,
+                },
+            },
+            images: DecodeLimits {
+                max_bytes: i.max_bytes,
+                max_pixels: i.max_pixels,
+                max_side: i.max_side,
+            },
+            detector: DetectorConfig {
+                max_input_side: det.max_input_side,
+                score_threshold: det.score_threshold,
+                nms_iou: det.nms_iou,
+                max_faces: det.max_faces,
+            },
+        })
+    }
+}
+
+/// The environment provider the binary uses: `VERIFIER_SECTION__KEY`.
+pub fn env_provider() -> Env {
+    // VERIFIER_CONFIG names the file and VERIFIER_MODEL_MIRROR the model mirror; they are not keys.
+    Env::prefixed("VERIFIER_")
+        .ignore(&["CONFIG", "MODEL_MIRROR"])
+        .split("__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // figment's test jail returns its own (large) error type; that is its API, not ours.
+    #[allow(clippy::result_large_err)]
+    fn check(overrides: &[(&str, &str)], expect: &str) {
+        figment::Jail::expect_with(|jail| {
+            for (k, v) in overrides {
+                jail.set_env(k, v);
+            }
+            let got = match RawConfig::load(None, env_provider()).and_then(RawConfig::validate) {
+                Ok(c) => format!("ok {}", c.server.listen),
+                Err(e) => e.to_string(),
+            };
+            assert!(got.contains(expect), "{got:?} does not contain {expect:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        check(&[], "ok 127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_overrides_and_validation() {
+        check(
+            &[("VERIFIER_SERVER__LISTEN", "0.0.0.0:9000")],
+            "ok 0.0.0.0:9000",
+        );
+        check(
+            &[("VERIFIER_SERVER__LISTEN", "nowhere")],
+            "server.listen: expected IP:PORT (got nowhere)",
+        );
+        check(
+            &[("VERIFIER_SERVER__LOG_FORMAT", "xml")],
+            "server.log_format",
+        );
+        check(
+            &[("VERIFIER_FACE__DETECTOR__SCORE_THRESHOLD", "1.5")],
+            "face.detector.score_threshold",
+        );
+        check(&[("VERIFIER_DATABASE__URL", "mysql://x")], "database.url");
+        check(&[("VERIFIER_SERVER__NO_SUCH_KEY", "1")], "unknown field");
+        check(
+            &[("VERIFIER_MODEL_MIRROR", "/somewhere")],
+            "ok 127.0.0.1:8080",
+        );
+    }
+}

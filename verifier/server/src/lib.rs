@@ -1,0 +1,73 @@
+//! The verification service: configuration, storage, model loading, HTTP, and the command line.
+//!
+//! The binary `verifier` (in `main.rs`) is a thin shell over this library, so integration tests
+//! start the same server in-process with their own listener, database and shutdown signal:
+//!
+//! ```no_run
+//! # async fn example(config: verifier::config::Config) -> anyhow::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let app = verifier::App::start(&config).await?;
+//! verifier::http::serve(listener, app.router(), std::future::pending(), config.server.shutdown_grace).await?;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod engines;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use verifier_models::Manifest;
+
+use crate::config::Config;
+use crate::http::AppState;
+
+/// A started service: database open and migrated, models loaded.
+#[derive(Clone)]
+pub struct App {
+    state: AppState,
+    max_body_bytes: usize,
+}
+
+impl App {
+    /// Opens the database, loads the models (on a blocking thread: it is CPU and file work) and
+    /// records which model files this process runs.
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let store = store::Store::open(&config.database)
+            .await
+            .context("opening the database")?;
+        let engine_config = config.clone();
+        let engines = tokio::task::spawn_blocking(move || {
+            engines::load(&engine_config, &Manifest::embedded())
+        })
+        .await
+        .context("model loading panicked")??;
+        store
+            .record_model_loads(&started_at, &engines.loaded)
+            .await
+            .context("recording model loads")?;
+        for m in &engines.loaded {
+            tracing::info!(model = %m.name, sha256 = %m.sha256, "model loaded");
+        }
+        Ok(Self {
+            state: AppState {
+                store,
+                engines: Arc::new(engines),
+                metrics: telemetry::metrics(),
+            },
+            max_body_bytes: config.server.max_body_bytes,
+        })
+    }
+
+    /// The HTTP router over this app's state.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone(), self.max_body_bytes)
+    }
+}
