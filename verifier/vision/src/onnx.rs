@@ -6,8 +6,8 @@
 //! Threads: each session gets `intra_op` threads and never spins, because the same cores run
 //! the rayon pool that calls it; on a 2-core machine one thread per session is the right size.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use ort::environment::Environment;
 use ort::session::Session;
@@ -24,9 +24,12 @@ pub struct OnnxThreads {
     pub intra_op: usize,
 }
 
+/// ONNX Runtime allows one environment per process: it is created on first load and shared.
+static ENVIRONMENT: OnceLock<(PathBuf, Environment)> = OnceLock::new();
+
 /// The loaded ONNX Runtime library and its environment.
 pub struct OnnxRuntime {
-    env: Environment,
+    env: &'static Environment,
     threads: OnnxThreads,
 }
 
@@ -41,7 +44,8 @@ impl std::fmt::Debug for OnnxRuntime {
 impl OnnxRuntime {
     /// Loads the ONNX Runtime shared library at `library` and creates the environment.
     ///
-    /// The library is loaded once per process; later calls reuse it.
+    /// The library and environment are created once per process; later calls reuse them, and
+    /// fail if they name a different library file.
     pub fn load(library: &Path, threads: OnnxThreads) -> Result<Self, ModelError> {
         let runtime_err = |reason: String| ModelError::Runtime {
             path: library.display().to_string(),
@@ -52,11 +56,31 @@ impl OnnxRuntime {
                 "no such file (run the set-up command to install it)".into(),
             ));
         }
-        let env = ort::init_from(library)
-            .map_err(|e| runtime_err(e.to_string()))?
-            .with_name("verifier")
-            .build()
+        let wanted = library
+            .canonicalize()
             .map_err(|e| runtime_err(e.to_string()))?;
+        // Serialise first loads: ONNX Runtime refuses a second environment, so two threads
+        // must not both build one.
+        static FIRST_LOAD: Mutex<()> = Mutex::new(());
+        let guard = FIRST_LOAD
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if ENVIRONMENT.get().is_none() {
+            let env = ort::init_from(&wanted)
+                .map_err(|e| runtime_err(e.to_string()))?
+                .with_name("verifier")
+                .build()
+                .map_err(|e| runtime_err(e.to_string()))?;
+            let _ = ENVIRONMENT.set((wanted.clone(), env));
+        }
+        drop(guard);
+        let (loaded, env) = ENVIRONMENT.get().expect("set just above when it was empty");
+        if *loaded != wanted {
+            return Err(runtime_err(format!(
+                "this process already runs ONNX Runtime from {}; one library per process",
+                loaded.display()
+            )));
+        }
         Ok(Self { env, threads })
     }
 
@@ -80,7 +104,7 @@ impl OnnxRuntime {
                 model: spec.name.clone(),
                 reason: e.to_string(),
             };
-        let session = Session::builder(&self.env)
+        let session = Session::builder(self.env)
             .map_err(ort_err)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
             .map_err(builder_err)?

@@ -1,0 +1,220 @@
+//! The `verifier` command line, run as a process against the real models.
+//!
+//! These tests need the ONNX Runtime library and the model cache that `scripts/setup.sh`
+//! installs. Without them they skip with a message, unless VERIFIER_REQUIRE_MODELS=1 (set by
+//! `make test` and CI), where a missing model is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
+}
+
+/// True when the models are provisioned; otherwise skips (or fails when they are required).
+fn models_ready() -> bool {
+    let root = workspace();
+    let needed = [
+        ".cache/onnxruntime/libonnxruntime.so",
+        ".cache/models/yunet_n_dynamic.onnx",
+    ];
+    let missing: Vec<&str> = needed
+        .iter()
+        .copied()
+        .filter(|p| !root.join(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!("models not provisioned ({missing:?} missing): run scripts/setup.sh");
+    assert!(
+        std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(),
+        "{message}"
+    );
+    eprintln!("skipping: {message}");
+    false
+}
+
+fn shared_faces() -> Option<PathBuf> {
+    let dir = workspace().join("../shared/datasets/faces");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared/datasets/faces is absent");
+        None
+    }
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn verifier(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_verifier"))
+        .current_dir(workspace())
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the verifier binary runs");
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("verifier-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    dir
+}
+
+fn faces_of(stdout: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(stdout).expect("stdout is JSON");
+    v["faces"].as_array().expect("a faces array").clone()
+}
+
+#[test]
+fn finds_one_face_with_plausible_landmarks() {
+    let (true, Some(faces_dir)) = (models_ready(), shared_faces()) else {
+        return;
+    };
+    let img = faces_dir.join("img1.jpg");
+    let run = verifier(&["face", "detect", img.to_str().unwrap()], &[]);
+    assert!(run.ok, "{}", run.stderr);
+    let faces = faces_of(&run.stdout);
+    assert_eq!(faces.len(), 1, "{}", run.stdout);
+    let f = &faces[0];
+    let b: Vec<f64> = f["box"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let pts: Vec<(f64, f64)> = f["landmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    assert_eq!(pts.len(), 5);
+    assert!(f["score"].as_f64().unwrap() > 0.8);
+    for &(x, y) in &pts {
+        assert!(
+            x > b[0] && x < b[0] + b[2] && y > b[1] && y < b[1] + b[3],
+            "{pts:?} outside {b:?}"
+        );
+    }
+    let (right_eye, left_eye, nose, mouth_r, mouth_l) = (pts[0], pts[1], pts[2], pts[3], pts[4]);
+    assert!(
+        right_eye.0 < left_eye.0 && mouth_r.0 < mouth_l.0,
+        "left/right order: {pts:?}"
+    );
+    assert!(
+        right_eye.1 < nose.1 && left_eye.1 < nose.1,
+        "eyes above the nose: {pts:?}"
+    );
+    assert!(
+        nose.1 < mouth_r.1 && nose.1 < mouth_l.1,
+        "nose above the mouth: {pts:?}"
+    );
+}
+
+#[test]
+fn finds_no_face_on_a_blank_image() {
+    if !models_ready() {
+        return;
+    }
+    let dir = scratch("blank");
+    let path = dir.join("blank.png");
+    image::RgbImage::from_pixel(640, 480, image::Rgb([240, 240, 240]))
+        .save(&path)
+        .unwrap();
+    let run = verifier(&["face", "detect", path.to_str().unwrap()], &[]);
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(faces_of(&run.stdout).len(), 0, "{}", run.stdout);
+}
+
+#[test]
+fn refuses_unusable_input_with_one_line() {
+    let dir = scratch("bad-input");
+    let text = dir.join("notes.jpg");
+    std::fs::write(&text, "this is not an image").unwrap();
+    let huge = dir.join("huge.png");
+    image::RgbImage::new(9000, 1).save(&huge).unwrap();
+    for (path, expect) in [
+        (text, "not a supported image"),
+        (huge, "9000x1, over the limit"),
+        (dir.join("missing.jpg"), "cannot read"),
+    ] {
+        let run = verifier(&["face", "detect", path.to_str().unwrap()], &[]);
+        assert!(!run.ok);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains(expect),
+            "{} lacks {expect:?}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn refuses_a_model_file_with_one_byte_changed() {
+    if !models_ready() {
+        return;
+    }
+    let root = workspace();
+    let cache = scratch("corrupt-model");
+    let mut bytes = std::fs::read(root.join(".cache/models/yunet_n_dynamic.onnx")).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(cache.join("yunet_n_dynamic.onnx"), bytes).unwrap();
+    let blank = cache.join("blank.png");
+    image::RgbImage::new(64, 64).save(&blank).unwrap();
+    let run = verifier(
+        &["face", "detect", blank.to_str().unwrap()],
+        &[("VERIFIER_MODELS__CACHE_DIR", cache.to_str().unwrap())],
+    );
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("yunet_n_dynamic.onnx"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12"),
+        "the error names the expected hash: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn models_check_passes_on_the_provisioned_cache() {
+    if !models_ready() {
+        return;
+    }
+    let run = verifier(&["models", "check"], &[]);
+    assert!(run.ok, "{}{}", run.stdout, run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let models = v["models"].as_array().unwrap();
+    assert!(models.len() >= 3);
+    assert!(models.iter().all(|m| m["ok"] == true), "{}", run.stdout);
+}
+
+#[test]
+fn bad_configuration_is_named() {
+    let run = verifier(
+        &["models", "check"],
+        &[("VERIFIER_SERVER__LISTEN", "somewhere")],
+    );
+    assert!(!run.ok);
+    assert!(run.stderr.contains("server.listen"), "{}", run.stderr);
+}
