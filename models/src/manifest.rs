@@ -48,6 +48,9 @@ pub struct ModelSpec {
     /// How pixels become the input tensor, for image models.
     #[serde(default)]
     pub preprocess: Option<Preprocess>,
+    /// For embedding models with several outputs: the one that is the embedding.
+    #[serde(default)]
+    pub embedding_output: Option<String>,
 }
 
 /// A tensor's name and shape; `-1` is a dynamic dimension.
@@ -131,6 +134,14 @@ pub enum ManifestError {
         /// The value found.
         file: String,
     },
+    /// `embedding_output` names an output the model does not list.
+    #[error("model {model:?} names embedding output {output:?}, which is not among its outputs")]
+    UnknownOutput {
+        /// Model name.
+        model: String,
+        /// The output named.
+        output: String,
+    },
     /// A role names a model the manifest does not list.
     #[error("role {role:?} names model {model:?}, which the manifest does not list")]
     UnknownRoleModel {
@@ -200,6 +211,13 @@ impl Manifest {
                 });
             }
         }
+        for m in &self.models {
+            if let Some(out) = &m.embedding_output
+                && !m.outputs.iter().any(|o| o.name == *out)
+            {
+                return Err(ManifestError::UnknownOutput { model: m.name.clone(), output: out.clone() });
+            }
+        }
         for (role, model) in &self.roles {
             if !names.contains(model.as_str()) {
                 return Err(ManifestError::UnknownRoleModel {
@@ -263,6 +281,8 @@ mod tests {
             "names model \"b\"",
         );
         check(&ONE.replace("task", "tusk"), "not valid TOML");
+        check(&ONE.replace("inputs =", "embedding_output = \"z\"\ninputs ="), "embedding output \"z\"");
+        check(&ONE.replace("inputs =", "embedding_output = \"y\"\ninputs ="), "ok 1 models");
         let twice = format!("{ONE}{}", &ONE[ONE.find("[[model]]").unwrap_or(0)..]);
         check(&twice, "lists name \"a\" twice");
     }

@@ -72,6 +72,21 @@ struct RawImages {
 #[serde(deny_unknown_fields)]
 struct RawFace {
     detector: RawDetector,
+    embedder: RawEmbedder,
+    #[serde(rename = "match")]
+    matching: RawMatch,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmbedder {
+    role: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatch {
+    threshold: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +122,17 @@ pub struct Config {
     pub images: DecodeLimits,
     /// Face detection.
     pub detector: DetectorConfig,
+    /// Face embedding and matching.
+    pub face_match: FaceMatchConfig,
+}
+
+/// Face embedding and matching settings.
+#[derive(Debug, Clone)]
+pub struct FaceMatchConfig {
+    /// The manifest role of the embedding model.
+    pub embedder_role: String,
+    /// Cosine similarity at or above which two faces match.
+    pub threshold: f32,
 }
 
 /// HTTP server settings.
@@ -269,6 +295,22 @@ impl RawConfig {
                 det.max_input_side.to_string(),
             ));
         }
+        let m = self.face.matching;
+        if !(-1.0..=1.0).contains(&m.threshold) {
+            return Err(invalid(
+                "face.match.threshold",
+                "must be within -1..=1",
+                m.threshold.to_string(),
+            ));
+        }
+        let role = self.face.embedder.role;
+        if role != "face_embedding" && role != "face_embedding_fast" {
+            return Err(invalid(
+                "face.embedder.role",
+                "expected face_embedding or face_embedding_fast",
+                role,
+            ));
+        }
         if det.max_faces == 0 {
             return Err(invalid(
                 "face.detector.max_faces",
@@ -307,6 +349,10 @@ impl RawConfig {
                 score_threshold: det.score_threshold,
                 nms_iou: det.nms_iou,
                 max_faces: det.max_faces,
+            },
+            face_match: FaceMatchConfig {
+                embedder_role: role,
+                threshold: m.threshold,
             },
         })
     }

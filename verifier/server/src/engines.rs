@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use verifier_models::{Manifest, ModelSpec};
-use vision::face::FaceDetector;
+use vision::face::{FaceAnalyzer, FaceDetector, FaceEmbedder};
 use vision::model::ModelError;
 use vision::onnx::{OnnxModel, OnnxRuntime};
 
@@ -29,8 +29,8 @@ pub struct LoadedModel {
 /// The models ready to run.
 #[derive(Debug)]
 pub struct Engines {
-    /// Face detection.
-    pub detector: FaceDetector,
+    /// Face detection and embedding.
+    pub faces: FaceAnalyzer,
     /// What was loaded, in load order.
     pub loaded: Vec<LoadedModel>,
 }
@@ -62,20 +62,42 @@ pub fn load_model(
         .map_err(|e: ModelError| anyhow::anyhow!(e))
 }
 
+/// The manifest's model for `role`, or an error naming the role.
+fn role<'m>(manifest: &'m Manifest, role: &str) -> anyhow::Result<&'m ModelSpec> {
+    manifest
+        .role(role)
+        .with_context(|| format!("the model manifest assigns no model to the {role} role"))
+}
+
+/// Loads the face detector and embedder.
+pub fn face_analyzer(
+    runtime: &OnnxRuntime,
+    config: &Config,
+    manifest: &Manifest,
+) -> anyhow::Result<(FaceAnalyzer, Vec<LoadedModel>)> {
+    let cache = &config.models.cache_dir;
+    let detector_spec = role(manifest, "face_detector")?;
+    let embedder_spec = role(manifest, &config.face_match.embedder_role)?;
+    let detector = FaceDetector::new(
+        Arc::new(load_model(runtime, cache, detector_spec)?),
+        config.detector,
+    );
+    let embedder_model = Arc::new(load_model(runtime, cache, embedder_spec)?);
+    let embedder = FaceEmbedder::from_spec(embedder_model, embedder_spec)?;
+    let loaded = [detector_spec, embedder_spec]
+        .iter()
+        .map(|s| LoadedModel {
+            name: s.name.clone(),
+            file: s.file.clone(),
+            sha256: s.sha256.clone(),
+        })
+        .collect();
+    Ok((FaceAnalyzer { detector, embedder }, loaded))
+}
+
 /// Loads every model the service needs.
 pub fn load(config: &Config, manifest: &Manifest) -> anyhow::Result<Engines> {
     let runtime = runtime(config)?;
-    let spec = manifest
-        .role("face_detector")
-        .context("the model manifest assigns no model to the face_detector role")?;
-    let detector_model = load_model(&runtime, &config.models.cache_dir, spec)?;
-    let loaded = vec![LoadedModel {
-        name: spec.name.clone(),
-        file: spec.file.clone(),
-        sha256: spec.sha256.clone(),
-    }];
-    Ok(Engines {
-        detector: FaceDetector::new(Arc::new(detector_model), config.detector),
-        loaded,
-    })
+    let (faces, loaded) = face_analyzer(&runtime, config, manifest)?;
+    Ok(Engines { faces, loaded })
 }

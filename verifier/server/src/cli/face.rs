@@ -1,12 +1,15 @@
-//! `verifier face ...`: face detection on image files.
+//! `verifier face ...`: detection, 1:1 matching and the face-verification evaluation.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
+use rayon::prelude::*;
 use serde::Serialize;
 use verifier_models::Manifest;
-use vision::face::{DetectedFace, FaceDetector};
+use vision::face::{DetectedFace, FaceAnalyzer, FaceDetector, FaceReading};
+use vision::frame::Frame;
+use vision::metrics;
 
 use crate::config::Config;
 use crate::engines;
@@ -19,6 +22,25 @@ pub enum FaceCommand {
         /// The image file (JPEG, PNG, WebP or BMP).
         image: PathBuf,
     },
+    /// Compare the largest face of two images: prints {"similarity","same_person","threshold","faces"}.
+    Match {
+        /// First image.
+        image_a: PathBuf,
+        /// Second image.
+        image_b: PathBuf,
+    },
+    /// Evaluate verification on labelled pairs: prints AUC, EER and FNMR at fixed FMRs.
+    Eval {
+        /// CSV with a header naming `file_x`, `file_y` and `decision` (Yes = same person).
+        #[arg(long)]
+        pairs: PathBuf,
+        /// Folder holding the images; each CSV path is looked up by its file name here.
+        #[arg(long)]
+        images: PathBuf,
+        /// Write the DET curve to this PNG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
 }
 
 /// The wire form of one detected face.
@@ -30,34 +52,74 @@ struct FaceOut {
     landmarks: [[f32; 2]; 5],
 }
 
-#[derive(Debug, Serialize)]
-struct DetectOut {
-    faces: Vec<FaceOut>,
+fn round1(v: f32) -> f32 {
+    (v * 10.0).round() / 10.0
 }
 
-fn round(v: f32) -> f32 {
-    (v * 10.0).round() / 10.0
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
 }
 
 impl From<&DetectedFace> for FaceOut {
     fn from(f: &DetectedFace) -> Self {
         let b = f.bbox;
         FaceOut {
-            bbox: [round(b.x), round(b.y), round(b.width), round(b.height)],
+            bbox: [round1(b.x), round1(b.y), round1(b.width), round1(b.height)],
             score: (f.score * 1000.0).round() / 1000.0,
-            landmarks: f.landmarks.map(|[x, y]| [round(x), round(y)]),
+            landmarks: f.landmarks.map(|[x, y]| [round1(x), round1(y)]),
         }
     }
+}
+
+#[derive(Debug, Serialize)]
+struct MatchOut {
+    similarity: Option<f64>,
+    same_person: bool,
+    threshold: f32,
+    faces: [usize; 2],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct EvalOut {
+    pairs: usize,
+    genuine: usize,
+    impostor: usize,
+    images: usize,
+    images_without_face: usize,
+    model: String,
+    auc: Option<f64>,
+    eer: Option<f64>,
+    eer_threshold: Option<f32>,
+    #[serde(rename = "fnmr_at_fmr_1e-2")]
+    fnmr_at_fmr_1e_2: Option<f64>,
+    #[serde(rename = "fnmr_at_fmr_1e-3")]
+    fnmr_at_fmr_1e_3: Option<f64>,
+    #[serde(rename = "threshold_at_fmr_1e-3")]
+    threshold_at_fmr_1e_3: Option<f32>,
+    threshold: f32,
+    fmr_at_threshold: f64,
+    fnmr_at_threshold: f64,
+    accuracy_at_threshold: f64,
+}
+
+/// Reads and decodes an image file; a missing or corrupt file is an error naming it.
+fn load_frame(path: &Path, config: &Config) -> anyhow::Result<Frame> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    vision::frame::decode(&bytes, &config.images).with_context(|| path.display().to_string())
+}
+
+fn analyzer(config: &Config) -> anyhow::Result<FaceAnalyzer> {
+    let runtime = engines::runtime(config)?;
+    Ok(engines::face_analyzer(&runtime, config, &Manifest::embedded())?.0)
 }
 
 /// Runs a face subcommand.
 pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
     match command {
         FaceCommand::Detect { image } => {
-            let bytes = std::fs::read(&image)
-                .with_context(|| format!("cannot read {}", image.display()))?;
-            let frame = vision::frame::decode(&bytes, &config.images)
-                .with_context(|| format!("{}", image.display()))?;
+            let frame = load_frame(&image, config)?;
             let manifest = Manifest::embedded();
             let spec = manifest
                 .role("face_detector")
@@ -66,9 +128,162 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             let model = engines::load_model(&runtime, &config.models.cache_dir, spec)?;
             let detector = FaceDetector::new(std::sync::Arc::new(model), config.detector);
             let faces = detector.detect(&frame)?;
-            crate::cli::print_json(&DetectOut {
-                faces: faces.iter().map(FaceOut::from).collect(),
-            })
+            let faces: Vec<FaceOut> = faces.iter().map(FaceOut::from).collect();
+            crate::cli::print_json(&serde_json::json!({ "faces": faces }))
+        }
+        FaceCommand::Match { image_a, image_b } => {
+            let (a, b) = (load_frame(&image_a, config)?, load_frame(&image_b, config)?);
+            let analyzer = analyzer(config)?;
+            let (ra, rb) = rayon::join(|| analyzer.read(&a), || analyzer.read(&b));
+            let (ra, rb) = (ra?, rb?);
+            crate::cli::print_json(&match_outcome(&ra, &rb, config.face_match.threshold))
+        }
+        FaceCommand::Eval {
+            pairs,
+            images,
+            plot,
+        } => {
+            let (out, genuine, impostor) = evaluate(&pairs, &images, config)?;
+            if let Some(plot) = plot {
+                crate::plot::det_curve(&plot, &genuine, &impostor, out.threshold, &out.model)?;
+            }
+            crate::cli::print_json(&out)
         }
     }
+}
+
+fn match_outcome(a: &FaceReading, b: &FaceReading, threshold: f32) -> MatchOut {
+    let faces = [a.faces.len(), b.faces.len()];
+    let (similarity, reason) = match (&a.embedding, &b.embedding) {
+        (Some(ea), Some(eb)) => (Some(ea.cosine(eb)), None),
+        (None, _) => (None, Some("no_face_in_image_a")),
+        (_, None) => (None, Some("no_face_in_image_b")),
+    };
+    MatchOut {
+        similarity: similarity.map(|s| round4(f64::from(s))),
+        same_person: similarity.is_some_and(|s| s >= threshold),
+        threshold,
+        faces,
+        reason,
+    }
+}
+
+/// One labelled pair from the CSV.
+struct Pair {
+    a: String,
+    b: String,
+    same: bool,
+}
+
+fn read_pairs(path: &Path) -> anyhow::Result<Vec<Pair>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines
+        .next()
+        .context("the pairs file is empty")?
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .with_context(|| format!("the pairs file has no {name} column"))
+    };
+    let (cx, cy, cd) = (col("file_x")?, col("file_y")?, col("decision")?);
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let cell = |c: usize| {
+                cells
+                    .get(c)
+                    .copied()
+                    .with_context(|| format!("line {}: too few columns", i + 2))
+            };
+            let name = |c: usize| -> anyhow::Result<String> {
+                let value = cell(c)?;
+                Ok(value.rsplit('/').next().unwrap_or(value).to_owned())
+            };
+            let same = match cell(cd)? {
+                "Yes" | "yes" | "1" | "same" => true,
+                "No" | "no" | "0" | "different" => false,
+                other => anyhow::bail!("line {}: decision {other:?} is neither Yes nor No", i + 2),
+            };
+            Ok(Pair {
+                a: name(cx)?,
+                b: name(cy)?,
+                same,
+            })
+        })
+        .collect()
+}
+
+/// Scores every pair; a pair whose image shows no face scores -1 (a failure to enrol counts
+/// against the system, not out of the figures).
+fn evaluate(
+    pairs_csv: &Path,
+    images: &Path,
+    config: &Config,
+) -> anyhow::Result<(EvalOut, Vec<f32>, Vec<f32>)> {
+    let pairs = read_pairs(pairs_csv)?;
+    let mut names: Vec<&str> = pairs
+        .iter()
+        .flat_map(|p| [p.a.as_str(), p.b.as_str()])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let analyzer = analyzer(config)?;
+    let readings: Vec<(&str, FaceReading)> = names
+        .par_iter()
+        .map(|name| {
+            let frame = load_frame(&images.join(name), config)?;
+            Ok((*name, analyzer.read(&frame)?))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let reading = |name: &str| readings.iter().find(|(n, _)| *n == name).map(|(_, r)| r);
+    let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+    for p in &pairs {
+        let score = match (
+            reading(&p.a).and_then(|r| r.embedding.as_ref()),
+            reading(&p.b).and_then(|r| r.embedding.as_ref()),
+        ) {
+            (Some(a), Some(b)) => a.cosine(b),
+            _ => -1.0,
+        };
+        if p.same {
+            genuine.push(score)
+        } else {
+            impostor.push(score)
+        }
+    }
+    let threshold = config.face_match.threshold;
+    let (fmr, fnmr) = metrics::rates_at(&genuine, &impostor, threshold);
+    let correct = genuine.iter().filter(|&&s| s >= threshold).count()
+        + impostor.iter().filter(|&&s| s < threshold).count();
+    let eer = metrics::eer(&genuine, &impostor);
+    let at_1e_3 = metrics::fnmr_at_fmr(&genuine, &impostor, 1e-3);
+    let out = EvalOut {
+        pairs: pairs.len(),
+        genuine: genuine.len(),
+        impostor: impostor.len(),
+        images: readings.len(),
+        images_without_face: readings
+            .iter()
+            .filter(|(_, r)| r.embedding.is_none())
+            .count(),
+        model: analyzer.embedder.model_name().to_owned(),
+        auc: metrics::roc_auc(&genuine, &impostor).map(round4),
+        eer: eer.map(|(r, _)| round4(r)),
+        eer_threshold: eer.map(|(_, t)| t),
+        fnmr_at_fmr_1e_2: metrics::fnmr_at_fmr(&genuine, &impostor, 1e-2).map(|(r, _)| round4(r)),
+        fnmr_at_fmr_1e_3: at_1e_3.map(|(r, _)| round4(r)),
+        threshold_at_fmr_1e_3: at_1e_3.map(|(_, t)| t),
+        threshold,
+        fmr_at_threshold: round4(fmr),
+        fnmr_at_threshold: round4(fnmr),
+        accuracy_at_threshold: round4(correct as f64 / pairs.len().max(1) as f64),
+    };
+    Ok((out, genuine, impostor))
 }

@@ -1,10 +1,17 @@
-//! Faces: detection with five landmarks (YuNet). Alignment and embedding build on these types.
+//! Faces: detection with five landmarks (YuNet), alignment to the embedding template, embedding
+//! and comparison.
 //!
 //! Coordinates are in pixels of the frame that was given, origin top-left, x to the right.
 
+mod align;
 mod detect;
+mod embed;
+mod pipeline;
 
+pub use align::{AlignedFace, Similarity, align_face};
 pub use detect::{DetectorConfig, FaceDetector};
+pub use embed::{Embedding, FaceEmbedder};
+pub use pipeline::{FaceAnalyzer, FaceReading, largest};
 
 /// An axis-aligned box, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,0 +1,264 @@
+//! Face embeddings: aligned crops in, unit-length vectors out, compared by cosine similarity.
+//!
+//! The embedding model, its input size, pixel preprocessing and which output is the embedding
+//! all come from its manifest entry, so a better model replaces this one without code changes.
+//! Several faces are embedded in one batched run.
+
+use std::sync::Arc;
+
+use verifier_models::{ModelSpec, Preprocess};
+
+use super::align::AlignedFace;
+use crate::model::{Model, ModelError, Tensor};
+use crate::preprocess::rgb_to_tensor;
+
+/// A unit-length face embedding.
+#[derive(Clone, PartialEq)]
+pub struct Embedding(Vec<f32>);
+
+impl std::fmt::Debug for Embedding {
+    // Embeddings are biometric data: never print the values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Embedding(dim {})", self.0.len())
+    }
+}
+
+impl Embedding {
+    /// Normalises `values` to unit length; `None` for an empty, zero or non-finite vector.
+    pub fn new(values: Vec<f32>) -> Option<Self> {
+        let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if values.is_empty() || !norm.is_finite() || norm <= f32::EPSILON {
+            return None;
+        }
+        Some(Self(values.into_iter().map(|v| v / norm).collect()))
+    }
+
+    /// Cosine similarity in -1..=1; 0 when the dimensions differ (different models).
+    pub fn cosine(&self, other: &Embedding) -> f32 {
+        if self.0.len() != other.0.len() {
+            return 0.0;
+        }
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| a * b)
+            .sum::<f32>()
+            .clamp(-1.0, 1.0)
+    }
+
+    /// The number of dimensions.
+    pub fn dim(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// An embedding model behind the [`Model`] trait, set up from its manifest entry.
+#[derive(Clone)]
+pub struct FaceEmbedder {
+    model: Arc<dyn Model>,
+    input_size: u32,
+    preprocess: Preprocess,
+    output: String,
+}
+
+impl std::fmt::Debug for FaceEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceEmbedder")
+            .field("model", &self.model.name())
+            .field("input_size", &self.input_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FaceEmbedder {
+    /// An embedder running `model` as `spec` describes it: a square `preprocess.size` and an
+    /// `embedding_output` (or a single output).
+    pub fn from_spec(model: Arc<dyn Model>, spec: &ModelSpec) -> Result<Self, ModelError> {
+        let bad = |detail: &str| ModelError::Signature {
+            file: spec.file.clone(),
+            detail: detail.to_owned(),
+        };
+        let preprocess = spec
+            .preprocess
+            .clone()
+            .ok_or_else(|| bad("an embedding model needs a preprocess entry"))?;
+        let input_size = match preprocess.size {
+            Some([w, h]) if w == h && w > 0 => w,
+            _ => return Err(bad("an embedding model needs a square preprocess.size")),
+        };
+        let output = match (&spec.embedding_output, spec.outputs.as_slice()) {
+            (Some(name), _) => name.clone(),
+            (None, [only]) => only.name.clone(),
+            (None, _) => {
+                return Err(bad(
+                    "several outputs: name the embedding with embedding_output",
+                ));
+            }
+        };
+        Ok(Self {
+            model,
+            input_size,
+            preprocess,
+            output,
+        })
+    }
+
+    /// The side of the aligned crops this model takes.
+    pub fn input_size(&self) -> u32 {
+        self.input_size
+    }
+
+    /// The model's name.
+    pub fn model_name(&self) -> &str {
+        self.model.name()
+    }
+
+    /// Embeds `faces` in one batched run, in order. Crops must be `input_size()` square.
+    pub fn embed(&self, faces: &[AlignedFace]) -> Result<Vec<Embedding>, ModelError> {
+        if faces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let side = self.input_size;
+        let mut data = Vec::with_capacity(faces.len() * (side * side * 3) as usize);
+        let mut shape = Vec::new();
+        for face in faces {
+            if face.size() != side {
+                return Err(ModelError::Inference {
+                    model: self.model.name().to_owned(),
+                    reason: format!(
+                        "a {0}x{0} crop was given, the model takes {side}x{side}",
+                        face.size()
+                    ),
+                });
+            }
+            let t = rgb_to_tensor(face.rgb(), [side, side], [side, side], &self.preprocess);
+            shape = t.shape;
+            data.extend_from_slice(&t.data);
+        }
+        shape[0] = faces.len();
+        let outputs = self.model.run(&[Tensor { shape, data }])?;
+        let out = outputs.get(&self.output)?;
+        let n = faces.len();
+        if out.shape.first() != Some(&n) || out.data.len() % n != 0 || out.data.is_empty() {
+            return Err(ModelError::OutputShape {
+                name: self.output.clone(),
+                shape: out.shape.clone(),
+                expected: format!("[{n}, D]"),
+            });
+        }
+        let dim = out.data.len() / n;
+        out.data
+            .chunks(dim)
+            .map(|v| {
+                Embedding::new(v.to_vec()).ok_or_else(|| ModelError::Inference {
+                    model: self.model.name().to_owned(),
+                    reason: "the model produced a zero or non-finite embedding".into(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Outputs;
+    use verifier_models::{Channels, Layout, TensorSpec};
+
+    /// A fake embedder: the embedding is the mean of each channel of each face.
+    struct ChannelMeans;
+
+    impl Model for ChannelMeans {
+        fn name(&self) -> &str {
+            "channel-means"
+        }
+        fn run(&self, inputs: &[Tensor]) -> Result<Outputs, ModelError> {
+            let t = &inputs[0];
+            let (n, per) = (t.shape[0], t.data.len() / t.shape[0]);
+            let mut data = Vec::new();
+            for face in t.data.chunks(per) {
+                for c in 0..3 {
+                    let vals: Vec<f32> = face.iter().skip(c).step_by(3).copied().collect();
+                    data.push(vals.iter().sum::<f32>() / vals.len() as f32);
+                }
+            }
+            Ok(Outputs(vec![(
+                "emb".into(),
+                Tensor {
+                    shape: vec![n, 3],
+                    data,
+                },
+            )]))
+        }
+    }
+
+    fn spec() -> ModelSpec {
+        ModelSpec {
+            name: "channel-means".into(),
+            file: "fake.onnx".into(),
+            sha256: String::new(),
+            task: "face_embedding".into(),
+            licence: String::new(),
+            origin: String::new(),
+            url: None,
+            inputs: vec![TensorSpec {
+                name: "x".into(),
+                shape: vec![-1, 4, 4, 3],
+            }],
+            outputs: vec![TensorSpec {
+                name: "emb".into(),
+                shape: vec![-1, 3],
+            }],
+            preprocess: Some(Preprocess {
+                layout: Layout::Nhwc,
+                channels: Channels::Rgb,
+                scale: 1.0,
+                mean: [0.0; 3],
+                size: Some([4, 4]),
+                multiple_of: None,
+            }),
+            embedding_output: None,
+        }
+    }
+
+    fn face(rgb: [u8; 3]) -> AlignedFace {
+        AlignedFace::filled(4, rgb)
+    }
+
+    #[test]
+    fn batches_and_normalises() {
+        let embedder = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &spec()).unwrap();
+        let e = embedder
+            .embed(&[face([3, 4, 0]), face([0, 0, 9]), face([6, 8, 0])])
+            .unwrap();
+        assert_eq!(e.len(), 3);
+        assert!((e[0].cosine(&e[2]) - 1.0).abs() < 1e-6, "same direction");
+        assert!(e[0].cosine(&e[1]).abs() < 1e-6, "orthogonal");
+        assert!(embedder.embed(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_embed() {
+        let embedder = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &spec()).unwrap();
+        let err = embedder
+            .embed(&[AlignedFace::filled(5, [1, 1, 1])])
+            .unwrap_err();
+        assert!(err.to_string().contains("5x5 crop"), "{err}");
+        assert!(
+            embedder.embed(&[face([0, 0, 0])]).is_err(),
+            "a zero embedding is an error"
+        );
+        let mut no_size = spec();
+        no_size.preprocess.as_mut().unwrap().size = None;
+        assert!(FaceEmbedder::from_spec(Arc::new(ChannelMeans), &no_size).is_err());
+    }
+
+    #[test]
+    fn cosine_of_different_dimensions_is_zero() {
+        let a = Embedding::new(vec![1.0, 0.0]).unwrap();
+        let b = Embedding::new(vec![1.0, 0.0, 0.0]).unwrap();
+        assert_eq!(a.cosine(&b), 0.0);
+        assert_eq!(Embedding::new(vec![0.0; 4]), None);
+        assert_eq!(Embedding::new(vec![f32::NAN]), None);
+    }
+}
