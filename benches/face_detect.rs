@@ -19,24 +19,13 @@ fn face_detect(c: &mut Criterion) {
         }
     };
     // The photo letterboxed into a 1280x720 frame, as a webcam would deliver it.
-    let face = image
-        .resize(1280, 720, image::imageops::FilterType::Triangle)
-        .into_rgb8();
+    let face = image.resize(1280, 720, image::imageops::FilterType::Triangle).into_rgb8();
     let mut frame = image::RgbImage::from_pixel(1280, 720, image::Rgb([90, 90, 90]));
     image::imageops::overlay(&mut frame, &face, i64::from((1280 - face.width()) / 2), 0);
     let frame = Frame::from_rgb(frame);
-    let config = DetectorConfig {
-        max_input_side: 640,
-        score_threshold: 0.7,
-        nms_iou: 0.3,
-        max_faces: 16,
-    };
+    let config = DetectorConfig { max_input_side: 640, score_threshold: 0.7, nms_iou: 0.3, max_faces: 16 };
     let detector = FaceDetector::new(model, config);
-    assert_eq!(
-        detector.detect(&frame).map(|f| f.len()),
-        Ok(1),
-        "the benchmark frame holds one face"
-    );
+    assert_eq!(detector.detect(&frame).map(|f| f.len()), Ok(1), "the benchmark frame holds one face");
     c.bench_function("face_detect_720p", |b| b.iter(|| detector.detect(&frame)));
 }
 

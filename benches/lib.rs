@@ -23,12 +23,8 @@ pub fn runtime() -> Result<OnnxRuntime, String> {
 /// The model playing `role` in the embedded manifest, loaded from the cache.
 pub fn model(runtime: &OnnxRuntime, role: &str) -> Result<Arc<dyn Model>, String> {
     let manifest = verifier_models::Manifest::embedded();
-    let spec = manifest
-        .role(role)
-        .ok_or(format!("no model for role {role}"))?;
+    let spec = manifest.role(role).ok_or(format!("no model for role {role}"))?;
     let bytes = std::fs::read(workspace().join(".cache/models").join(&spec.file))
         .map_err(|e| format!("{}: {e} (run scripts/setup.sh)", spec.file))?;
-    Ok(Arc::new(
-        runtime.session(spec, &bytes).map_err(|e| e.to_string())?,
-    ))
+    Ok(Arc::new(runtime.session(spec, &bytes).map_err(|e| e.to_string())?))
 }

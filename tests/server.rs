@@ -7,13 +7,9 @@ use verifier_e2e::{config, get, models_ready, scratch};
 
 async fn count_model_loads(db: &std::path::Path) -> i64 {
     let url = format!("sqlite://{}", db.display());
-    let pool = sqlx::SqlitePool::connect(&url)
-        .await
-        .expect("the database file opens");
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM model_loads")
-        .fetch_one(&pool)
-        .await
-        .expect("the table exists");
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("the database file opens");
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM model_loads").fetch_one(&pool).await.expect("the table exists");
     pool.close().await;
     n
 }
@@ -45,12 +41,7 @@ async fn serves_health_readiness_metrics_and_stops_gracefully() {
     assert_eq!(ready.status, 200, "{}", ready.body);
     let body: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
     assert_eq!(body["ready"], true);
-    let names: Vec<&str> = body["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = body["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["models", "database"]);
 
     let missing = get(addr, "/no/such/thing").await;
@@ -65,29 +56,16 @@ async fn serves_health_readiness_metrics_and_stops_gracefully() {
     let metrics = get(addr, "/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics
-            .body
-            .contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"),
+        metrics.body.contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"),
         "{}",
         metrics.body
     );
-    assert!(
-        metrics.body.contains("route=\"unmatched\",status=\"404\""),
-        "{}",
-        metrics.body
-    );
+    assert!(metrics.body.contains("route=\"unmatched\",status=\"404\""), "{}", metrics.body);
 
     stop.send(()).unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .expect("the server stops in time");
-    result
-        .expect("the server task did not panic")
-        .expect("serving ended cleanly");
-    assert!(
-        tokio::net::TcpStream::connect(addr).await.is_err(),
-        "the port is closed after shutdown"
-    );
+    let result = tokio::time::timeout(Duration::from_secs(10), server).await.expect("the server stops in time");
+    result.expect("the server task did not panic").expect("serving ended cleanly");
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "the port is closed after shutdown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,22 +75,11 @@ async fn restarts_on_the_same_database_keeping_its_data() {
     }
     let dir = scratch("restart");
     let config = config(&dir, "");
-    drop(
-        verifier::App::start(&config)
-            .await
-            .expect("the first start succeeds"),
-    );
+    drop(verifier::App::start(&config).await.expect("the first start succeeds"));
     let first = count_model_loads(&dir.join("verifier.sqlite")).await;
     assert!(first >= 1);
-    drop(
-        verifier::App::start(&config)
-            .await
-            .expect("the second start succeeds"),
-    );
-    assert_eq!(
-        count_model_loads(&dir.join("verifier.sqlite")).await,
-        2 * first
-    );
+    drop(verifier::App::start(&config).await.expect("the second start succeeds"));
+    assert_eq!(count_model_loads(&dir.join("verifier.sqlite")).await, 2 * first);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,8 +100,5 @@ async fn refuses_to_start_with_a_corrupted_model() {
         Ok(_) => panic!("a corrupted model must be refused"),
         Err(e) => format!("{e:#}"),
     };
-    assert!(
-        err.contains("yunet_n_dynamic.onnx") && err.contains("104ee26c71d5c270"),
-        "{err}"
-    );
+    assert!(err.contains("yunet_n_dynamic.onnx") && err.contains("104ee26c71d5c270"), "{err}");
 }

@@ -8,33 +8,20 @@ use verifier::config::{Config, RawConfig};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("the workspace root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("the workspace root exists")
 }
 
 /// True when the models are provisioned; otherwise skips with a message, or panics when
 /// VERIFIER_REQUIRE_MODELS is set (as `make test` and CI set it).
 pub fn models_ready() -> bool {
     let root = workspace();
-    let needed = [
-        ".cache/onnxruntime/libonnxruntime.so",
-        ".cache/models/yunet_n_dynamic.onnx",
-    ];
-    let missing: Vec<&str> = needed
-        .iter()
-        .copied()
-        .filter(|p| !root.join(p).exists())
-        .collect();
+    let needed = [".cache/onnxruntime/libonnxruntime.so", ".cache/models/yunet_n_dynamic.onnx"];
+    let missing: Vec<&str> = needed.iter().copied().filter(|p| !root.join(p).exists()).collect();
     if missing.is_empty() {
         return true;
     }
     let message = format!("models not provisioned ({missing:?} missing): run scripts/setup.sh");
-    assert!(
-        std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(),
-        "{message}"
-    );
+    assert!(std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(), "{message}");
     eprintln!("skipping: {message}");
     false
 }
@@ -62,12 +49,9 @@ pub fn config(dir: &Path, extra: &str) -> Config {
         root.join(".cache/onnxruntime/libonnxruntime.so").display(),
     );
     std::fs::write(&file, text).expect("temp dir is writable");
-    RawConfig::load(
-        Some(&file),
-        figment::providers::Env::prefixed("VERIFIER_TEST_UNUSED_"),
-    )
-    .and_then(RawConfig::validate)
-    .expect("the test configuration is valid")
+    RawConfig::load(Some(&file), figment::providers::Env::prefixed("VERIFIER_TEST_UNUSED_"))
+        .and_then(RawConfig::validate)
+        .expect("the test configuration is valid")
 }
 
 /// A response: status code and body.
@@ -81,34 +65,16 @@ pub struct Response {
 
 /// Sends one `GET path` over a new connection and reads the whole response.
 pub async fn get(addr: std::net::SocketAddr, path: &str) -> Response {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("the server accepts connections");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("the server accepts connections");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("the request is sent");
+    stream.write_all(request.as_bytes()).await.expect("the request is sent");
     let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .await
-        .expect("the response is read");
+    stream.read_to_end(&mut raw).await.expect("the response is read");
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
     Response { status, body }
 }
 

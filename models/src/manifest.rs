@@ -155,8 +155,7 @@ pub enum ManifestError {
 impl Manifest {
     /// Parses and validates manifest text.
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
         manifest.validate()?;
         Ok(manifest)
     }
@@ -181,34 +180,19 @@ impl Manifest {
         let mut files = std::collections::BTreeSet::new();
         for m in &self.models {
             if !names.insert(m.name.as_str()) {
-                return Err(ManifestError::Duplicate {
-                    what: "name",
-                    value: m.name.clone(),
-                });
+                return Err(ManifestError::Duplicate { what: "name", value: m.name.clone() });
             }
             if !files.insert(m.file.as_str()) {
-                return Err(ManifestError::Duplicate {
-                    what: "file",
-                    value: m.file.clone(),
-                });
+                return Err(ManifestError::Duplicate { what: "file", value: m.file.clone() });
             }
-            let hex_ok = m.sha256.len() == 64
-                && m.sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let hex_ok =
+                m.sha256.len() == 64 && m.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !hex_ok {
-                return Err(ManifestError::BadHash {
-                    model: m.name.clone(),
-                    sha256: m.sha256.clone(),
-                });
+                return Err(ManifestError::BadHash { model: m.name.clone(), sha256: m.sha256.clone() });
             }
-            let plain =
-                !m.file.is_empty() && !m.file.starts_with('.') && !m.file.contains(['/', '\\']);
+            let plain = !m.file.is_empty() && !m.file.starts_with('.') && !m.file.contains(['/', '\\']);
             if !plain {
-                return Err(ManifestError::BadFileName {
-                    model: m.name.clone(),
-                    file: m.file.clone(),
-                });
+                return Err(ManifestError::BadFileName { model: m.name.clone(), file: m.file.clone() });
             }
         }
         for m in &self.models {
@@ -220,10 +204,7 @@ impl Manifest {
         }
         for (role, model) in &self.roles {
             if !names.contains(model.as_str()) {
-                return Err(ManifestError::UnknownRoleModel {
-                    role: role.clone(),
-                    model: model.clone(),
-                });
+                return Err(ManifestError::UnknownRoleModel { role: role.clone(), model: model.clone() });
             }
         }
         Ok(())
@@ -242,10 +223,7 @@ mod tests {
     fn check(text: &str, expect: &str) {
         match Manifest::parse(text) {
             Ok(m) => assert_eq!(expect, format!("ok {} models", m.models.len())),
-            Err(e) => assert!(
-                e.to_string().contains(expect),
-                "{e} does not contain {expect:?}"
-            ),
+            Err(e) => assert!(e.to_string().contains(expect), "{e} does not contain {expect:?}"),
         }
     }
 
@@ -276,10 +254,7 @@ mod tests {
         check(ONE, "ok 1 models");
         check(&ONE.replace("104ee", "104EE"), "malformed sha256");
         check(&ONE.replace("a.onnx", "../a.onnx"), "unsafe file name");
-        check(
-            &ONE.replace("face_detector = \"a\"", "face_detector = \"b\""),
-            "names model \"b\"",
-        );
+        check(&ONE.replace("face_detector = \"a\"", "face_detector = \"b\""), "names model \"b\"");
         check(&ONE.replace("task", "tusk"), "not valid TOML");
         check(&ONE.replace("inputs =", "embedding_output = \"z\"\ninputs ="), "embedding output \"z\"");
         check(&ONE.replace("inputs =", "embedding_output = \"y\"\ninputs ="), "ok 1 models");
@@ -289,9 +264,6 @@ mod tests {
 
     #[test]
     fn hashes() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -114,10 +114,7 @@ pub struct MissingModel {
 fn missing_message(missing: &[MissingModel]) -> String {
     let mut out = format!("{} model file(s) could not be provisioned:", missing.len());
     for m in missing {
-        out.push_str(&format!(
-            "\n  - {} ({}, sha256 {}; origin: {})",
-            m.name, m.file, m.sha256, m.origin
-        ));
+        out.push_str(&format!("\n  - {} ({}, sha256 {}; origin: {})", m.name, m.file, m.sha256, m.origin));
         for a in &m.attempts {
             out.push_str(&format!("\n      tried {a}"));
         }
@@ -140,21 +137,14 @@ pub fn provision(
     cache_dir: &Path,
     mirrors: &[Mirror],
 ) -> Result<Vec<Provisioned>, ProvisionError> {
-    let cache_err = |source| ProvisionError::Cache {
-        dir: cache_dir.to_owned(),
-        source,
-    };
+    let cache_err = |source| ProvisionError::Cache { dir: cache_dir.to_owned(), source };
     fs::create_dir_all(cache_dir).map_err(cache_err)?;
     let mut done = Vec::new();
     let mut missing = Vec::new();
     for spec in &manifest.models {
         let path = cache_dir.join(&spec.file);
         if fs::read(&path).is_ok_and(|bytes| sha256_hex(&bytes) == spec.sha256) {
-            done.push(Provisioned {
-                name: spec.name.clone(),
-                path,
-                source: Source::Cache,
-            });
+            done.push(Provisioned { name: spec.name.clone(), path, source: Source::Cache });
             continue;
         }
         let mut attempts = Vec::new();
@@ -165,22 +155,16 @@ pub fn provision(
                     found = Some((mirror.clone(), bytes));
                     break;
                 }
-                Ok(bytes) => attempts.push(format!(
-                    "{mirror}: wrong hash {} ({} bytes)",
-                    sha256_hex(&bytes),
-                    bytes.len()
-                )),
+                Ok(bytes) => {
+                    attempts.push(format!("{mirror}: wrong hash {} ({} bytes)", sha256_hex(&bytes), bytes.len()))
+                }
                 Err(why) => attempts.push(format!("{mirror}: {why}")),
             }
         }
         match found {
             Some((mirror, bytes)) => {
                 write_atomic(&path, &bytes).map_err(cache_err)?;
-                done.push(Provisioned {
-                    name: spec.name.clone(),
-                    path,
-                    source: Source::Mirror(mirror),
-                });
+                done.push(Provisioned { name: spec.name.clone(), path, source: Source::Mirror(mirror) });
             }
             None => missing.push(MissingModel {
                 name: spec.name.clone(),
@@ -191,11 +175,7 @@ pub fn provision(
             }),
         }
     }
-    if missing.is_empty() {
-        Ok(done)
-    } else {
-        Err(ProvisionError::Missing { missing })
-    }
+    if missing.is_empty() { Ok(done) } else { Err(ProvisionError::Missing { missing }) }
 }
 
 /// Reads the model's bytes from one mirror; the caller checks the hash.
@@ -216,14 +196,7 @@ fn fetch(spec: &ModelSpec, mirror: &Mirror, cache_dir: &Path) -> Result<Vec<u8>,
 fn download(url: &str, cache_dir: &Path) -> Result<Vec<u8>, String> {
     let tmp = cache_dir.join(format!(".download-{}", std::process::id()));
     let status = Command::new("curl")
-        .args([
-            "--fail",
-            "--silent",
-            "--show-error",
-            "--location",
-            "--max-time",
-            "300",
-        ])
+        .args(["--fail", "--silent", "--show-error", "--location", "--max-time", "300"])
         .arg("--output")
         .arg(&tmp)
         .arg(url)
@@ -268,8 +241,7 @@ mod tests {
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("verifier-models-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("verifier-models-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("temp dir is writable");
         dir
@@ -305,13 +277,9 @@ mod tests {
     fn says_what_is_missing_and_how_to_get_it() {
         let root = scratch("missing");
         let manifest = manifest_for(b"weights");
-        let err = provision(
-            &manifest,
-            &root.join("cache"),
-            &[Mirror::Dir(root.join("nowhere")), Mirror::Upstream],
-        )
-        .unwrap_err()
-        .to_string();
+        let err = provision(&manifest, &root.join("cache"), &[Mirror::Dir(root.join("nowhere")), Mirror::Upstream])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("m (m.onnx, sha256 "), "{err}");
         assert!(err.contains("no direct upstream URL"), "{err}");
         assert!(err.contains(MIRROR_ENV), "{err}");
@@ -323,11 +291,7 @@ mod tests {
         let m = default_mirrors(Some("https://models.example/v1/"), &here);
         assert_eq!(
             m,
-            vec![
-                Mirror::BaseUrl("https://models.example/v1".into()),
-                Mirror::Dir(here.clone()),
-                Mirror::Upstream
-            ]
+            vec![Mirror::BaseUrl("https://models.example/v1".into()), Mirror::Dir(here.clone()), Mirror::Upstream]
         );
         let m = default_mirrors(None, &here.join("does-not-exist"));
         assert_eq!(m, vec![Mirror::Upstream]);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
-use vision::face::DetectorConfig;
+use vision::face::{DetectorConfig, MatchPolicy, QualityConfig};
 use vision::frame::DecodeLimits;
 use vision::onnx::OnnxThreads;
 
@@ -75,6 +75,22 @@ struct RawFace {
     embedder: RawEmbedder,
     #[serde(rename = "match")]
     matching: RawMatch,
+    quality: RawQuality,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuality {
+    second_face_score: f32,
+    min_eye_distance_px: f32,
+    max_yaw: f32,
+    pitch_min: f32,
+    pitch_max: f32,
+    max_roll_deg: f32,
+    min_sharpness: f32,
+    brightness_min: f32,
+    brightness_max: f32,
+    min_eye_contrast: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +103,8 @@ struct RawEmbedder {
 #[serde(deny_unknown_fields)]
 struct RawMatch {
     threshold: f32,
+    frames: usize,
+    min_frames: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +151,10 @@ pub struct FaceMatchConfig {
     pub embedder_role: String,
     /// Cosine similarity at or above which two faces match.
     pub threshold: f32,
+    /// The multi-frame decision.
+    pub policy: MatchPolicy,
+    /// The live-face quality gate.
+    pub quality: QualityConfig,
 }
 
 /// HTTP server settings.
@@ -200,78 +222,41 @@ impl RawConfig {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         if let Some(file) = file {
             if !file.is_file() {
-                return Err(ConfigError::Read(format!(
-                    "file {} does not exist",
-                    file.display()
-                )));
+                return Err(ConfigError::Read(format!("file {} does not exist", file.display())));
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment
-            .merge(env)
-            .extract()
-            .map_err(|e| ConfigError::Read(e.to_string()))
+        figment.merge(env).extract().map_err(|e| ConfigError::Read(e.to_string()))
     }
 
     /// Checks every value and builds the typed configuration.
     pub fn validate(self) -> Result<Config, ConfigError> {
-        let invalid = |key, problem, value: String| ConfigError::Invalid {
-            key,
-            problem,
-            value,
-        };
+        let invalid = |key, problem, value: String| ConfigError::Invalid { key, problem, value };
         let s = self.server;
-        let listen = s
-            .listen
-            .parse()
-            .map_err(|_| invalid("server.listen", "expected IP:PORT", s.listen.clone()))?;
+        let listen = s.listen.parse().map_err(|_| invalid("server.listen", "expected IP:PORT", s.listen.clone()))?;
         let log_format = match s.log_format.as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
             other => {
-                return Err(invalid(
-                    "server.log_format",
-                    "expected \"text\" or \"json\"",
-                    other.into(),
-                ));
+                return Err(invalid("server.log_format", "expected \"text\" or \"json\"", other.into()));
             }
         };
         if s.max_body_bytes < 1024 {
-            return Err(invalid(
-                "server.max_body_bytes",
-                "must be at least 1024",
-                s.max_body_bytes.to_string(),
-            ));
+            return Err(invalid("server.max_body_bytes", "must be at least 1024", s.max_body_bytes.to_string()));
         }
         let d = self.database;
         if !d.url.starts_with("sqlite:") {
-            return Err(invalid(
-                "database.url",
-                "only sqlite: URLs are supported by this build",
-                d.url,
-            ));
+            return Err(invalid("database.url", "only sqlite: URLs are supported by this build", d.url));
         }
         if d.max_connections == 0 {
-            return Err(invalid(
-                "database.max_connections",
-                "must be at least 1",
-                "0".into(),
-            ));
+            return Err(invalid("database.max_connections", "must be at least 1", "0".into()));
         }
         if self.onnx.intra_op_threads == 0 {
-            return Err(invalid(
-                "onnx.intra_op_threads",
-                "must be at least 1",
-                "0".into(),
-            ));
+            return Err(invalid("onnx.intra_op_threads", "must be at least 1", "0".into()));
         }
         let i = self.images;
         if i.max_side == 0 || i.max_pixels == 0 || i.max_bytes == 0 {
-            return Err(invalid(
-                "images",
-                "limits must be positive",
-                format!("{i:?}"),
-            ));
+            return Err(invalid("images", "limits must be positive", format!("{i:?}")));
         }
         let det = self.face.detector;
         if !(0.0..=1.0).contains(&det.score_threshold) {
@@ -282,41 +267,32 @@ impl RawConfig {
             ));
         }
         if !(0.0..=1.0).contains(&det.nms_iou) {
-            return Err(invalid(
-                "face.detector.nms_iou",
-                "must be within 0..=1",
-                det.nms_iou.to_string(),
-            ));
+            return Err(invalid("face.detector.nms_iou", "must be within 0..=1", det.nms_iou.to_string()));
         }
         if det.max_input_side < 32 {
-            return Err(invalid(
-                "face.detector.max_input_side",
-                "must be at least 32",
-                det.max_input_side.to_string(),
-            ));
+            return Err(invalid("face.detector.max_input_side", "must be at least 32", det.max_input_side.to_string()));
         }
         let m = self.face.matching;
         if !(-1.0..=1.0).contains(&m.threshold) {
+            return Err(invalid("face.match.threshold", "must be within -1..=1", m.threshold.to_string()));
+        }
+        if m.min_frames == 0 || m.frames < m.min_frames {
             return Err(invalid(
-                "face.match.threshold",
-                "must be within -1..=1",
-                m.threshold.to_string(),
+                "face.match.frames",
+                "need 1 <= min_frames <= frames",
+                format!("{} and {}", m.min_frames, m.frames),
             ));
+        }
+        let q = self.face.quality;
+        if q.pitch_min >= q.pitch_max || q.brightness_min >= q.brightness_max {
+            return Err(invalid("face.quality", "each _min must be below its _max", format!("{q:?}")));
         }
         let role = self.face.embedder.role;
         if role != "face_embedding" && role != "face_embedding_fast" {
-            return Err(invalid(
-                "face.embedder.role",
-                "expected face_embedding or face_embedding_fast",
-                role,
-            ));
+            return Err(invalid("face.embedder.role", "expected face_embedding or face_embedding_fast", role));
         }
         if det.max_faces == 0 {
-            return Err(invalid(
-                "face.detector.max_faces",
-                "must be at least 1",
-                "0".into(),
-            ));
+            return Err(invalid("face.detector.max_faces", "must be at least 1", "0".into()));
         }
         Ok(Config {
             server: ServerConfig {
@@ -325,25 +301,13 @@ impl RawConfig {
                 max_body_bytes: s.max_body_bytes,
                 log_format,
             },
-            database: DatabaseConfig {
-                url: d.url,
-                max_connections: d.max_connections,
-            },
-            models: ModelsConfig {
-                cache_dir: self.models.cache_dir,
-                shared_mirror: self.models.shared_mirror,
-            },
+            database: DatabaseConfig { url: d.url, max_connections: d.max_connections },
+            models: ModelsConfig { cache_dir: self.models.cache_dir, shared_mirror: self.models.shared_mirror },
             onnx: OnnxConfig {
                 library: self.onnx.library,
-                threads: OnnxThreads {
-                    intra_op: self.onnx.intra_op_threads,
-                },
+                threads: OnnxThreads { intra_op: self.onnx.intra_op_threads },
             },
-            images: DecodeLimits {
-                max_bytes: i.max_bytes,
-                max_pixels: i.max_pixels,
-                max_side: i.max_side,
-            },
+            images: DecodeLimits { max_bytes: i.max_bytes, max_pixels: i.max_pixels, max_side: i.max_side },
             detector: DetectorConfig {
                 max_input_side: det.max_input_side,
                 score_threshold: det.score_threshold,
@@ -353,6 +317,17 @@ impl RawConfig {
             face_match: FaceMatchConfig {
                 embedder_role: role,
                 threshold: m.threshold,
+                policy: MatchPolicy { threshold: m.threshold, frames: m.frames, min_frames: m.min_frames },
+                quality: QualityConfig {
+                    second_face_score: q.second_face_score,
+                    min_eye_distance_px: q.min_eye_distance_px,
+                    max_yaw: q.max_yaw,
+                    pitch_range: (q.pitch_min, q.pitch_max),
+                    max_roll_deg: q.max_roll_deg,
+                    min_sharpness: q.min_sharpness,
+                    brightness_range: (q.brightness_min, q.brightness_max),
+                    min_eye_contrast: q.min_eye_contrast,
+                },
             },
         })
     }
@@ -361,9 +336,7 @@ impl RawConfig {
 /// The environment provider the binary uses: `VERIFIER_SECTION__KEY`.
 pub fn env_provider() -> Env {
     // VERIFIER_CONFIG names the file and VERIFIER_MODEL_MIRROR the model mirror; they are not keys.
-    Env::prefixed("VERIFIER_")
-        .ignore(&["CONFIG", "MODEL_MIRROR"])
-        .split("__")
+    Env::prefixed("VERIFIER_").ignore(&["CONFIG", "MODEL_MIRROR"]).split("__")
 }
 
 #[cfg(test)]
@@ -393,27 +366,12 @@ mod tests {
 
     #[test]
     fn environment_overrides_and_validation() {
-        check(
-            &[("VERIFIER_SERVER__LISTEN", "0.0.0.0:9000")],
-            "ok 0.0.0.0:9000",
-        );
-        check(
-            &[("VERIFIER_SERVER__LISTEN", "nowhere")],
-            "server.listen: expected IP:PORT (got nowhere)",
-        );
-        check(
-            &[("VERIFIER_SERVER__LOG_FORMAT", "xml")],
-            "server.log_format",
-        );
-        check(
-            &[("VERIFIER_FACE__DETECTOR__SCORE_THRESHOLD", "1.5")],
-            "face.detector.score_threshold",
-        );
+        check(&[("VERIFIER_SERVER__LISTEN", "0.0.0.0:9000")], "ok 0.0.0.0:9000");
+        check(&[("VERIFIER_SERVER__LISTEN", "nowhere")], "server.listen: expected IP:PORT (got nowhere)");
+        check(&[("VERIFIER_SERVER__LOG_FORMAT", "xml")], "server.log_format");
+        check(&[("VERIFIER_FACE__DETECTOR__SCORE_THRESHOLD", "1.5")], "face.detector.score_threshold");
         check(&[("VERIFIER_DATABASE__URL", "mysql://x")], "database.url");
         check(&[("VERIFIER_SERVER__NO_SUCH_KEY", "1")], "unknown field");
-        check(
-            &[("VERIFIER_MODEL_MIRROR", "/somewhere")],
-            "ok 127.0.0.1:8080",
-        );
+        check(&[("VERIFIER_MODEL_MIRROR", "/somewhere")], "ok 127.0.0.1:8080");
     }
 }

@@ -37,36 +37,21 @@ pub struct Engines {
 
 /// Loads the ONNX Runtime library named by the configuration.
 pub fn runtime(config: &Config) -> anyhow::Result<OnnxRuntime> {
-    Ok(OnnxRuntime::load(
-        &config.onnx.library,
-        config.onnx.threads,
-    )?)
+    Ok(OnnxRuntime::load(&config.onnx.library, config.onnx.threads)?)
 }
 
 /// Reads one model file from the cache and creates its session.
-pub fn load_model(
-    runtime: &OnnxRuntime,
-    cache_dir: &Path,
-    spec: &ModelSpec,
-) -> Result<OnnxModel, anyhow::Error> {
+pub fn load_model(runtime: &OnnxRuntime, cache_dir: &Path, spec: &ModelSpec) -> Result<OnnxModel, anyhow::Error> {
     let path = cache_dir.join(&spec.file);
     let bytes = std::fs::read(&path).with_context(|| {
-        format!(
-            "model {} is not in the cache ({}); run `verifier models fetch`",
-            spec.name,
-            path.display()
-        )
+        format!("model {} is not in the cache ({}); run `verifier models fetch`", spec.name, path.display())
     })?;
-    runtime
-        .session(spec, &bytes)
-        .map_err(|e: ModelError| anyhow::anyhow!(e))
+    runtime.session(spec, &bytes).map_err(|e: ModelError| anyhow::anyhow!(e))
 }
 
 /// The manifest's model for `role`, or an error naming the role.
 fn role<'m>(manifest: &'m Manifest, role: &str) -> anyhow::Result<&'m ModelSpec> {
-    manifest
-        .role(role)
-        .with_context(|| format!("the model manifest assigns no model to the {role} role"))
+    manifest.role(role).with_context(|| format!("the model manifest assigns no model to the {role} role"))
 }
 
 /// Loads the face detector and embedder.
@@ -78,19 +63,12 @@ pub fn face_analyzer(
     let cache = &config.models.cache_dir;
     let detector_spec = role(manifest, "face_detector")?;
     let embedder_spec = role(manifest, &config.face_match.embedder_role)?;
-    let detector = FaceDetector::new(
-        Arc::new(load_model(runtime, cache, detector_spec)?),
-        config.detector,
-    );
+    let detector = FaceDetector::new(Arc::new(load_model(runtime, cache, detector_spec)?), config.detector);
     let embedder_model = Arc::new(load_model(runtime, cache, embedder_spec)?);
     let embedder = FaceEmbedder::from_spec(embedder_model, embedder_spec)?;
     let loaded = [detector_spec, embedder_spec]
         .iter()
-        .map(|s| LoadedModel {
-            name: s.name.clone(),
-            file: s.file.clone(),
-            sha256: s.sha256.clone(),
-        })
+        .map(|s| LoadedModel { name: s.name.clone(), file: s.file.clone(), sha256: s.sha256.clone() })
         .collect();
     Ok((FaceAnalyzer { detector, embedder }, loaded))
 }

@@ -41,28 +41,17 @@ impl App {
     /// records which model files this process runs.
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-        let store = store::Store::open(&config.database)
-            .await
-            .context("opening the database")?;
+        let store = store::Store::open(&config.database).await.context("opening the database")?;
         let engine_config = config.clone();
-        let engines = tokio::task::spawn_blocking(move || {
-            engines::load(&engine_config, &Manifest::embedded())
-        })
-        .await
-        .context("model loading panicked")??;
-        store
-            .record_model_loads(&started_at, &engines.loaded)
+        let engines = tokio::task::spawn_blocking(move || engines::load(&engine_config, &Manifest::embedded()))
             .await
-            .context("recording model loads")?;
+            .context("model loading panicked")??;
+        store.record_model_loads(&started_at, &engines.loaded).await.context("recording model loads")?;
         for m in &engines.loaded {
             tracing::info!(model = %m.name, sha256 = %m.sha256, "model loaded");
         }
         Ok(Self {
-            state: AppState {
-                store,
-                engines: Arc::new(engines),
-                metrics: telemetry::metrics(),
-            },
+            state: AppState { store, engines: Arc::new(engines), metrics: telemetry::metrics() },
             max_body_bytes: config.server.max_body_bytes,
         })
     }

@@ -26,9 +26,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn serve(config: &Config) -> anyhow::Result<()> {
     verifier::telemetry::init_tracing(config.server.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let app = verifier::App::start(config).await?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -37,13 +35,7 @@ fn serve(config: &Config) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "verifier listening");
         eprintln!("verifier is ready: open http://{addr}/");
-        verifier::http::serve(
-            listener,
-            app.router(),
-            shutdown_signal(),
-            config.server.shutdown_grace,
-        )
-        .await?;
+        verifier::http::serve(listener, app.router(), shutdown_signal(), config.server.shutdown_grace).await?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -18,8 +18,7 @@ const FLOOR: f64 = 1e-4;
 fn register_font() -> anyhow::Result<()> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
-        let bytes = std::fs::read(FONT)
-            .map_err(|e| format!("cannot read {FONT} ({e}); install fonts-dejavu-core"))?;
+        let bytes = std::fs::read(FONT).map_err(|e| format!("cannot read {FONT} ({e}); install fonts-dejavu-core"))?;
         // Fonts live as long as the process; leaking the one registration is the price of
         // plotters' `&'static` font API.
         let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
@@ -31,13 +30,7 @@ fn register_font() -> anyhow::Result<()> {
 }
 
 /// Draws the DET curve of `genuine` and `impostor` scores to `path`, marking `threshold`.
-pub fn det_curve(
-    path: &Path,
-    genuine: &[f32],
-    impostor: &[f32],
-    threshold: f32,
-    title: &str,
-) -> anyhow::Result<()> {
+pub fn det_curve(path: &Path, genuine: &[f32], impostor: &[f32], threshold: f32, title: &str) -> anyhow::Result<()> {
     register_font()?;
     let (width, height) = (800u32, 640u32);
     let mut buffer = vec![0u8; (width * height * 3) as usize];
@@ -63,20 +56,12 @@ pub fn det_curve(
             .into_iter()
             .map(|(x, y)| (x.max(FLOOR), y.max(FLOOR)))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points, BLUE.stroke_width(2)))
-            .map_err(|e| draw(&e))?;
+        chart.draw_series(LineSeries::new(points, BLUE.stroke_width(2))).map_err(|e| draw(&e))?;
         let (fmr, fnmr) = vision::metrics::rates_at(genuine, impostor, threshold);
         chart
-            .draw_series(std::iter::once(Circle::new(
-                (fmr.max(FLOOR), fnmr.max(FLOOR)),
-                6,
-                RED.filled(),
-            )))
+            .draw_series(std::iter::once(Circle::new((fmr.max(FLOOR), fnmr.max(FLOOR)), 6, RED.filled())))
             .map_err(|e| draw(&e))?
-            .label(format!(
-                "threshold {threshold}: FMR {fmr:.4}, FNMR {fnmr:.4}"
-            ))
+            .label(format!("threshold {threshold}: FMR {fmr:.4}, FNMR {fnmr:.4}"))
             .legend(|(x, y)| Circle::new((x, y), 5, RED.filled()));
         chart
             .configure_series_labels()
@@ -87,9 +72,6 @@ pub fn det_curve(
             .map_err(|e| draw(&e))?;
         root.present().map_err(|e| draw(&e))?;
     }
-    let image = image::RgbImage::from_raw(width, height, buffer)
-        .context("the plot buffer has the image's size")?;
-    image
-        .save(path)
-        .with_context(|| format!("cannot write {}", path.display()))
+    let image = image::RgbImage::from_raw(width, height, buffer).context("the plot buffer has the image's size")?;
+    image.save(path).with_context(|| format!("cannot write {}", path.display()))
 }

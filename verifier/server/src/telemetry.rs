@@ -12,11 +12,8 @@ use crate::config::LogFormat;
 
 /// Installs the tracing subscriber; `RUST_LOG` overrides the default `info` level.
 pub fn init_tracing(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second initialisation (tests starting several servers) keeps the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -8,32 +8,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the workspace root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace root exists")
 }
 
 /// True when the models are provisioned; otherwise skips (or fails when they are required).
 fn models_ready() -> bool {
     let root = workspace();
-    let needed = [
-        ".cache/onnxruntime/libonnxruntime.so",
-        ".cache/models/yunet_n_dynamic.onnx",
-    ];
-    let missing: Vec<&str> = needed
-        .iter()
-        .copied()
-        .filter(|p| !root.join(p).exists())
-        .collect();
+    let needed = [".cache/onnxruntime/libonnxruntime.so", ".cache/models/yunet_n_dynamic.onnx"];
+    let missing: Vec<&str> = needed.iter().copied().filter(|p| !root.join(p).exists()).collect();
     if missing.is_empty() {
         return true;
     }
     let message = format!("models not provisioned ({missing:?} missing): run scripts/setup.sh");
-    assert!(
-        std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(),
-        "{message}"
-    );
+    assert!(std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(), "{message}");
     eprintln!("skipping: {message}");
     false
 }
@@ -91,39 +78,18 @@ fn finds_one_face_with_plausible_landmarks() {
     let faces = faces_of(&run.stdout);
     assert_eq!(faces.len(), 1, "{}", run.stdout);
     let f = &faces[0];
-    let b: Vec<f64> = f["box"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    let pts: Vec<(f64, f64)> = f["landmarks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
-        .collect();
+    let b: Vec<f64> = f["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let pts: Vec<(f64, f64)> =
+        f["landmarks"].as_array().unwrap().iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
     assert_eq!(pts.len(), 5);
     assert!(f["score"].as_f64().unwrap() > 0.8);
     for &(x, y) in &pts {
-        assert!(
-            x > b[0] && x < b[0] + b[2] && y > b[1] && y < b[1] + b[3],
-            "{pts:?} outside {b:?}"
-        );
+        assert!(x > b[0] && x < b[0] + b[2] && y > b[1] && y < b[1] + b[3], "{pts:?} outside {b:?}");
     }
     let (right_eye, left_eye, nose, mouth_r, mouth_l) = (pts[0], pts[1], pts[2], pts[3], pts[4]);
-    assert!(
-        right_eye.0 < left_eye.0 && mouth_r.0 < mouth_l.0,
-        "left/right order: {pts:?}"
-    );
-    assert!(
-        right_eye.1 < nose.1 && left_eye.1 < nose.1,
-        "eyes above the nose: {pts:?}"
-    );
-    assert!(
-        nose.1 < mouth_r.1 && nose.1 < mouth_l.1,
-        "nose above the mouth: {pts:?}"
-    );
+    assert!(right_eye.0 < left_eye.0 && mouth_r.0 < mouth_l.0, "left/right order: {pts:?}");
+    assert!(right_eye.1 < nose.1 && left_eye.1 < nose.1, "eyes above the nose: {pts:?}");
+    assert!(nose.1 < mouth_r.1 && nose.1 < mouth_l.1, "nose above the mouth: {pts:?}");
 }
 
 #[test]
@@ -133,9 +99,7 @@ fn finds_no_face_on_a_blank_image() {
     }
     let dir = scratch("blank");
     let path = dir.join("blank.png");
-    image::RgbImage::from_pixel(640, 480, image::Rgb([240, 240, 240]))
-        .save(&path)
-        .unwrap();
+    image::RgbImage::from_pixel(640, 480, image::Rgb([240, 240, 240])).save(&path).unwrap();
     let run = verifier(&["face", "detect", path.to_str().unwrap()], &[]);
     assert!(run.ok, "{}", run.stderr);
     assert_eq!(faces_of(&run.stdout).len(), 0, "{}", run.stdout);
@@ -148,20 +112,14 @@ fn refuses_unusable_input_with_one_line() {
     std::fs::write(&text, "this is not an image").unwrap();
     let huge = dir.join("huge.png");
     image::RgbImage::new(9000, 1).save(&huge).unwrap();
-    for (path, expect) in [
-        (text, "not a supported image"),
-        (huge, "9000x1, over the limit"),
-        (dir.join("missing.jpg"), "cannot read"),
-    ] {
+    for (path, expect) in
+        [(text, "not a supported image"), (huge, "9000x1, over the limit"), (dir.join("missing.jpg"), "cannot read")]
+    {
         let run = verifier(&["face", "detect", path.to_str().unwrap()], &[]);
         assert!(!run.ok);
         assert!(run.stdout.is_empty(), "{}", run.stdout);
         assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
-        assert!(
-            run.stderr.contains(expect),
-            "{} lacks {expect:?}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(expect), "{} lacks {expect:?}", run.stderr);
     }
 }
 
@@ -183,14 +141,9 @@ fn refuses_a_model_file_with_one_byte_changed() {
         &[("VERIFIER_MODELS__CACHE_DIR", cache.to_str().unwrap())],
     );
     assert!(!run.ok);
+    assert!(run.stderr.contains("yunet_n_dynamic.onnx"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("yunet_n_dynamic.onnx"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12"),
+        run.stderr.contains("104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12"),
         "the error names the expected hash: {}",
         run.stderr
     );
@@ -211,10 +164,7 @@ fn models_check_passes_on_the_provisioned_cache() {
 
 #[test]
 fn bad_configuration_is_named() {
-    let run = verifier(
-        &["models", "check"],
-        &[("VERIFIER_SERVER__LISTEN", "somewhere")],
-    );
+    let run = verifier(&["models", "check"], &[("VERIFIER_SERVER__LISTEN", "somewhere")]);
     assert!(!run.ok);
     assert!(run.stderr.contains("server.listen"), "{}", run.stderr);
 }

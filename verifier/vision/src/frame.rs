@@ -6,7 +6,7 @@
 
 use std::io::Cursor;
 
-use image::{ImageReader, RgbImage};
+use image::{ImageDecoder, ImageReader, RgbImage};
 
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved `R, G, B`, values 0..=255.
 #[derive(Clone, PartialEq, Eq)]
@@ -54,16 +54,13 @@ impl Frame {
         if (width, height) == (self.width(), self.height()) {
             return self.clone();
         }
-        let src =
-            images::ImageRef::new(self.width(), self.height(), self.as_raw(), PixelType::U8x3)
-                .expect("a Frame's buffer always holds width * height RGB pixels");
+        let src = images::ImageRef::new(self.width(), self.height(), self.as_raw(), PixelType::U8x3)
+            .expect("a Frame's buffer always holds width * height RGB pixels");
         let mut dst = images::Image::new(width, height, PixelType::U8x3);
         let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-        Resizer::new()
-            .resize(&src, &mut dst, &options)
-            .expect("source and destination are both non-empty U8x3 images");
-        let image = RgbImage::from_raw(width, height, dst.into_vec())
-            .expect("the resizer fills width * height RGB pixels");
+        Resizer::new().resize(&src, &mut dst, &options).expect("source and destination are both non-empty U8x3 images");
+        let image =
+            RgbImage::from_raw(width, height, dst.into_vec()).expect("the resizer fills width * height RGB pixels");
         Frame { image }
     }
 }
@@ -92,9 +89,7 @@ pub enum DecodeError {
         limit: usize,
     },
     /// The header declares dimensions over the limits.
-    #[error(
-        "the image is {width}x{height}, over the limit of {max_side} pixels a side or {max_pixels} pixels"
-    )]
+    #[error("the image is {width}x{height}, over the limit of {max_side} pixels a side or {max_pixels} pixels")]
     TooLarge {
         /// Declared width.
         width: u32,
@@ -124,36 +119,20 @@ pub enum DecodeError {
 /// Decodes untrusted image bytes into an RGB frame, checking `limits` before decoding pixels.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, DecodeError> {
     if bytes.len() > limits.max_bytes {
-        return Err(DecodeError::TooManyBytes {
-            bytes: bytes.len(),
-            limit: limits.max_bytes,
-        });
+        return Err(DecodeError::TooManyBytes { bytes: bytes.len(), limit: limits.max_bytes });
     }
-    let reader = || {
-        ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| DecodeError::Corrupt(e.to_string()))
-    };
+    let reader =
+        || ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| DecodeError::Corrupt(e.to_string()));
     let probe = reader()?;
     if probe.format().is_none() {
         return Err(DecodeError::UnknownFormat);
     }
-    let (width, height) = probe
-        .into_dimensions()
-        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let (width, height) = probe.into_dimensions().map_err(|e| DecodeError::Corrupt(e.to_string()))?;
     if width == 0 || height == 0 {
         return Err(DecodeError::Empty { width, height });
     }
-    if width > limits.max_side
-        || height > limits.max_side
-        || u64::from(width) * u64::from(height) > limits.max_pixels
-    {
-        return Err(DecodeError::TooLarge {
-            width,
-            height,
-            max_side: limits.max_side,
-            max_pixels: limits.max_pixels,
-        });
+    if width > limits.max_side || height > limits.max_side || u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(DecodeError::TooLarge { width, height, max_side: limits.max_side, max_pixels: limits.max_pixels });
     }
     let mut reader = reader()?;
     let mut decoder_limits = image::Limits::default();
@@ -162,9 +141,12 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, DecodeError>
     // Room for the decoded image in its widest pixel format (16-bit RGBA) plus the RGB copy.
     decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(11));
     reader.limits(decoder_limits);
-    let image = reader
-        .decode()
-        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let corrupt = |e: image::ImageError| DecodeError::Corrupt(e.to_string());
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    // Phones store portrait photos sideways with an EXIF orientation tag; faces must be upright.
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = image::DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
     Ok(Frame::from_rgb(image.into_rgb8()))
 }
 
@@ -172,11 +154,7 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, DecodeError>
 mod tests {
     use super::*;
 
-    const LIMITS: DecodeLimits = DecodeLimits {
-        max_bytes: 1 << 20,
-        max_pixels: 10_000,
-        max_side: 200,
-    };
+    const LIMITS: DecodeLimits = DecodeLimits { max_bytes: 1 << 20, max_pixels: 10_000, max_side: 200 };
 
     fn png(width: u32, height: u32) -> Vec<u8> {
         let mut out = Vec::new();
@@ -206,6 +184,36 @@ mod tests {
         check(&png(201, 10), "201x10, over the limit");
         check(&png(150, 150), "150x150, over the limit");
         check(&vec![0u8; (1 << 20) + 1], "over the limit of 1048576 bytes");
+    }
+
+    /// A JPEG of `width` x `height` whose EXIF orientation tag is `orientation`, left half red.
+    fn jpeg_with_orientation(width: u32, height: u32, orientation: u16) -> Vec<u8> {
+        use image::ImageEncoder;
+        let img = RgbImage::from_fn(width, height, |x, _| {
+            if x < width / 2 { image::Rgb([250, 0, 0]) } else { image::Rgb([0, 0, 250]) }
+        });
+        // A big-endian TIFF header with one IFD entry: tag 0x0112 (orientation), SHORT, 1 value.
+        let mut exif = b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+        exif.extend_from_slice(&orientation.to_be_bytes());
+        exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut out = Vec::new();
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
+        encoder.set_exif_metadata(exif).expect("JPEG takes EXIF");
+        encoder.write_image(img.as_raw(), width, height, image::ExtendedColorType::Rgb8).expect("encodes");
+        out
+    }
+
+    #[test]
+    fn applies_the_exif_orientation() {
+        // Orientation 6: the stored image must be turned 90 degrees clockwise to be upright, so
+        // the stored left half (red) ends up on top.
+        let frame = decode(&jpeg_with_orientation(40, 20, 6), &LIMITS).unwrap();
+        assert_eq!((frame.width(), frame.height()), (20, 40));
+        let top = frame.image().get_pixel(10, 5);
+        let bottom = frame.image().get_pixel(10, 35);
+        assert!(top[0] > 200 && bottom[2] > 200, "top {top:?}, bottom {bottom:?}");
+        let upright = decode(&jpeg_with_orientation(40, 20, 1), &LIMITS).unwrap();
+        assert_eq!((upright.width(), upright.height()), (40, 20));
     }
 
     #[test]

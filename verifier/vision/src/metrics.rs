@@ -6,16 +6,9 @@
 /// FMR and FNMR when scores `>= threshold` are accepted.
 pub fn rates_at(genuine: &[f32], impostor: &[f32], threshold: f32) -> (f64, f64) {
     let share = |v: &[f32], pred: &dyn Fn(f32) -> bool| {
-        if v.is_empty() {
-            0.0
-        } else {
-            v.iter().filter(|&&s| pred(s)).count() as f64 / v.len() as f64
-        }
+        if v.is_empty() { 0.0 } else { v.iter().filter(|&&s| pred(s)).count() as f64 / v.len() as f64 }
     };
-    (
-        share(impostor, &|s| s >= threshold),
-        share(genuine, &|s| s < threshold),
-    )
+    (share(impostor, &|s| s >= threshold), share(genuine, &|s| s < threshold))
 }
 
 /// Area under the ROC curve: the probability that a random genuine score beats a random
@@ -37,12 +30,7 @@ pub fn roc_auc(genuine: &[f32], impostor: &[f32]) -> Option<f64> {
 
 /// The candidate thresholds: every observed score, plus one above the highest.
 fn thresholds(genuine: &[f32], impostor: &[f32]) -> Vec<f32> {
-    let mut t: Vec<f32> = genuine
-        .iter()
-        .chain(impostor)
-        .copied()
-        .filter(|s| s.is_finite())
-        .collect();
+    let mut t: Vec<f32> = genuine.iter().chain(impostor).copied().filter(|s| s.is_finite()).collect();
     t.sort_by(f32::total_cmp);
     t.dedup();
     if let Some(&top) = t.last() {
@@ -80,10 +68,7 @@ pub fn fnmr_at_fmr(genuine: &[f32], impostor: &[f32], max_fmr: f64) -> Option<(f
 
 /// Points of the DET curve, `(fmr, fnmr)`, one per candidate threshold.
 pub fn det_curve(genuine: &[f32], impostor: &[f32]) -> Vec<(f64, f64)> {
-    thresholds(genuine, impostor)
-        .into_iter()
-        .map(|t| rates_at(genuine, impostor, t))
-        .collect()
+    thresholds(genuine, impostor).into_iter().map(|t| rates_at(genuine, impostor, t)).collect()
 }
 
 #[cfg(test)]
@@ -96,9 +81,7 @@ mod tests {
         let (fnmr, _) = fnmr_at_fmr(genuine, impostor, 0.0).unwrap();
         let got = (auc, eer, fnmr);
         assert!(
-            (got.0 - expect.0).abs() < 1e-9
-                && (got.1 - expect.1).abs() < 1e-9
-                && (got.2 - expect.2).abs() < 1e-9,
+            (got.0 - expect.0).abs() < 1e-9 && (got.1 - expect.1).abs() < 1e-9 && (got.2 - expect.2).abs() < 1e-9,
             "{got:?} != {expect:?}"
         );
     }

@@ -31,9 +31,7 @@ impl Outputs {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, t)| t)
-            .ok_or_else(|| ModelError::MissingOutput {
-                name: name.to_owned(),
-            })
+            .ok_or_else(|| ModelError::MissingOutput { name: name.to_owned() })
     }
 }
 

@@ -35,9 +35,7 @@ pub struct OnnxRuntime {
 
 impl std::fmt::Debug for OnnxRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnnxRuntime")
-            .field("threads", &self.threads)
-            .finish_non_exhaustive()
+        f.debug_struct("OnnxRuntime").field("threads", &self.threads).finish_non_exhaustive()
     }
 }
 
@@ -47,24 +45,15 @@ impl OnnxRuntime {
     /// The library and environment are created once per process; later calls reuse them, and
     /// fail if they name a different library file.
     pub fn load(library: &Path, threads: OnnxThreads) -> Result<Self, ModelError> {
-        let runtime_err = |reason: String| ModelError::Runtime {
-            path: library.display().to_string(),
-            reason,
-        };
+        let runtime_err = |reason: String| ModelError::Runtime { path: library.display().to_string(), reason };
         if !library.is_file() {
-            return Err(runtime_err(
-                "no such file (run the set-up command to install it)".into(),
-            ));
+            return Err(runtime_err("no such file (run the set-up command to install it)".into()));
         }
-        let wanted = library
-            .canonicalize()
-            .map_err(|e| runtime_err(e.to_string()))?;
+        let wanted = library.canonicalize().map_err(|e| runtime_err(e.to_string()))?;
         // Serialise first loads: ONNX Runtime refuses a second environment, so two threads
         // must not both build one.
         static FIRST_LOAD: Mutex<()> = Mutex::new(());
-        let guard = FIRST_LOAD
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let guard = FIRST_LOAD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if ENVIRONMENT.get().is_none() {
             let env = ort::init_from(&wanted)
                 .map_err(|e| runtime_err(e.to_string()))?
@@ -89,21 +78,13 @@ impl OnnxRuntime {
     pub fn session(&self, spec: &ModelSpec, bytes: &[u8]) -> Result<OnnxModel, ModelError> {
         let actual = sha256_hex(bytes);
         if actual != spec.sha256 {
-            return Err(ModelError::HashMismatch {
-                file: spec.file.clone(),
-                expected: spec.sha256.clone(),
-                actual,
-            });
+            return Err(ModelError::HashMismatch { file: spec.file.clone(), expected: spec.sha256.clone(), actual });
         }
-        let ort_err = |e: ort::Error| ModelError::Inference {
+        let ort_err = |e: ort::Error| ModelError::Inference { model: spec.name.clone(), reason: e.to_string() };
+        let builder_err = |e: ort::Error<ort::session::builder::SessionBuilder>| ModelError::Inference {
             model: spec.name.clone(),
             reason: e.to_string(),
         };
-        let builder_err =
-            |e: ort::Error<ort::session::builder::SessionBuilder>| ModelError::Inference {
-                model: spec.name.clone(),
-                reason: e.to_string(),
-            };
         let session = Session::builder(self.env)
             .map_err(ort_err)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
@@ -116,22 +97,13 @@ impl OnnxRuntime {
             .map_err(builder_err)?
             .commit_from_memory(bytes)
             .map_err(ort_err)?;
-        let inputs: Vec<(String, Vec<i64>)> = session
-            .inputs()
-            .iter()
-            .map(|o| (o.name().to_owned(), shape_of(o.dtype())))
-            .collect();
-        let outputs: Vec<(String, Vec<i64>)> = session
-            .outputs()
-            .iter()
-            .map(|o| (o.name().to_owned(), shape_of(o.dtype())))
-            .collect();
+        let inputs: Vec<(String, Vec<i64>)> =
+            session.inputs().iter().map(|o| (o.name().to_owned(), shape_of(o.dtype()))).collect();
+        let outputs: Vec<(String, Vec<i64>)> =
+            session.outputs().iter().map(|o| (o.name().to_owned(), shape_of(o.dtype()))).collect();
         check_signature("input", &spec.inputs, &inputs)
             .and_then(|()| check_signature("output", &spec.outputs, &outputs))
-            .map_err(|detail| ModelError::Signature {
-                file: spec.file.clone(),
-                detail,
-            })?;
+            .map_err(|detail| ModelError::Signature { file: spec.file.clone(), detail })?;
         Ok(OnnxModel {
             name: spec.name.clone(),
             input_names: spec.inputs.iter().map(|t| t.name.clone()).collect(),
@@ -146,11 +118,7 @@ fn shape_of(dtype: &ValueType) -> Vec<i64> {
 }
 
 /// Compares a session's tensors with the manifest's; pure, so it is tested without a model.
-fn check_signature(
-    kind: &str,
-    expected: &[TensorSpec],
-    actual: &[(String, Vec<i64>)],
-) -> Result<(), String> {
+fn check_signature(kind: &str, expected: &[TensorSpec], actual: &[(String, Vec<i64>)]) -> Result<(), String> {
     if expected.len() != actual.len() {
         let names: Vec<&str> = actual.iter().map(|(n, _)| n.as_str()).collect();
         return Err(format!(
@@ -164,10 +132,7 @@ fn check_signature(
             return Err(format!("{kind} {:?} is missing from the file", spec.name));
         };
         if *shape != spec.shape {
-            return Err(format!(
-                "{kind} {:?} has shape {shape:?}, the manifest says {:?}",
-                spec.name, spec.shape
-            ));
+            return Err(format!("{kind} {:?} has shape {shape:?}, the manifest says {:?}", spec.name, spec.shape));
         }
     }
     Ok(())
@@ -186,9 +151,7 @@ pub struct OnnxModel {
 
 impl std::fmt::Debug for OnnxModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnnxModel")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
+        f.debug_struct("OnnxModel").field("name", &self.name).finish_non_exhaustive()
     }
 }
 
@@ -198,49 +161,31 @@ impl Model for OnnxModel {
     }
 
     fn run(&self, inputs: &[Tensor]) -> Result<Outputs, ModelError> {
-        let err = |e: ort::Error| ModelError::Inference {
-            model: self.name.clone(),
-            reason: e.to_string(),
-        };
+        let err = |e: ort::Error| ModelError::Inference { model: self.name.clone(), reason: e.to_string() };
         if inputs.len() != self.input_names.len() {
             return Err(ModelError::Inference {
                 model: self.name.clone(),
-                reason: format!(
-                    "{} inputs given, the model takes {}",
-                    inputs.len(),
-                    self.input_names.len()
-                ),
+                reason: format!("{} inputs given, the model takes {}", inputs.len(), self.input_names.len()),
             });
         }
         let mut values = Vec::with_capacity(inputs.len());
         for (name, tensor) in self.input_names.iter().zip(inputs) {
-            let view = TensorRef::from_array_view((tensor.shape.clone(), tensor.data.as_slice()))
-                .map_err(err)?;
+            let view = TensorRef::from_array_view((tensor.shape.clone(), tensor.data.as_slice())).map_err(err)?;
             values.push((name.as_str(), view));
         }
         // A poisoned lock means another run panicked inside ONNX Runtime's wrapper; the session
         // itself holds no Rust state that a panic could leave half-updated, so it stays usable.
-        let mut session = self
-            .session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut session = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let outputs = session.run(values).map_err(err)?;
         let mut result = Vec::with_capacity(self.output_names.len());
         for name in &self.output_names {
-            let value = outputs
-                .get(name)
-                .ok_or_else(|| ModelError::MissingOutput { name: name.clone() })?;
+            let value = outputs.get(name).ok_or_else(|| ModelError::MissingOutput { name: name.clone() })?;
             let (shape, data) = value.try_extract_tensor::<f32>().map_err(err)?;
-            let shape: Vec<usize> = shape
-                .iter()
-                .map(|&d| usize::try_from(d).unwrap_or(0))
-                .collect();
-            let tensor = Tensor::new(shape.clone(), data.to_vec()).ok_or_else(|| {
-                ModelError::OutputShape {
-                    name: name.clone(),
-                    shape,
-                    expected: "as many values as its dimensions multiply to".into(),
-                }
+            let shape: Vec<usize> = shape.iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect();
+            let tensor = Tensor::new(shape.clone(), data.to_vec()).ok_or_else(|| ModelError::OutputShape {
+                name: name.clone(),
+                shape,
+                expected: "as many values as its dimensions multiply to".into(),
             })?;
             result.push((name.clone(), tensor));
         }
@@ -253,20 +198,9 @@ mod tests {
     use super::*;
 
     fn check(actual: &[(&str, &[i64])], expect: &str) {
-        let expected = vec![
-            TensorSpec {
-                name: "x".into(),
-                shape: vec![-1, 3],
-            },
-            TensorSpec {
-                name: "y".into(),
-                shape: vec![1],
-            },
-        ];
-        let actual: Vec<(String, Vec<i64>)> = actual
-            .iter()
-            .map(|(n, s)| (n.to_string(), s.to_vec()))
-            .collect();
+        let expected =
+            vec![TensorSpec { name: "x".into(), shape: vec![-1, 3] }, TensorSpec { name: "y".into(), shape: vec![1] }];
+        let actual: Vec<(String, Vec<i64>)> = actual.iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect();
         let got = match check_signature("input", &expected, &actual) {
             Ok(()) => "ok".to_owned(),
             Err(e) => e,

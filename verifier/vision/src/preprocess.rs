@@ -44,14 +44,7 @@ mod tests {
     use super::*;
 
     fn check(layout: Layout, channels: Channels, expect: &[f32]) {
-        let pre = Preprocess {
-            layout,
-            channels,
-            scale: 0.5,
-            mean: [1.0, 1.0, 1.0],
-            size: None,
-            multiple_of: None,
-        };
+        let pre = Preprocess { layout, channels, scale: 0.5, mean: [1.0, 1.0, 1.0], size: None, multiple_of: None };
         // One row of two pixels: (1,3,5) and (7,9,11), padded to 2x2.
         let t = rgb_to_tensor(&[1, 3, 5, 7, 9, 11], [2, 1], [2, 2], &pre);
         assert_eq!(t.data, expect, "{layout:?} {channels:?}");
@@ -59,20 +52,8 @@ mod tests {
 
     #[test]
     fn layouts_and_orders() {
-        check(
-            Layout::Nchw,
-            Channels::Rgb,
-            &[0., 3., 0., 0., 1., 4., 0., 0., 2., 5., 0., 0.],
-        );
-        check(
-            Layout::Nchw,
-            Channels::Bgr,
-            &[2., 5., 0., 0., 1., 4., 0., 0., 0., 3., 0., 0.],
-        );
-        check(
-            Layout::Nhwc,
-            Channels::Rgb,
-            &[0., 1., 2., 3., 4., 5., 0., 0., 0., 0., 0., 0.],
-        );
+        check(Layout::Nchw, Channels::Rgb, &[0., 3., 0., 0., 1., 4., 0., 0., 2., 5., 0., 0.]);
+        check(Layout::Nchw, Channels::Bgr, &[2., 5., 0., 0., 1., 4., 0., 0., 0., 3., 0., 0.]);
+        check(Layout::Nhwc, Channels::Rgb, &[0., 1., 2., 3., 4., 5., 0., 0., 0., 0., 0., 0.]);
     }
 }

@@ -29,6 +29,12 @@ pub enum FaceCommand {
         /// Second image.
         image_b: PathBuf,
     },
+    /// Live-face quality of each image: prints one JSON line per image with its issues.
+    Quality {
+        /// Image files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
     /// Evaluate verification on labelled pairs: prints AUC, EER and FNMR at fixed FMRs.
     Eval {
         /// CSV with a header naming `file_x`, `file_y` and `decision` (Yes = same person).
@@ -82,6 +88,21 @@ struct MatchOut {
 }
 
 #[derive(Debug, Serialize)]
+struct QualityOut {
+    file: String,
+    usable: bool,
+    issues: Vec<&'static str>,
+    faces: usize,
+    eye_distance_px: f32,
+    yaw: f64,
+    pitch: f64,
+    roll_deg: f32,
+    sharpness: f32,
+    brightness: f32,
+    eye_contrast: f32,
+}
+
+#[derive(Debug, Serialize)]
 struct EvalOut {
     pairs: usize,
     genuine: usize,
@@ -121,9 +142,7 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
         FaceCommand::Detect { image } => {
             let frame = load_frame(&image, config)?;
             let manifest = Manifest::embedded();
-            let spec = manifest
-                .role("face_detector")
-                .context("the manifest names no face_detector")?;
+            let spec = manifest.role("face_detector").context("the manifest names no face_detector")?;
             let runtime = engines::runtime(config)?;
             let model = engines::load_model(&runtime, &config.models.cache_dir, spec)?;
             let detector = FaceDetector::new(std::sync::Arc::new(model), config.detector);
@@ -138,11 +157,29 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             let (ra, rb) = (ra?, rb?);
             crate::cli::print_json(&match_outcome(&ra, &rb, config.face_match.threshold))
         }
-        FaceCommand::Eval {
-            pairs,
-            images,
-            plot,
-        } => {
+        FaceCommand::Quality { images } => {
+            let analyzer = analyzer(config)?;
+            for path in images {
+                let frame = load_frame(&path, config)?;
+                let faces = analyzer.detector.detect(&frame)?;
+                let q = vision::face::assess(&frame, &faces, &config.face_match.quality);
+                crate::cli::print_json(&QualityOut {
+                    file: path.display().to_string(),
+                    usable: q.usable(),
+                    issues: q.issues.iter().map(|i| i.code()).collect(),
+                    faces: faces.len(),
+                    eye_distance_px: round1(q.eye_distance_px),
+                    yaw: round4(f64::from(q.yaw)),
+                    pitch: round4(f64::from(q.pitch)),
+                    roll_deg: round1(q.roll_deg),
+                    sharpness: round1(q.sharpness),
+                    brightness: round1(q.brightness),
+                    eye_contrast: round1(q.eye_contrast),
+                })?;
+            }
+            Ok(())
+        }
+        FaceCommand::Eval { pairs, images, plot } => {
             let (out, genuine, impostor) = evaluate(&pairs, &images, config)?;
             if let Some(plot) = plot {
                 crate::plot::det_curve(&plot, &genuine, &impostor, out.threshold, &out.model)?;
@@ -176,32 +213,18 @@ struct Pair {
 }
 
 fn read_pairs(path: &Path) -> anyhow::Result<Vec<Pair>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .context("the pairs file is empty")?
-        .split(',')
-        .map(str::trim)
-        .collect();
+    let header: Vec<&str> = lines.next().context("the pairs file is empty")?.split(',').map(str::trim).collect();
     let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .with_context(|| format!("the pairs file has no {name} column"))
+        header.iter().position(|h| *h == name).with_context(|| format!("the pairs file has no {name} column"))
     };
     let (cx, cy, cd) = (col("file_x")?, col("file_y")?, col("decision")?);
     lines
         .enumerate()
         .map(|(i, line)| {
             let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            let cell = |c: usize| {
-                cells
-                    .get(c)
-                    .copied()
-                    .with_context(|| format!("line {}: too few columns", i + 2))
-            };
+            let cell = |c: usize| cells.get(c).copied().with_context(|| format!("line {}: too few columns", i + 2));
             let name = |c: usize| -> anyhow::Result<String> {
                 let value = cell(c)?;
                 Ok(value.rsplit('/').next().unwrap_or(value).to_owned())
@@ -211,27 +234,16 @@ fn read_pairs(path: &Path) -> anyhow::Result<Vec<Pair>> {
                 "No" | "no" | "0" | "different" => false,
                 other => anyhow::bail!("line {}: decision {other:?} is neither Yes nor No", i + 2),
             };
-            Ok(Pair {
-                a: name(cx)?,
-                b: name(cy)?,
-                same,
-            })
+            Ok(Pair { a: name(cx)?, b: name(cy)?, same })
         })
         .collect()
 }
 
 /// Scores every pair; a pair whose image shows no face scores -1 (a failure to enrol counts
 /// against the system, not out of the figures).
-fn evaluate(
-    pairs_csv: &Path,
-    images: &Path,
-    config: &Config,
-) -> anyhow::Result<(EvalOut, Vec<f32>, Vec<f32>)> {
+fn evaluate(pairs_csv: &Path, images: &Path, config: &Config) -> anyhow::Result<(EvalOut, Vec<f32>, Vec<f32>)> {
     let pairs = read_pairs(pairs_csv)?;
-    let mut names: Vec<&str> = pairs
-        .iter()
-        .flat_map(|p| [p.a.as_str(), p.b.as_str()])
-        .collect();
+    let mut names: Vec<&str> = pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]).collect();
     names.sort_unstable();
     names.dedup();
     let analyzer = analyzer(config)?;
@@ -252,16 +264,12 @@ fn evaluate(
             (Some(a), Some(b)) => a.cosine(b),
             _ => -1.0,
         };
-        if p.same {
-            genuine.push(score)
-        } else {
-            impostor.push(score)
-        }
+        if p.same { genuine.push(score) } else { impostor.push(score) }
     }
     let threshold = config.face_match.threshold;
     let (fmr, fnmr) = metrics::rates_at(&genuine, &impostor, threshold);
-    let correct = genuine.iter().filter(|&&s| s >= threshold).count()
-        + impostor.iter().filter(|&&s| s < threshold).count();
+    let correct =
+        genuine.iter().filter(|&&s| s >= threshold).count() + impostor.iter().filter(|&&s| s < threshold).count();
     let eer = metrics::eer(&genuine, &impostor);
     let at_1e_3 = metrics::fnmr_at_fmr(&genuine, &impostor, 1e-3);
     let out = EvalOut {
@@ -269,10 +277,7 @@ fn evaluate(
         genuine: genuine.len(),
         impostor: impostor.len(),
         images: readings.len(),
-        images_without_face: readings
-            .iter()
-            .filter(|(_, r)| r.embedding.is_none())
-            .count(),
+        images_without_face: readings.iter().filter(|(_, r)| r.embedding.is_none()).count(),
         model: analyzer.embedder.model_name().to_owned(),
         auc: metrics::roc_auc(&genuine, &impostor).map(round4),
         eer: eer.map(|(r, _)| round4(r)),

@@ -35,30 +35,15 @@ pub async fn healthz() -> &'static str {
 
 pub async fn readyz(State(state): State<AppState>) -> Readiness {
     let database = match state.store.ping().await {
-        Ok(()) => Check {
-            name: "database",
-            ok: true,
-            error: None,
-        },
+        Ok(()) => Check { name: "database", ok: true, error: None },
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            Check {
-                name: "database",
-                ok: false,
-                error: Some("database unreachable".into()),
-            }
+            Check { name: "database", ok: false, error: Some("database unreachable".into()) }
         }
     };
-    let models = Check {
-        name: "models",
-        ok: !state.engines.loaded.is_empty(),
-        error: None,
-    };
+    let models = Check { name: "models", ok: !state.engines.loaded.is_empty(), error: None };
     let ready = database.ok && models.ok;
-    Readiness {
-        ready,
-        checks: vec![models, database],
-    }
+    Readiness { ready, checks: vec![models, database] }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> String {

@@ -52,14 +52,9 @@ impl Store {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let file = options.get_filename();
-        if let Some(folder) = file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty() && !is_memory(file))
-        {
-            std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
-                path: folder.display().to_string(),
-                source,
-            })?;
+        if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty() && !is_memory(file)) {
+            std::fs::create_dir_all(folder)
+                .map_err(|source| StoreError::Folder { path: folder.display().to_string(), source })?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(config.max_connections)
@@ -77,11 +72,7 @@ impl Store {
     }
 
     /// Records the models this process loaded, stamped with its start time (RFC 3339).
-    pub async fn record_model_loads(
-        &self,
-        started_at: &str,
-        models: &[LoadedModel],
-    ) -> Result<(), StoreError> {
+    pub async fn record_model_loads(&self, started_at: &str, models: &[LoadedModel]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for m in models {
             sqlx::query("INSERT INTO model_loads (process_started_at, name, file, sha256) VALUES (?, ?, ?, ?)")
@@ -98,12 +89,11 @@ impl Store {
 
     /// The models recorded for the process that started at `started_at`, as (name, sha256).
     pub async fn model_loads(&self, started_at: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, sha256 FROM model_loads WHERE process_started_at = ? ORDER BY id",
-        )
-        .bind(started_at)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, sha256 FROM model_loads WHERE process_started_at = ? ORDER BY id")
+                .bind(started_at)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows)
     }
 }

@@ -10,13 +10,8 @@ use crate::frame::Frame;
 
 /// The five-point template for a 112x112 crop (eye centres, nose tip, mouth corners), in the
 /// same order as YuNet's landmarks.
-const TEMPLATE_112: [[f32; 2]; 5] = [
-    [38.2946, 51.6963],
-    [73.5318, 51.5014],
-    [56.0252, 71.7366],
-    [41.5493, 92.3655],
-    [70.7299, 92.2041],
-];
+const TEMPLATE_112: [[f32; 2]; 5] =
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
 
 /// A square face crop aligned to the template: RGB, row-major, interleaved, 0..=255.
 ///
@@ -48,10 +43,14 @@ impl AlignedFace {
     /// A uniform crop, for tests of the stages that consume aligned faces.
     #[cfg(test)]
     pub(crate) fn filled(size: u32, rgb: [u8; 3]) -> Self {
-        Self {
-            size,
-            rgb: rgb.repeat((size * size) as usize),
-        }
+        Self { size, rgb: rgb.repeat((size * size) as usize) }
+    }
+
+    /// A crop from raw pixels, for tests of the stages that consume aligned faces.
+    #[cfg(test)]
+    pub(crate) fn from_rgb(size: u32, rgb: Vec<u8>) -> Self {
+        assert_eq!(rgb.len(), (size * size * 3) as usize, "test crops hold size * size RGB pixels");
+        Self { size, rgb }
     }
 }
 
@@ -73,9 +72,7 @@ impl Similarity {
             return None;
         }
         let mean = |pts: &[[f32; 2]]| {
-            let (sx, sy) = pts[..n]
-                .iter()
-                .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+            let (sx, sy) = pts[..n].iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
             (sx / n as f32, sy / n as f32)
         };
         let (msx, msy) = mean(src);
@@ -95,32 +92,19 @@ impl Similarity {
         if a == 0.0 && b == 0.0 {
             return None;
         }
-        Some(Self {
-            a,
-            b,
-            tx: mdx - (a * msx - b * msy),
-            ty: mdy - (b * msx + a * msy),
-        })
+        Some(Self { a, b, tx: mdx - (a * msx - b * msy), ty: mdy - (b * msx + a * msy) })
     }
 
     /// Maps a point.
     pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
-        [
-            self.a * p[0] - self.b * p[1] + self.tx,
-            self.b * p[0] + self.a * p[1] + self.ty,
-        ]
+        [self.a * p[0] - self.b * p[1] + self.tx, self.b * p[0] + self.a * p[1] + self.ty]
     }
 
     /// The inverse transform (`estimate` never returns a degenerate one).
     pub fn inverse(&self) -> Self {
         let d = self.a * self.a + self.b * self.b;
         let (a, b) = (self.a / d, -self.b / d);
-        Self {
-            a,
-            b,
-            tx: -(a * self.tx - b * self.ty),
-            ty: -(b * self.tx + a * self.ty),
-        }
+        Self { a, b, tx: -(a * self.tx - b * self.ty), ty: -(b * self.tx + a * self.ty) }
     }
 
     /// The uniform scale factor.
@@ -184,10 +168,7 @@ mod tests {
         let t = Similarity::estimate(&src, &dst).expect("not degenerate");
         for (s, d) in src.iter().zip(&dst) {
             let p = t.apply(*s);
-            assert!(
-                (p[0] - d[0]).abs() < 1e-3 && (p[1] - d[1]).abs() < 1e-3,
-                "{p:?} != {d:?}"
-            );
+            assert!((p[0] - d[0]).abs() < 1e-3 && (p[1] - d[1]).abs() < 1e-3, "{p:?} != {d:?}");
             let back = t.inverse().apply(p);
             assert!((back[0] - s[0]).abs() < 1e-3 && (back[1] - s[1]).abs() < 1e-3);
         }
@@ -196,16 +177,8 @@ mod tests {
 
     #[test]
     fn exact_similarities_are_recovered() {
-        check(
-            [[0., 0.], [1., 0.], [0., 1.]],
-            [[5., 5.], [6., 5.], [5., 6.]],
-            1.0,
-        );
-        check(
-            [[0., 0.], [1., 0.], [0., 1.]],
-            [[0., 0.], [0., 2.], [-2., 0.]],
-            2.0,
-        );
+        check([[0., 0.], [1., 0.], [0., 1.]], [[5., 5.], [6., 5.], [5., 6.]], 1.0);
+        check([[0., 0.], [1., 0.], [0., 1.]], [[0., 0.], [0., 2.], [-2., 0.]], 2.0);
         assert_eq!(Similarity::estimate(&[[3., 3.]; 5], &TEMPLATE_112), None);
     }
 
@@ -214,12 +187,7 @@ mod tests {
         // A frame whose pixel (x, y) has red = x and green = y, landmarks exactly on the template.
         let img = image::RgbImage::from_fn(112, 112, |x, y| image::Rgb([x as u8, y as u8, 7]));
         let face = DetectedFace {
-            bbox: FaceBox {
-                x: 0.0,
-                y: 0.0,
-                width: 112.0,
-                height: 112.0,
-            },
+            bbox: FaceBox { x: 0.0, y: 0.0, width: 112.0, height: 112.0 },
             score: 1.0,
             landmarks: TEMPLATE_112,
         };
@@ -238,31 +206,15 @@ mod tests {
     fn outside_the_frame_is_black() {
         let img = image::RgbImage::from_pixel(20, 20, image::Rgb([200, 200, 200]));
         let face = DetectedFace {
-            bbox: FaceBox {
-                x: 0.0,
-                y: 0.0,
-                width: 20.0,
-                height: 20.0,
-            },
+            bbox: FaceBox { x: 0.0, y: 0.0, width: 20.0, height: 20.0 },
             score: 1.0,
             // A tenth of the template, shifted up-left: crop pixel c comes from c / 10 - 10.
             landmarks: TEMPLATE_112.map(|[x, y]| [x / 10.0 - 10.0, y / 10.0 - 10.0]),
         };
         let aligned = align_face(&Frame::from_rgb(img), &face, 112).unwrap();
-        assert_eq!(
-            &aligned.rgb()[..3],
-            &[0, 0, 0],
-            "crop (0, 0) is frame (-10, -10)"
-        );
+        assert_eq!(&aligned.rgb()[..3], &[0, 0, 0], "crop (0, 0) is frame (-10, -10)");
         let last = (111 * 112 + 111) * 3;
-        assert_eq!(
-            &aligned.rgb()[last..last + 3],
-            &[200, 200, 200],
-            "crop (111, 111) is frame (1.1, 1.1)"
-        );
-        assert_eq!(
-            align_face(&Frame::from_rgb(image::RgbImage::new(4, 4)), &face, 0),
-            None
-        );
+        assert_eq!(&aligned.rgb()[last..last + 3], &[200, 200, 200], "crop (111, 111) is frame (1.1, 1.1)");
+        assert_eq!(align_face(&Frame::from_rgb(image::RgbImage::new(4, 4)), &face, 0), None);
     }
 }

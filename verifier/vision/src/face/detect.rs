@@ -39,10 +39,7 @@ pub struct FaceDetector {
 
 impl std::fmt::Debug for FaceDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaceDetector")
-            .field("model", &self.model.name())
-            .field("config", &self.config)
-            .finish()
+        f.debug_struct("FaceDetector").field("model", &self.model.name()).field("config", &self.config).finish()
     }
 }
 
@@ -67,29 +64,18 @@ impl FaceDetector {
         let (w, h) = (frame.width(), frame.height());
         let longer = w.max(h).max(1);
         let scale = (self.config.max_input_side as f32 / longer as f32).min(1.0);
-        let (sw, sh) = (
-            ((w as f32 * scale).round() as u32).max(1),
-            ((h as f32 * scale).round() as u32).max(1),
-        );
+        let (sw, sh) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
         let scaled = frame.resized(sw, sh);
         let (pw, ph) = (sw.div_ceil(32) * 32, sh.div_ceil(32) * 32);
         let input = rgb_to_tensor(scaled.as_raw(), [sw, sh], [pw, ph], &YUNET_INPUT);
         let outputs = self.model.run(&[input])?;
-        let candidates = decode(
-            &outputs,
-            pw as usize,
-            ph as usize,
-            self.config.score_threshold,
-        )?;
+        let candidates = decode(&outputs, pw as usize, ph as usize, self.config.score_threshold)?;
         let mut faces = nms(candidates, self.config.nms_iou, self.config.max_faces);
         // Back to the frame's pixels: undo the scale (x and y scaled alike up to rounding).
         let (fx, fy) = (w as f32 / sw as f32, h as f32 / sh as f32);
         for face in &mut faces {
             let b = &mut face.bbox;
-            let (x2, y2) = (
-                ((b.x + b.width) * fx).min(w as f32),
-                ((b.y + b.height) * fy).min(h as f32),
-            );
+            let (x2, y2) = (((b.x + b.width) * fx).min(w as f32), ((b.y + b.height) * fy).min(h as f32));
             b.x = (b.x * fx).max(0.0);
             b.y = (b.y * fy).max(0.0);
             b.width = (x2 - b.x).max(0.0);
@@ -104,12 +90,7 @@ impl FaceDetector {
 }
 
 /// Turns YuNet's per-stride outputs for a `width` x `height` input into scored candidates.
-fn decode(
-    outputs: &Outputs,
-    width: usize,
-    height: usize,
-    threshold: f32,
-) -> Result<Vec<DetectedFace>, ModelError> {
+fn decode(outputs: &Outputs, width: usize, height: usize, threshold: f32) -> Result<Vec<DetectedFace>, ModelError> {
     let mut faces = Vec::new();
     for stride in STRIDES {
         let (cols, rows) = (width / stride, height / stride);
@@ -126,12 +107,7 @@ fn decode(
             }
             Ok(&t.data)
         };
-        let (cls, obj, bbox, kps) = (
-            get("cls", 1)?,
-            get("obj", 1)?,
-            get("bbox", 4)?,
-            get("kps", 10)?,
-        );
+        let (cls, obj, bbox, kps) = (get("cls", 1)?, get("obj", 1)?, get("bbox", 4)?, get("kps", 10)?);
         let s = stride as f32;
         for i in 0..cells {
             let score = (cls[i].clamp(0.0, 1.0) * obj[i].clamp(0.0, 1.0)).sqrt();
@@ -153,12 +129,7 @@ fn decode(
                 continue;
             }
             faces.push(DetectedFace {
-                bbox: FaceBox {
-                    x: cx - bw / 2.0,
-                    y: cy - bh / 2.0,
-                    width: bw,
-                    height: bh,
-                },
+                bbox: FaceBox { x: cx - bw / 2.0, y: cy - bh / 2.0, width: bw, height: bh },
                 score,
                 landmarks,
             });
@@ -215,18 +186,11 @@ mod tests {
                             "cls" | "obj" => data[i] = 0.9,
                             // Centre half a cell right and down, size exp(1) * 16 square.
                             "bbox" => data[i * 4..i * 4 + 4].copy_from_slice(&[0.5, 0.5, 1.0, 1.0]),
-                            _ => data[i * 10..i * 10 + 10].copy_from_slice(&[
-                                0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.0, 1.0, 1.0, 1.0,
-                            ]),
+                            _ => data[i * 10..i * 10 + 10]
+                                .copy_from_slice(&[0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.0, 1.0, 1.0, 1.0]),
                         }
                     }
-                    out.push((
-                        format!("{kind}_{stride}"),
-                        Tensor {
-                            shape: vec![1, cols * rows, per],
-                            data,
-                        },
-                    ));
+                    out.push((format!("{kind}_{stride}"), Tensor { shape: vec![1, cols * rows, per], data }));
                 }
             }
             Ok(Outputs(out))
@@ -234,12 +198,7 @@ mod tests {
     }
 
     fn config() -> DetectorConfig {
-        DetectorConfig {
-            max_input_side: 320,
-            score_threshold: 0.5,
-            nms_iou: 0.3,
-            max_faces: 10,
-        }
+        DetectorConfig { max_input_side: 320, score_threshold: 0.5, nms_iou: 0.3, max_faces: 10 }
     }
 
     fn check(frame_size: (u32, u32), cell: (usize, usize), expect_box: [f32; 4]) {
@@ -259,30 +218,15 @@ mod tests {
     fn decodes_boxes_and_maps_back_to_the_frame() {
         let side = 1f32.exp() * 16.0;
         // Cell (2, 1) at stride 16: centre (40, 24).
-        check(
-            (320, 240),
-            (2, 1),
-            [40.0 - side / 2.0, 24.0 - side / 2.0, side, side],
-        );
+        check((320, 240), (2, 1), [40.0 - side / 2.0, 24.0 - side / 2.0, side, side]);
         // A 640x480 frame is halved to 320x240: everything doubles.
-        check(
-            (640, 480),
-            (2, 1),
-            [
-                2.0 * (40.0 - side / 2.0),
-                2.0 * (24.0 - side / 2.0),
-                2.0 * side,
-                2.0 * side,
-            ],
-        );
+        check((640, 480), (2, 1), [2.0 * (40.0 - side / 2.0), 2.0 * (24.0 - side / 2.0), 2.0 * side, 2.0 * side]);
     }
 
     #[test]
     fn landmarks_follow_the_cell() {
         let detector = FaceDetector::new(Arc::new(OneFace { cell: (3, 2) }), config());
-        let faces = detector
-            .detect(&Frame::from_rgb(image::RgbImage::new(320, 240)))
-            .unwrap();
+        let faces = detector.detect(&Frame::from_rgb(image::RgbImage::new(320, 240))).unwrap();
         assert_eq!(faces[0].landmarks[0], [48.0, 32.0]);
         assert_eq!(faces[0].landmarks[4], [64.0, 48.0]);
     }
@@ -290,42 +234,18 @@ mod tests {
     #[test]
     fn tiny_frames_are_padded_not_refused() {
         let detector = FaceDetector::new(Arc::new(OneFace { cell: (0, 0) }), config());
-        let faces = detector
-            .detect(&Frame::from_rgb(image::RgbImage::new(1, 1)))
-            .unwrap();
+        let faces = detector.detect(&Frame::from_rgb(image::RgbImage::new(1, 1))).unwrap();
         // The face lies in the padding; its box is clipped to the 1x1 frame.
-        assert!(
-            faces
-                .iter()
-                .all(|f| f.bbox.width <= 1.0 && f.bbox.height <= 1.0)
-        );
+        assert!(faces.iter().all(|f| f.bbox.width <= 1.0 && f.bbox.height <= 1.0));
     }
 
     fn face(x: f32, score: f32) -> DetectedFace {
-        DetectedFace {
-            bbox: FaceBox {
-                x,
-                y: 0.0,
-                width: 10.0,
-                height: 10.0,
-            },
-            score,
-            landmarks: [[0.0; 2]; 5],
-        }
+        DetectedFace { bbox: FaceBox { x, y: 0.0, width: 10.0, height: 10.0 }, score, landmarks: [[0.0; 2]; 5] }
     }
 
     #[test]
     fn suppression_keeps_the_best_of_each_cluster() {
-        let kept = nms(
-            vec![
-                face(0.0, 0.6),
-                face(1.0, 0.9),
-                face(50.0, 0.7),
-                face(51.0, 0.8),
-            ],
-            0.3,
-            10,
-        );
+        let kept = nms(vec![face(0.0, 0.6), face(1.0, 0.9), face(50.0, 0.7), face(51.0, 0.8)], 0.3, 10);
         let xs: Vec<f32> = kept.iter().map(|f| f.bbox.x).collect();
         assert_eq!(xs, vec![1.0, 51.0]);
         assert_eq!(nms(vec![face(0.0, 0.6), face(50.0, 0.7)], 0.3, 1).len(), 1);

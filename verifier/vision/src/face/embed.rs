@@ -38,12 +38,7 @@ impl Embedding {
         if self.0.len() != other.0.len() {
             return 0.0;
         }
-        self.0
-            .iter()
-            .zip(&other.0)
-            .map(|(a, b)| a * b)
-            .sum::<f32>()
-            .clamp(-1.0, 1.0)
+        self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum::<f32>().clamp(-1.0, 1.0)
     }
 
     /// The number of dimensions.
@@ -74,14 +69,8 @@ impl FaceEmbedder {
     /// An embedder running `model` as `spec` describes it: a square `preprocess.size` and an
     /// `embedding_output` (or a single output).
     pub fn from_spec(model: Arc<dyn Model>, spec: &ModelSpec) -> Result<Self, ModelError> {
-        let bad = |detail: &str| ModelError::Signature {
-            file: spec.file.clone(),
-            detail: detail.to_owned(),
-        };
-        let preprocess = spec
-            .preprocess
-            .clone()
-            .ok_or_else(|| bad("an embedding model needs a preprocess entry"))?;
+        let bad = |detail: &str| ModelError::Signature { file: spec.file.clone(), detail: detail.to_owned() };
+        let preprocess = spec.preprocess.clone().ok_or_else(|| bad("an embedding model needs a preprocess entry"))?;
         let input_size = match preprocess.size {
             Some([w, h]) if w == h && w > 0 => w,
             _ => return Err(bad("an embedding model needs a square preprocess.size")),
@@ -90,17 +79,10 @@ impl FaceEmbedder {
             (Some(name), _) => name.clone(),
             (None, [only]) => only.name.clone(),
             (None, _) => {
-                return Err(bad(
-                    "several outputs: name the embedding with embedding_output",
-                ));
+                return Err(bad("several outputs: name the embedding with embedding_output"));
             }
         };
-        Ok(Self {
-            model,
-            input_size,
-            preprocess,
-            output,
-        })
+        Ok(Self { model, input_size, preprocess, output })
     }
 
     /// The side of the aligned crops this model takes.
@@ -125,10 +107,7 @@ impl FaceEmbedder {
             if face.size() != side {
                 return Err(ModelError::Inference {
                     model: self.model.name().to_owned(),
-                    reason: format!(
-                        "a {0}x{0} crop was given, the model takes {side}x{side}",
-                        face.size()
-                    ),
+                    reason: format!("a {0}x{0} crop was given, the model takes {side}x{side}", face.size()),
                 });
             }
             let t = rgb_to_tensor(face.rgb(), [side, side], [side, side], &self.preprocess);
@@ -182,13 +161,7 @@ mod tests {
                     data.push(vals.iter().sum::<f32>() / vals.len() as f32);
                 }
             }
-            Ok(Outputs(vec![(
-                "emb".into(),
-                Tensor {
-                    shape: vec![n, 3],
-                    data,
-                },
-            )]))
+            Ok(Outputs(vec![("emb".into(), Tensor { shape: vec![n, 3], data })]))
         }
     }
 
@@ -201,14 +174,8 @@ mod tests {
             licence: String::new(),
             origin: String::new(),
             url: None,
-            inputs: vec![TensorSpec {
-                name: "x".into(),
-                shape: vec![-1, 4, 4, 3],
-            }],
-            outputs: vec![TensorSpec {
-                name: "emb".into(),
-                shape: vec![-1, 3],
-            }],
+            inputs: vec![TensorSpec { name: "x".into(), shape: vec![-1, 4, 4, 3] }],
+            outputs: vec![TensorSpec { name: "emb".into(), shape: vec![-1, 3] }],
             preprocess: Some(Preprocess {
                 layout: Layout::Nhwc,
                 channels: Channels::Rgb,
@@ -228,9 +195,7 @@ mod tests {
     #[test]
     fn batches_and_normalises() {
         let embedder = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &spec()).unwrap();
-        let e = embedder
-            .embed(&[face([3, 4, 0]), face([0, 0, 9]), face([6, 8, 0])])
-            .unwrap();
+        let e = embedder.embed(&[face([3, 4, 0]), face([0, 0, 9]), face([6, 8, 0])]).unwrap();
         assert_eq!(e.len(), 3);
         assert!((e[0].cosine(&e[2]) - 1.0).abs() < 1e-6, "same direction");
         assert!(e[0].cosine(&e[1]).abs() < 1e-6, "orthogonal");
@@ -240,14 +205,9 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_embed() {
         let embedder = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &spec()).unwrap();
-        let err = embedder
-            .embed(&[AlignedFace::filled(5, [1, 1, 1])])
-            .unwrap_err();
+        let err = embedder.embed(&[AlignedFace::filled(5, [1, 1, 1])]).unwrap_err();
         assert!(err.to_string().contains("5x5 crop"), "{err}");
-        assert!(
-            embedder.embed(&[face([0, 0, 0])]).is_err(),
-            "a zero embedding is an error"
-        );
+        assert!(embedder.embed(&[face([0, 0, 0])]).is_err(), "a zero embedding is an error");
         let mut no_size = spec();
         no_size.preprocess.as_mut().unwrap().size = None;
         assert!(FaceEmbedder::from_spec(Arc::new(ChannelMeans), &no_size).is_err());

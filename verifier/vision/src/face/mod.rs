@@ -4,14 +4,18 @@
 //! Coordinates are in pixels of the frame that was given, origin top-left, x to the right.
 
 mod align;
+mod decision;
 mod detect;
 mod embed;
 mod pipeline;
+mod quality;
 
 pub use align::{AlignedFace, Similarity, align_face};
+pub use decision::{LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide};
 pub use detect::{DetectorConfig, FaceDetector};
 pub use embed::{Embedding, FaceEmbedder};
 pub use pipeline::{FaceAnalyzer, FaceReading, largest};
+pub use quality::{FaceIssue, FaceQuality, QualityConfig, assess};
 
 /// An axis-aligned box, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -36,18 +36,11 @@ impl FaceAnalyzer {
             Some(a) => self.embedder.embed(std::slice::from_ref(&a))?.pop(),
             None => None,
         };
-        Ok(FaceReading {
-            faces,
-            largest,
-            embedding,
-        })
+        Ok(FaceReading { faces, largest, embedding })
     }
 }
 
 /// The face with the largest box.
 pub fn largest(faces: &[DetectedFace]) -> Option<DetectedFace> {
-    faces
-        .iter()
-        .copied()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+    faces.iter().copied().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
 }
