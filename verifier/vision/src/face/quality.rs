@@ -335,7 +335,7 @@ mod tests {
         let checker = |lo: u8, hi: u8| {
             let n = 112usize;
             let rgb = (0..n * n).flat_map(|i| {
-                let v = if ((i % n) / 4 + (i / n) / 4) % 2 == 0 { lo } else { hi };
+                let v = if ((i % n) / 4 + (i / n) / 4).is_multiple_of(2) { lo } else { hi };
                 [v, v, v]
             });
             AlignedFace::from_rgb(112, rgb.collect())
