@@ -1,14 +1,75 @@
 //! MRZ text in, typed fields out (ICAO 9303 parts 3 to 7).
 //!
-//! This crate owns the rules of machine-readable zones: character values, check digits and
-//! (as it grows) formats, field-aware correction and the acceptance policy. It never sees pixels,
-//! files, the network or the clock: dates such as "today" are arguments.
+//! This crate owns the rules of machine-readable zones: character values and check digits,
+//! the formats (TD1, TD2, TD3, MRV-A, MRV-B, the French identity card issued before 2021, the EU
+//! and Swiss driving licences), field-aware correction of OCR confusions, expiry (including the
+//! French card's, which its MRZ does not print), document classification and the acceptance
+//! policy. It never sees pixels, files, the network or the clock: "today" is an argument.
+//!
+//! The main types:
+//!
+//! - [`parse`] reads text lines; [`parse_alternatives`] reads an OCR's scored top-k candidates
+//!   per position. Both return an [`MrzRead`], or a [`ParseError`] when the text is not an MRZ.
+//! - [`MrzRead`] holds the fields, every [`Check`], the [`Correction`]s made, and the
+//!   [`Acceptance`] under [`AcceptancePolicy::standard`]. Holder data is [`Sensitive`]: it
+//!   prints as `[redacted]` until [`Sensitive::expose`] is called.
+//! - [`AcceptancePolicy`] is a table from [`DocumentKind`] to [`Verdict`]; reasons are
+//!   machine-readable [`Reason`]s such as `document.driving_licence_refused`.
 //!
 //! ```
-//! assert_eq!(mrz::check_digit(b"L898902C3"), Some(b'6'));
+//! use mrz::{Date, DocumentKind, Format, ReasonCode, parse};
+//!
+//! let today = Date::new(2011, 6, 1).expect("a valid date");
+//! let read = parse(
+//!     &[
+//!         "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+//!         "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+//!     ],
+//!     today,
+//! )?;
+//! assert_eq!(read.format, Format::Td3);
+//! assert_eq!(read.kind, DocumentKind::Passport);
+//! assert_eq!(read.surname.expose(), "ERIKSSON");
+//! assert_eq!(read.given_names.expose(), "ANNA MARIA");
+//! assert_eq!(format!("{:?}", read.document_number), "Sensitive([redacted])");
+//! assert!(read.valid && read.acceptance.accepted);
+//!
+//! // A year later the same passport has expired, and a misread `O` in a date is fixed.
+//! let later = Date::from_iso("2012-06-01").expect("a valid date");
+//! let read = parse(
+//!     &[
+//!         "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+//!         "L898902C36UTO74O8122F1204159ZE184226B<<<<<10",
+//!     ],
+//!     later,
+//! )?;
+//! assert_eq!(read.corrections.len(), 1);
+//! assert_eq!(read.acceptance.reasons[0].code, ReasonCode::Expired);
+//!
+//! // A French driving licence is recognised, and refused.
+//! let read = parse(&["D1FRA13AA000026181231MARTIN<<9"], today)?;
+//! assert_eq!(read.kind, DocumentKind::DrivingLicence);
+//! assert_eq!(read.acceptance.reasons[0].code.as_str(), "document.driving_licence_refused");
+//! # Ok::<(), mrz::ParseError>(())
 //! ```
 #![deny(missing_docs)]
 
 mod check_digit;
+mod correct;
+mod date;
+mod error;
+mod expiry;
+mod layout;
+mod policy;
+mod read;
+mod sensitive;
 
 pub use check_digit::{char_value, check_digit};
+pub use correct::Correction;
+pub use date::Date;
+pub use error::ParseError;
+pub use expiry::{Expiry, ExpiryBasis};
+pub use layout::{Field, Format};
+pub use policy::{Acceptance, AcceptancePolicy, DocumentKind, KindRule, Reason, ReasonCode, Verdict};
+pub use read::{Check, MrzRead, Sex, parse, parse_alternatives};
+pub use sensitive::Sensitive;

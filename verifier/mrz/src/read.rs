@@ -1,0 +1,287 @@
+//! The entry points: text (or scored OCR alternatives) in, a typed [`MrzRead`] out.
+//!
+//! Owns input validation, the order of the stages (detect layout, restrict to classes, pad
+//! names, repair check digits, read fields, apply the policy) and the field readers (names,
+//! dates, sex, document number with overflow). Tables live in `layout.rs`, correction in
+//! `correct.rs`, the rules for kinds and refusals in `policy.rs`.
+
+use crate::correct::{self, Correction, Grid, RawCell, Resolved};
+use crate::date::{self, Date};
+use crate::error::ParseError;
+use crate::expiry::{self, Expiry, ExpiryBasis};
+use crate::layout::{Field, Format, Layout, NameFields, Range, is_mrz_byte};
+use crate::policy::{Acceptance, AcceptancePolicy, DocumentKind};
+use crate::sensitive::Sensitive;
+
+/// The holder's sex as the MRZ gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sex {
+    /// `M`.
+    Male,
+    /// `F`.
+    Female,
+    /// `X`, or `<` (unspecified).
+    Unspecified,
+}
+
+impl Sex {
+    /// `M`, `F` or `X`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Sex::Male => "M",
+            Sex::Female => "F",
+            Sex::Unspecified => "X",
+        }
+    }
+}
+
+/// One check digit and whether it matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// The field it protects.
+    pub field: Field,
+    /// Whether the digit matched.
+    pub passed: bool,
+}
+
+/// Everything read from one MRZ. Holder data is wrapped in [`Sensitive`]; text fields have
+/// their fillers removed (single fillers inside names become spaces).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MrzRead {
+    /// The format recognised.
+    pub format: Format,
+    /// The kind of document, from the format and the document code.
+    pub kind: DocumentKind,
+    /// The document code, e.g. `P`, `ID`, `I`, `V`, `D1`, `FA`.
+    pub document_code: String,
+    /// The issuing state or organisation (ICAO 9303 part 3 codes, e.g. `FRA`, `D`, `UTO`).
+    pub issuing_state: String,
+    /// The document number, including any part that overflowed into the optional data (TD1,
+    /// TD2). For the French card issued before 2021, the 12-character card number. Empty for an
+    /// EU driving licence whose state's layout is unknown.
+    pub document_number: Sensitive<String>,
+    /// The surname (primary identifier).
+    pub surname: Sensitive<String>,
+    /// The given names (secondary identifier), separated by spaces.
+    pub given_names: Sensitive<String>,
+    /// The holder's nationality, where the MRZ gives it; `FRA` for the French card issued
+    /// before 2021, which is issued to French nationals only.
+    pub nationality: Option<String>,
+    /// The birth date, resolved to the latest century not after today; `None` if the format
+    /// has none or it is not a calendar date (including ICAO's `<<` for unknown parts).
+    pub birth_date: Option<Sensitive<Date>>,
+    /// The expiry and how it was obtained; `None` if the format has none or it is not a date.
+    pub expiry: Option<Expiry>,
+    /// The issue month, read as its 1st day (French card issued before 2021 only).
+    pub issue_date: Option<Date>,
+    /// The holder's sex; `None` if the format has none or the character is not `M`/`F`/`X`/`<`.
+    pub sex: Option<Sex>,
+    /// One entry per optional-data field of the format (after any document-number overflow),
+    /// trailing fillers removed, possibly empty.
+    pub optional_data: Sensitive<Vec<String>>,
+    /// Every check digit of the format, in the format's order.
+    pub checks: Vec<Check>,
+    /// A name field is completely filled with no trailing filler, so the name may have been cut.
+    pub names_truncated: bool,
+    /// Characters the reader changed, in reading order.
+    pub corrections: Vec<Correction>,
+    /// Every check digit passed.
+    pub valid: bool,
+    /// The standard policy's outcome (see [`AcceptancePolicy::standard`]); another policy can be
+    /// applied with [`AcceptancePolicy::evaluate`].
+    pub acceptance: Acceptance,
+    pub(crate) layout: Layout,
+}
+
+/// Reads an MRZ from its text lines, recognising the format from the number and lengths of the
+/// lines, correcting characters by field (an `O` where a digit belongs is `0`), letting check
+/// digits choose where several readings fit, and applying the standard acceptance policy with
+/// `today` as the current date.
+///
+/// Each line is trimmed of surrounding whitespace, and blank lines are skipped; error and
+/// correction positions count the remaining lines. Lowercase letters and any other character
+/// outside `A`-`Z`, `0`-`9`, `<` are errors, as are line counts and lengths that match no
+/// format. Everything else, including failed check digits and expired or refused documents,
+/// is reported in the [`MrzRead`].
+pub fn parse<S: AsRef<str>>(lines: &[S], today: Date) -> Result<MrzRead, ParseError> {
+    let lines: Vec<&str> = lines.iter().map(|l| l.as_ref().trim()).filter(|l| !l.is_empty()).collect();
+    for (line, text) in lines.iter().enumerate() {
+        let bad = text.chars().enumerate().find(|&(_, c)| !(c.is_ascii() && is_mrz_byte(c as u8)));
+        if let Some((column, found)) = bad {
+            return Err(ParseError::BadCharacter { line, column, found });
+        }
+    }
+    let tops: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
+    let layout = detect(&tops)?;
+    let raw = tops.iter().map(|l| l.iter().map(|&c| RawCell::exact(c)).collect()).collect();
+    Ok(read(layout, raw, today))
+}
+
+/// Reads an MRZ from an OCR's scored alternatives: for each line, for each position, the
+/// candidate characters with scores (higher is more likely, e.g. the top-k probabilities).
+///
+/// The best reading is the cheapest that fits every position's class and passes the check
+/// digits, where cost is the score given up against each position's best candidate; when two
+/// readings tie, the first-choice characters are kept and the check reported as failed.
+/// Candidates outside the MRZ alphabet are ignored; a position with none left is a
+/// [`ParseError::BadCharacter`] carrying its best-scored character. Lines with no positions
+/// are skipped. Corrections compare with each position's best-scored character.
+pub fn parse_alternatives<L: AsRef<[Vec<(u8, f32)>]>>(lines: &[L], today: Date) -> Result<MrzRead, ParseError> {
+    let lines: Vec<&[Vec<(u8, f32)>]> = lines.iter().map(AsRef::as_ref).filter(|l| !l.is_empty()).collect();
+    let mut raw: Vec<Vec<RawCell>> = Vec::with_capacity(lines.len());
+    for (line, positions) in lines.iter().enumerate() {
+        let mut cells = Vec::with_capacity(positions.len());
+        for (column, scored) in positions.iter().enumerate() {
+            match RawCell::from_scores(scored) {
+                Some(cell) => cells.push(cell),
+                None => {
+                    let best = scored.iter().copied().reduce(|best, next| if next.1 > best.1 { next } else { best });
+                    return Err(ParseError::BadCharacter {
+                        line,
+                        column,
+                        found: best.map_or(char::REPLACEMENT_CHARACTER, |(c, _)| char::from(c)),
+                    });
+                }
+            }
+        }
+        raw.push(cells);
+    }
+    let tops: Vec<Vec<u8>> = raw.iter().map(|l| l.iter().map(|c| c.top).collect()).collect();
+    let layout = detect(&tops)?;
+    Ok(read(layout, raw, today))
+}
+
+fn detect(tops: &[Vec<u8>]) -> Result<Layout, ParseError> {
+    Layout::detect(tops).ok_or_else(|| ParseError::UnknownLayout { lengths: tops.iter().map(Vec::len).collect() })
+}
+
+/// The stages after the layout is known. `raw` has the layout's line lengths.
+fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
+    let grid = Grid::build(raw, layout);
+    let mut reading = grid.first_reading();
+    let fields = layout.fields();
+    let mut padded: Vec<Range> = match fields.names {
+        NameFields::Icao(range) => vec![range],
+        NameFields::Split { surname, given } => [Some(surname), given].into_iter().flatten().collect(),
+        NameFields::None => Vec::new(),
+    };
+    padded.extend_from_slice(fields.optional);
+    correct::pad_fillers(&mut reading, &padded);
+    let resolved = correct::repair(&grid, &mut reading, layout);
+    let corrections = grid.corrections(&reading);
+    let mut out = read_fields(layout, &reading, &resolved, today);
+    out.corrections = corrections;
+    out.acceptance = AcceptancePolicy::standard().evaluate(&out, today);
+    out
+}
+
+/// The characters of `range` as text (the reading only holds MRZ bytes, all ASCII).
+fn text(reading: &[Vec<u8>], range: Range) -> String {
+    let bytes = reading.get(range.line).and_then(|l| l.get(range.start..range.end)).unwrap_or(&[]);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn trimmed(reading: &[Vec<u8>], range: Range) -> String {
+    text(reading, range).trim_end_matches('<').to_string()
+}
+
+/// Filler-separated words joined by single spaces.
+fn words(field: &str) -> String {
+    field.split('<').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Whether a name field is full to its last position, so the name may have been cut.
+fn full(field: &str) -> bool {
+    !field.is_empty() && !field.ends_with('<')
+}
+
+fn read_fields(layout: Layout, reading: &[Vec<u8>], resolved: &[Resolved], today: Date) -> MrzRead {
+    let fields = layout.fields();
+    let overflow = resolved.iter().find(|r| r.field == Field::DocumentNumber).and_then(|r| r.overflow);
+
+    let mut document_number = fields.number.map(|range| trimmed(reading, range)).unwrap_or_default();
+    if let Some((range, continued)) = overflow {
+        document_number.push_str(&text(reading, Range { end: range.start + continued, ..range }));
+    }
+
+    let optional_data = fields
+        .optional
+        .iter()
+        .map(|&range| match overflow {
+            // The continuation, its check digit and the filler after it are not optional data.
+            Some((over, continued)) if over == range => {
+                trimmed(reading, Range { start: (range.start + continued + 2).min(range.end), ..range })
+            }
+            _ => trimmed(reading, range),
+        })
+        .collect();
+
+    let (surname, given_names, names_truncated) = match fields.names {
+        NameFields::Icao(range) => {
+            let field = text(reading, range);
+            let (surname, given) = field.split_once("<<").unwrap_or((&field, ""));
+            (words(surname), words(given), full(&field))
+        }
+        NameFields::Split { surname, given } => {
+            let surname = text(reading, surname);
+            let given = given.map(|g| text(reading, g)).unwrap_or_default();
+            (words(&surname), words(&given), full(&surname) || full(&given))
+        }
+        NameFields::None => (String::new(), String::new(), false),
+    };
+
+    let bytes = |range: Range| text(reading, range).into_bytes();
+    let birth_date = fields.birth.and_then(|range| date::resolve_past(&bytes(range), today));
+    let issue_date = fields.issue.and_then(|range| date::resolve_past(&bytes(range), today));
+    let expiry = match (fields.expiry, issue_date) {
+        (Some(range), _) => {
+            date::resolve_near(&bytes(range), today).map(|date| Expiry { date, basis: ExpiryBasis::Printed })
+        }
+        (None, Some(issue)) => expiry::french_id_expiry(issue, birth_date),
+        (None, None) => None,
+    };
+
+    let sex = fields.sex.and_then(|(line, col)| match reading.get(line).and_then(|l| l.get(col)) {
+        Some(b'M') => Some(Sex::Male),
+        Some(b'F') => Some(Sex::Female),
+        Some(b'X' | b'<') => Some(Sex::Unspecified),
+        _ => None,
+    });
+
+    let nationality = match (fields.nationality, layout) {
+        (Some(range), _) => Some(trimmed(reading, range)),
+        (None, Layout::FrId) => Some("FRA".to_string()),
+        (None, _) => None,
+    };
+
+    let checks: Vec<Check> =
+        resolved.iter().map(|r| Check { field: r.field, passed: correct::passes(reading, r) }).collect();
+    let document_code = trimmed(reading, fields.code);
+    let format = layout.format();
+
+    MrzRead {
+        format,
+        kind: DocumentKind::classify(format, &document_code),
+        document_code,
+        issuing_state: trimmed(reading, fields.state),
+        document_number: Sensitive::new(document_number),
+        surname: Sensitive::new(surname),
+        given_names: Sensitive::new(given_names),
+        nationality,
+        birth_date: birth_date.map(Sensitive::new),
+        expiry,
+        issue_date,
+        sex,
+        optional_data: Sensitive::new(optional_data),
+        valid: checks.iter().all(|c| c.passed),
+        checks,
+        names_truncated,
+        corrections: Vec::new(),
+        acceptance: Acceptance { accepted: false, reasons: Vec::new() },
+        layout,
+    }
+}
+
+#[cfg(test)]
+mod tests;
