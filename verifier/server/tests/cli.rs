@@ -168,3 +168,121 @@ fn bad_configuration_is_named() {
     assert!(!run.ok);
     assert!(run.stderr.contains("server.listen"), "{}", run.stderr);
 }
+
+fn json(run: &Run) -> serde_json::Value {
+    assert!(run.ok, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn mrz_parse_reads_and_judges_documents() {
+    let passport = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"];
+    let v = json(&verifier(&["mrz", "parse", "--at", "2011-06-01", passport[0], passport[1]], &[]));
+    assert_eq!(v["format"], "td3");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["surname"], "ERIKSSON");
+    assert_eq!(v["given_names"], "ANNA MARIA");
+    assert_eq!(v["document_number"], "L898902C3");
+    assert_eq!(v["birth_date"], "1974-08-12");
+    assert_eq!(v["expiry_date"], "2012-04-15");
+    assert_eq!(v["sex"], "F");
+    assert_eq!(v["acceptance"]["accepted"], true);
+    assert_eq!(v["checks"].as_array().unwrap().len(), 5);
+
+    let v = json(&verifier(&["mrz", "parse", "--at", "2013-01-01", passport[0], passport[1]], &[]));
+    assert_eq!(v["acceptance"]["reasons"], serde_json::json!(["document.expired"]));
+
+    let v =
+        json(&verifier(&["mrz", "parse", "--at", "2011-06-01", passport[0], &passport[1].replace("F12", "F13")], &[]));
+    assert_eq!(v["valid"], false);
+    let reasons = v["acceptance"]["reasons"].to_string();
+    assert!(reasons.contains("mrz.check_digit_failed(expiry_date)"), "{reasons}");
+
+    let v = json(&verifier(&["mrz", "parse", "D1FRA13AA000026181231MARTIN<<9"], &[]));
+    assert_eq!(v["format"], "dl");
+    let reasons = v["acceptance"]["reasons"].to_string();
+    assert!(reasons.contains("document.driving_licence_refused"), "{reasons}");
+}
+
+#[test]
+fn mrz_parse_refuses_text_that_is_no_mrz() {
+    let run = verifier(&["mrz", "parse", "hello world"], &[]);
+    assert!(!run.ok);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    let run = verifier(&["mrz", "parse", "--at", "2011-13-45", "P<UTO"], &[]);
+    assert!(!run.ok);
+    assert!(run.stderr.contains("--at"), "{}", run.stderr);
+}
+
+#[test]
+fn face_match_tells_people_apart() {
+    let (true, Some(faces)) = (models_ready(), shared_faces()) else { return };
+    let path = |n: &str| faces.join(n).to_str().unwrap().to_owned();
+    // Pairs labelled in face-recognition-pivot.csv: img38/img39 the same person, img21/img17 not.
+    let same = json(&verifier(&["face", "match", &path("img38.jpg"), &path("img39.jpg")], &[]));
+    assert_eq!(same["same_person"], true, "{same}");
+    assert_eq!(same["faces"], serde_json::json!([1, 1]));
+    let threshold = same["threshold"].as_f64().unwrap();
+    assert!(same["similarity"].as_f64().unwrap() >= threshold);
+    let different = json(&verifier(&["face", "match", &path("img21.jpg"), &path("img17.jpg")], &[]));
+    assert_eq!(different["same_person"], false, "{different}");
+    assert!(different["similarity"].as_f64().unwrap() < threshold);
+
+    let dir = scratch("match-blank");
+    let blank = dir.join("blank.png");
+    image::RgbImage::from_pixel(320, 240, image::Rgb([30, 30, 30])).save(&blank).unwrap();
+    let none = json(&verifier(&["face", "match", &path("img1.jpg"), blank.to_str().unwrap()], &[]));
+    assert_eq!(none["same_person"], false);
+    assert_eq!(none["reason"], "no_face_in_image_b");
+    assert_eq!(none["faces"], serde_json::json!([1, 0]));
+}
+
+#[test]
+fn face_quality_names_what_to_fix() {
+    let (true, Some(faces)) = (models_ready(), shared_faces()) else { return };
+    let photo = faces.join("img1.jpg");
+    let good = json(&verifier(&["face", "quality", photo.to_str().unwrap()], &[]));
+    assert_eq!(good["usable"], true, "{good}");
+
+    // The same photo with both eyes covered, dark, and next to a second copy of the face.
+    let detected = json(&verifier(&["face", "detect", photo.to_str().unwrap()], &[]));
+    let eyes: Vec<(f64, f64)> = detected["faces"][0]["landmarks"].as_array().unwrap()[..2]
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let radius = (eyes[1].0 - eyes[0].0) * 0.35;
+    let mut img = image::open(&photo).unwrap().into_rgb8();
+    for (x, y) in &eyes {
+        for py in (y - radius) as u32..(y + radius) as u32 {
+            for px in (x - radius) as u32..(x + radius) as u32 {
+                img.put_pixel(px, py, image::Rgb([12, 12, 12]));
+            }
+        }
+    }
+    let dir = scratch("quality");
+    let covered = dir.join("covered.jpg");
+    img.save(&covered).unwrap();
+    let dark = dir.join("dark.jpg");
+    let mut d = image::open(&photo).unwrap().into_rgb8();
+    d.pixels_mut().for_each(|p| p.0 = p.0.map(|v| v / 5));
+    d.save(&dark).unwrap();
+    let two = dir.join("two.jpg");
+    let single = image::open(&photo).unwrap().resize(600, 600, image::imageops::FilterType::Triangle).into_rgb8();
+    let mut pair =
+        image::RgbImage::from_pixel(single.width() * 2 + 40, single.height() + 40, image::Rgb([128, 128, 128]));
+    image::imageops::overlay(&mut pair, &single, 20, 20);
+    image::imageops::overlay(&mut pair, &single, i64::from(single.width()) + 20, 20);
+    pair.save(&two).unwrap();
+
+    let run =
+        verifier(&["face", "quality", covered.to_str().unwrap(), dark.to_str().unwrap(), two.to_str().unwrap()], &[]);
+    assert!(run.ok, "{}", run.stderr);
+    let issues: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["issues"].to_string())
+        .collect();
+    assert!(issues[0].contains("face.eyes_not_visible"), "{issues:?}");
+    assert!(issues[1].contains("face.too_dark"), "{issues:?}");
+    assert!(issues[2].contains("face.several_faces"), "{issues:?}");
+}

@@ -5,6 +5,7 @@
 
 pub mod face;
 pub mod models;
+pub mod mrz;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,9 @@ pub enum Command {
     /// Model files: fetch into the cache, check against the manifest.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Machine-readable zones: parse and validate.
+    #[command(subcommand)]
+    Mrz(mrz::MrzCommand),
     /// Faces in images.
     #[command(subcommand)]
     Face(face::FaceCommand),
