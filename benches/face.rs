@@ -1,0 +1,65 @@
+//! The face pipeline on a 720p frame with one ONNX thread: detection alone, detection +
+//! alignment + embedding (the figure the target is stated for), and 8 concurrent streams whose
+//! frames are detected in parallel and embedded in one batch.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
+use verifier_models::Manifest;
+use vision::face::{DetectorConfig, FaceAnalyzer, FaceDetector, FaceEmbedder, align_face, largest};
+use vision::frame::Frame;
+
+/// The first shared photo letterboxed into a 1280x720 frame, as a webcam would deliver it.
+fn webcam_frame() -> Result<Frame, String> {
+    let photo = verifier_benches::workspace().join("../shared/datasets/faces/img1.jpg");
+    let image = image::open(&photo).map_err(|e| format!("{}: {e}", photo.display()))?;
+    let face = image.resize(1280, 720, image::imageops::FilterType::Triangle).into_rgb8();
+    let mut frame = image::RgbImage::from_pixel(1280, 720, image::Rgb([90, 90, 90]));
+    image::imageops::overlay(&mut frame, &face, i64::from((1280 - face.width()) / 2), 0);
+    Ok(Frame::from_rgb(frame))
+}
+
+fn analyzer() -> Result<FaceAnalyzer, String> {
+    let rt = verifier_benches::runtime()?;
+    let manifest = Manifest::embedded();
+    let spec = manifest.role("face_embedding").ok_or("no face_embedding role")?;
+    let config = DetectorConfig { max_input_side: 640, score_threshold: 0.7, nms_iou: 0.3, max_faces: 16 };
+    let detector = FaceDetector::new(verifier_benches::model(&rt, "face_detector")?, config);
+    let embedder =
+        FaceEmbedder::from_spec(verifier_benches::model(&rt, "face_embedding")?, spec).map_err(|e| e.to_string())?;
+    Ok(FaceAnalyzer { detector, embedder })
+}
+
+fn face(c: &mut Criterion) {
+    let (analyzer, frame) = match analyzer().and_then(|a| Ok((a, webcam_frame()?))) {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("skipping face benchmarks: {why}");
+            return;
+        }
+    };
+    assert!(analyzer.read(&frame).is_ok_and(|r| r.faces.len() == 1 && r.embedding.is_some()), "one face");
+    c.bench_function("face_detect_720p", |b| b.iter(|| analyzer.detector.detect(&frame)));
+    c.bench_function("face_detect_align_embed_720p", |b| b.iter(|| analyzer.read(&frame)));
+
+    // Eight sessions each sending a frame: detection and alignment per frame on the rayon
+    // pool, then one batched embedding run for all eight.
+    let frames: Vec<Frame> = (0..8).map(|_| frame.clone()).collect();
+    let mut group = c.benchmark_group("face_8_streams_batched");
+    group.throughput(Throughput::Elements(frames.len() as u64));
+    group.bench_function("detect_align_then_embed_batch", |b| {
+        b.iter(|| {
+            let crops: Vec<_> = frames
+                .par_iter()
+                .filter_map(|f| {
+                    let faces = analyzer.detector.detect(f).ok()?;
+                    align_face(f, &largest(&faces)?, analyzer.embedder.input_size())
+                })
+                .collect();
+            analyzer.embedder.embed(&crops)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, face);
+criterion_main!(benches);
