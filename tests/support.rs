@@ -1,38 +1,15 @@
 //! Shared helpers for the end-to-end tests: locating the workspace and its provisioned models,
 //! building a configuration for a scratch directory, and a minimal HTTP/1.1 client.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use verifier::config::{Config, RawConfig};
 
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("the workspace root exists")
-}
+#[path = "common/mod.rs"]
+mod common;
 
-/// True when the models are provisioned; otherwise skips with a message, or panics when
-/// VERIFIER_REQUIRE_MODELS is set (as `make test` and CI set it).
-pub fn models_ready() -> bool {
-    let root = workspace();
-    let needed = [".cache/onnxruntime/libonnxruntime.so", ".cache/models/yunet_n_dynamic.onnx"];
-    let missing: Vec<&str> = needed.iter().copied().filter(|p| !root.join(p).exists()).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!("models not provisioned ({missing:?} missing): run scripts/setup.sh");
-    assert!(std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(), "{message}");
-    eprintln!("skipping: {message}");
-    false
-}
-
-/// A fresh directory under the system temp dir.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("verifier-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir is writable");
-    dir
-}
+pub use common::{models_ready, scratch, workspace};
 
 /// The embedded defaults with the database in `dir`, models from the workspace cache, and
 /// `extra` TOML merged on top.

@@ -4,26 +4,13 @@
 //! installs. Without them they skip with a message, unless VERIFIER_REQUIRE_MODELS=1 (set by
 //! `make test` and CI), where a missing model is a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace root exists")
-}
+#[path = "../../../tests/common/mod.rs"]
+mod common;
 
-/// True when the models are provisioned; otherwise skips (or fails when they are required).
-fn models_ready() -> bool {
-    let root = workspace();
-    let needed = [".cache/onnxruntime/libonnxruntime.so", ".cache/models/yunet_n_dynamic.onnx"];
-    let missing: Vec<&str> = needed.iter().copied().filter(|p| !root.join(p).exists()).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!("models not provisioned ({missing:?} missing): run scripts/setup.sh");
-    assert!(std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(), "{message}");
-    eprintln!("skipping: {message}");
-    false
-}
+use common::{models_ready, scratch, workspace};
 
 fn shared_faces() -> Option<PathBuf> {
     let dir = workspace().join("../shared/datasets/faces");
@@ -53,13 +40,6 @@ fn verifier(args: &[&str], env: &[(&str, &str)]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("verifier-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir is writable");
-    dir
 }
 
 fn faces_of(stdout: &str) -> Vec<serde_json::Value> {
