@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod engines;
 pub mod http;
+pub mod jobs;
 pub mod plot;
 pub mod store;
 pub mod telemetry;
