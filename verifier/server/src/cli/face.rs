@@ -40,7 +40,8 @@ pub enum FaceCommand {
         /// CSV with a header naming `file_x`, `file_y` and `decision` (Yes = same person).
         #[arg(long)]
         pairs: PathBuf,
-        /// Folder holding the images; each CSV path is looked up by its file name here.
+        /// Folder the CSV paths are relative to; a path not found there is looked up by its file
+        /// name alone (absolute paths are used as they are).
         #[arg(long)]
         images: PathBuf,
         /// Write the DET curve to this PNG.
@@ -225,10 +226,7 @@ fn read_pairs(path: &Path) -> anyhow::Result<Vec<Pair>> {
         .map(|(i, line)| {
             let cells: Vec<&str> = line.split(',').map(str::trim).collect();
             let cell = |c: usize| cells.get(c).copied().with_context(|| format!("line {}: too few columns", i + 2));
-            let name = |c: usize| -> anyhow::Result<String> {
-                let value = cell(c)?;
-                Ok(value.rsplit('/').next().unwrap_or(value).to_owned())
-            };
+            let name = |c: usize| -> anyhow::Result<String> { Ok(cell(c)?.to_owned()) };
             let same = match cell(cd)? {
                 "Yes" | "yes" | "1" | "same" => true,
                 "No" | "no" | "0" | "different" => false,
@@ -250,7 +248,9 @@ fn evaluate(pairs_csv: &Path, images: &Path, config: &Config) -> anyhow::Result<
     let readings: Vec<(&str, FaceReading)> = names
         .par_iter()
         .map(|name| {
-            let frame = load_frame(&images.join(name), config)?;
+            let direct = images.join(name);
+            let path = if direct.is_file() { direct } else { images.join(name.rsplit('/').next().unwrap_or(name)) };
+            let frame = load_frame(&path, config)?;
             Ok((*name, analyzer.read(&frame)?))
         })
         .collect::<anyhow::Result<_>>()?;
