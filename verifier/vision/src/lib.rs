@@ -19,5 +19,6 @@ pub mod face;
 pub mod frame;
 pub mod metrics;
 pub mod model;
+pub mod mrz;
 pub mod onnx;
 pub mod preprocess;

@@ -1,0 +1,121 @@
+//! Measures the MRZ reader on generated webcam frames: found rate, fully-right rate, character
+//! error rate and time per frame on one core.
+//!
+//! ```text
+//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean]
+//! ```
+//!
+//! Frames come from `datasets-synthetic` (all layouts, random pose up to 30 degrees of tilt and
+//! 25 of roll, blur, glare, noise, colour casts), JPEG-encoded at the label's quality and decoded
+//! again, as the service would receive them. Fonts are read from the Debian paths
+//! (`fonts-ocr-b`, `fonts-dejavu-core`). Timing covers `read_mrz` only, on this thread.
+#![allow(clippy::disallowed_methods)] // A measurement tool: it reads fonts and the clock.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
+use vision::frame::{DecodeLimits, decode};
+use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let count: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(300);
+    let seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(7);
+    let resolution = args.get(2).and_then(|a| {
+        let (w, h) = a.split_once('x')?;
+        Some((w.parse().ok()?, h.parse().ok()?))
+    });
+    let clean = args.iter().any(|a| a == "clean");
+    let verbose = args.iter().any(|a| a == "verbose");
+
+    let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
+    let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
+    let reader = MrzReader::new(&font, config)?;
+    let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
+    let at = default_reference_date();
+    let today = mrz::Date::new(at.year as u16, at.month as u8, at.day as u8).ok_or("bad reference date")?;
+    let mut spec = Spec::new(at);
+    spec.resolution = resolution;
+    spec.clean = clean;
+    let limits = DecodeLimits { max_bytes: 20 << 20, max_pixels: 20_000_000, max_side: 8192 };
+
+    let (mut found, mut right, mut valid, mut chars, mut char_errors) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut times = Vec::new();
+    let mut times_720 = Vec::new();
+    let mut issues: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut misses_by_layout: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for i in 0..count {
+        let sample = frame(sample_seed(seed, Stream::Frame, i), &assets, &spec)?;
+        let image = decode(&sample.jpeg()?, &limits)?;
+        let truth = &sample.label.document.content.mrz;
+        let start = Instant::now();
+        let read = read_mrz(&image, &reader, today);
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        times.push(ms);
+        if (image.width(), image.height()) == (1280, 720) {
+            times_720.push(ms);
+        }
+        let lines: Vec<String> = read.lines.iter().map(|l| l.text().expose().clone()).collect();
+        let corrected = read.corrected_text().map(|t| t.expose().clone());
+        let ok = corrected.as_ref() == Some(truth);
+        found += u64::from(!read.lines.is_empty());
+        right += u64::from(ok);
+        valid += u64::from(read.is_valid());
+        for (t, line) in truth.iter().enumerate() {
+            let got = corrected.as_ref().and_then(|c| c.get(t)).or(lines.get(t));
+            chars += line.len() as u64;
+            char_errors += match got {
+                Some(g) if g.len() == line.len() => g.bytes().zip(line.bytes()).filter(|(a, b)| a != b).count() as u64,
+                _ => line.len() as u64,
+            };
+        }
+        let layout = format!("{:?}", sample.label.document.content.format);
+        let entry = misses_by_layout.entry(layout).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(!ok);
+        if !ok {
+            *issues.entry(read.issue.map_or("read_wrong", |i| i.as_str())).or_default() += 1;
+            if verbose {
+                let c = &sample.label.capture;
+                println!(
+                    "miss #{i}: {}x{} {:?} issue={:?} tilt={:.0} roll={:.0} cov={:.2} blur={} motion={:?} glare={} jpeg={} found={} sharp={:?}",
+                    image.width(),
+                    image.height(),
+                    sample.label.document.content.format,
+                    read.issue,
+                    c.tilt_deg,
+                    c.roll_deg,
+                    c.coverage,
+                    c.defocus_radius,
+                    c.motion_blur.map(|m| m.0.round()),
+                    sample.label.glare_boxes.len(),
+                    sample.label.jpeg_quality,
+                    lines.len(),
+                    read.sharpness,
+                );
+                for (t, l) in truth.iter().zip(lines.iter().map(Some).chain(std::iter::repeat(None))) {
+                    println!("   {t}\n   {}", l.map_or("-", |s| s.as_str()));
+                }
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+    };
+    let p95 = |v: &Vec<f64>| if v.is_empty() { f64::NAN } else { v[(v.len() * 95 / 100).min(v.len() - 1)] };
+    let n = count as f64;
+    println!("frames: {count} (seed {seed}, resolution {resolution:?}, clean {clean})");
+    println!("found: {:.1} %", 100.0 * found as f64 / n);
+    println!("fully right: {:.2} % ({right}/{count})", 100.0 * right as f64 / n);
+    println!("valid (all check digits pass): {:.1} %", 100.0 * valid as f64 / n);
+    println!("character error rate: {:.2} %", 100.0 * char_errors as f64 / chars.max(1) as f64);
+    let m = median(&mut times);
+    println!("time per frame: median {m:.1} ms, p95 {:.1} ms (all sizes)", p95(&times));
+    let m7 = median(&mut times_720);
+    println!("time per 1280x720 frame: median {m7:.1} ms, p95 {:.1} ms ({} frames)", p95(&times_720), times_720.len());
+    println!("misses by cause: {issues:?}");
+    println!("misses by format (frames, misses): {misses_by_layout:?}");
+    Ok(())
+}

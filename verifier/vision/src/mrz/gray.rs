@@ -1,0 +1,140 @@
+//! Grey images for the MRZ reader: conversion from a [`Frame`], a 2x pyramid, bilinear sampling
+//! and a plane homography.
+//!
+//! Owns pixel access only; what the pixels mean (ink, lines, glyphs) belongs to the stages.
+//! Coordinates are continuous: pixel `(i, j)` covers `[i, i + 1) x [j, j + 1)`, so its centre is
+//! `(i + 0.5, j + 0.5)` and a 2x downscale maps a point by halving it.
+
+use crate::frame::Frame;
+
+/// An 8-bit grey image (luma, 0 = black), rows top to bottom.
+#[derive(Clone, Debug)]
+pub(crate) struct Gray {
+    pub w: usize,
+    pub h: usize,
+    pub px: Vec<u8>,
+}
+
+impl Gray {
+    /// Rec. 601 luma of an RGB frame.
+    pub fn from_frame(frame: &Frame) -> Gray {
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
+        let px = frame
+            .as_raw()
+            .chunks_exact(3)
+            .map(|p| ((u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29) >> 8) as u8)
+            .collect();
+        Gray { w, h, px }
+    }
+
+    /// Half the size (each side rounded down, at least 1), each pixel the mean of a 2x2 block.
+    pub fn half(&self) -> Gray {
+        let (w, h) = ((self.w / 2).max(1), (self.h / 2).max(1));
+        let mut px = vec![0u8; w * h];
+        for y in 0..h {
+            let (y0, y1) = ((2 * y).min(self.h - 1), (2 * y + 1).min(self.h - 1));
+            for x in 0..w {
+                let (x0, x1) = ((2 * x).min(self.w - 1), (2 * x + 1).min(self.w - 1));
+                let s = u32::from(self.px[y0 * self.w + x0])
+                    + u32::from(self.px[y0 * self.w + x1])
+                    + u32::from(self.px[y1 * self.w + x0])
+                    + u32::from(self.px[y1 * self.w + x1]);
+                px[y * w + x] = ((s + 2) / 4) as u8;
+            }
+        }
+        Gray { w, h, px }
+    }
+
+    /// Bilinear value at a continuous point; points outside take the nearest edge pixel.
+    #[inline]
+    pub fn sample(&self, x: f32, y: f32) -> f32 {
+        let fx = (x - 0.5).clamp(0.0, (self.w - 1) as f32);
+        let fy = (y - 0.5).clamp(0.0, (self.h - 1) as f32);
+        let (x0, y0) = (fx as usize, fy as usize);
+        let (x1, y1) = ((x0 + 1).min(self.w - 1), (y0 + 1).min(self.h - 1));
+        let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+        let p = |xx: usize, yy: usize| f32::from(self.px[yy * self.w + xx]);
+        let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * ax;
+        let bottom = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * ax;
+        top + (bottom - top) * ay
+    }
+}
+
+/// A plane projective map, row-major 3x3.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Homography(pub [f64; 9]);
+
+impl Homography {
+    /// The map taking each `src[i]` to `dst[i]`; `None` when three points are collinear.
+    // Elimination reads one row while writing another, which iterators cannot borrow.
+    #[allow(clippy::needless_range_loop)]
+    pub fn from_points(src: [[f64; 2]; 4], dst: [[f64; 2]; 4]) -> Option<Homography> {
+        let mut a = [[0f64; 9]; 8];
+        for i in 0..4 {
+            let ([x, y], [u, v]) = (src[i], dst[i]);
+            a[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+            a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+        }
+        // Gaussian elimination with partial pivoting on the 8x8 system (last column = right side).
+        for col in 0..8 {
+            let pivot = (col..8).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))?;
+            if a[pivot][col].abs() < 1e-12 {
+                return None;
+            }
+            a.swap(col, pivot);
+            for row in 0..8 {
+                if row != col {
+                    let f = a[row][col] / a[col][col];
+                    for k in col..9 {
+                        a[row][k] -= f * a[col][k];
+                    }
+                }
+            }
+        }
+        let h: [f64; 8] = std::array::from_fn(|i| a[i][8] / a[i][i]);
+        let m = [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0];
+        m.iter().all(|v| v.is_finite()).then_some(Homography(m))
+    }
+
+    /// The image of a point (a point at infinity maps far away, never to NaN).
+    #[inline]
+    pub fn apply(&self, x: f64, y: f64) -> [f32; 2] {
+        let m = &self.0;
+        let w = m[6] * x + m[7] * y + m[8];
+        let w = if w.abs() < 1e-9 { 1e-9f64.copysign(w) } else { w };
+        [((m[0] * x + m[1] * y + m[2]) / w) as f32, ((m[3] * x + m[4] * y + m[5]) / w) as f32]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(gray: &Gray, point: (f32, f32), expect: f32) {
+        let got = gray.sample(point.0, point.1);
+        assert!((got - expect).abs() < 1e-3, "sample at {point:?}: {got}, expected {expect}");
+    }
+
+    #[test]
+    fn samples_between_and_beyond_pixels() {
+        let gray = Gray { w: 2, h: 1, px: vec![0, 100] };
+        check(&gray, (0.5, 0.5), 0.0);
+        check(&gray, (1.0, 0.5), 50.0);
+        check(&gray, (-10.0, 30.0), 0.0);
+        check(&gray, (9.0, -3.0), 100.0);
+        let half = Gray { w: 1, h: 1, px: vec![7] }.half();
+        check(&half, (0.5, 0.5), 7.0);
+    }
+
+    #[test]
+    fn homography_maps_its_points() {
+        let src = [[0.0, 0.0], [10.0, 0.0], [10.0, 2.0], [0.0, 2.0]];
+        let dst = [[5.0, 5.0], [105.0, 15.0], [100.0, 40.0], [3.0, 30.0]];
+        let h = Homography::from_points(src, dst).expect("a proper quadrilateral");
+        for (s, d) in src.iter().zip(dst) {
+            let p = h.apply(s[0], s[1]);
+            assert!((p[0] as f64 - d[0]).abs() < 1e-3 && (p[1] as f64 - d[1]).abs() < 1e-3);
+        }
+        assert!(Homography::from_points(src, [[0.0, 0.0]; 4]).is_none());
+    }
+}

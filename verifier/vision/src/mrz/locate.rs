@@ -1,0 +1,593 @@
+//! Locate: one pyramid level of a grey frame in, candidate MRZ blocks (1 to 3 text lines with
+//! their ends, pitch and height) out.
+//!
+//! The MRZ is found as text, not as a dark rectangle: ink is separated from paper with a local
+//! mean threshold, glyph-sized connected components are chained into lines along the dominant
+//! text direction (any rotation within +-45 degrees), each line is extended cell by cell over the
+//! ink (so fillers that merged into one blob still count) and stacked, left-aligned, parallel
+//! lines whose character counts fit an ICAO 9303 format become candidates. Reading the glyphs
+//! and deciding which candidate is really an MRZ is left to the later stages.
+
+use super::gray::Gray;
+
+/// Line lengths of the formats the `mrz` crate reads, longest lines first within each.
+pub(crate) const FORMATS: [&[usize]; 5] = [&[44, 44], &[36, 36], &[30, 30, 30], &[9, 30, 30], &[30]];
+
+/// Darkness a pixel needs under its neighbourhood mean to count as ink (8-bit levels). Lower
+/// finds fainter print but joins guilloche and noise to the glyphs.
+const INK_DELTA: u32 = 14;
+/// Radius of the neighbourhood mean, in pixels of the level.
+const MEAN_RADIUS: usize = 10;
+/// Glyph sizes (largest bounding-box side, level pixels) the chaining accepts; levels are a
+/// factor 2 apart so every print size falls inside this range on some level.
+const MIN_GLYPH: usize = 5;
+const MAX_GLYPH: usize = 26;
+/// Chains shorter than this are not text lines.
+const MIN_CHAIN: usize = 5;
+/// How far a line's character count may be from a format's (relative).
+const COUNT_TOLERANCE: f32 = 0.13;
+
+/// One text line, in frame pixels.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TextLine {
+    /// The centre line at the left edge of the ink.
+    pub start: [f32; 2],
+    /// The centre line at the right edge of the ink.
+    pub end: [f32; 2],
+    /// Rough cap height.
+    pub height: f32,
+    /// Median distance between neighbouring glyphs.
+    pub pitch: f32,
+    /// Spread of the glyph spacing (median absolute deviation over the pitch).
+    pub irregularity: f32,
+}
+
+impl TextLine {
+    fn length(&self) -> f32 {
+        ((self.end[0] - self.start[0]).powi(2) + (self.end[1] - self.start[1]).powi(2)).sqrt()
+    }
+
+    /// Unit direction from start to end.
+    pub fn direction(&self) -> [f32; 2] {
+        let l = self.length().max(1e-6);
+        [(self.end[0] - self.start[0]) / l, (self.end[1] - self.start[1]) / l]
+    }
+
+    /// Characters the ink spans at this pitch: the ink covers `(n - 1)` pitches plus about one
+    /// glyph width.
+    pub fn chars(&self) -> f32 {
+        self.length() / self.pitch.max(1e-3) + 0.25
+    }
+
+    fn scaled(&self, k: f32) -> TextLine {
+        TextLine {
+            start: [self.start[0] * k, self.start[1] * k],
+            end: [self.end[0] * k, self.end[1] * k],
+            height: self.height * k,
+            pitch: self.pitch * k,
+            irregularity: self.irregularity,
+        }
+    }
+}
+
+/// Lines stacked top to bottom that fit a format's line lengths.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Block {
+    /// The lines, top first.
+    pub lines: Vec<TextLine>,
+    /// The format's character count for each line.
+    pub counts: Vec<usize>,
+    /// Higher is more MRZ-like.
+    pub score: f32,
+}
+
+/// Candidate blocks on one pyramid level whose pixels are `scale` frame pixels wide, best first.
+pub(crate) fn locate(level: &Gray, scale: f32) -> Vec<Block> {
+    if level.w < 16 || level.h < 8 {
+        return Vec::new();
+    }
+    let mask = ink_mask(level);
+    let blobs = glyph_blobs(&mask, level.w, level.h);
+    if blobs.len() < MIN_CHAIN {
+        return Vec::new();
+    }
+    let Some(theta) = dominant_angle(&blobs) else { return Vec::new() };
+    let chains = chain(&blobs, theta);
+    let mut segments: Vec<Segment> = chains.iter().filter_map(|c| Segment::fit(&blobs, c)).collect();
+    merge_collinear(&blobs, &mut segments);
+    let lines: Vec<TextLine> =
+        segments.iter().filter_map(|s| extend(s, &mask, level.w, level.h)).map(|l| l.scaled(scale)).collect();
+    stack(&lines, theta)
+}
+
+/// Ink: pixels darker than their neighbourhood mean by `INK_DELTA`.
+fn ink_mask(g: &Gray) -> Vec<bool> {
+    let (w, h) = (g.w, g.h);
+    // Wrapping sums: every window's true sum fits in u32, so differences of wrapped integrals
+    // are exact whatever the image size.
+    let mut ii = vec![0u32; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u32;
+        for x in 0..w {
+            row = row.wrapping_add(u32::from(g.px[y * w + x]));
+            ii[(y + 1) * (w + 1) + x + 1] = ii[y * (w + 1) + x + 1].wrapping_add(row);
+        }
+    }
+    let r = MEAN_RADIUS;
+    let mut mask = vec![false; w * h];
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let sum = ii[y1 * (w + 1) + x1]
+                .wrapping_sub(ii[y0 * (w + 1) + x1])
+                .wrapping_sub(ii[y1 * (w + 1) + x0])
+                .wrapping_add(ii[y0 * (w + 1) + x0]);
+            let n = ((x1 - x0) * (y1 - y0)) as u32;
+            mask[y * w + x] = (u32::from(g.px[y * w + x]) + INK_DELTA) * n < sum;
+        }
+    }
+    mask
+}
+
+/// A glyph-sized connected component.
+#[derive(Clone, Copy, Debug)]
+struct Blob {
+    cx: f32,
+    cy: f32,
+    /// Largest bounding-box side.
+    size: f32,
+    /// Bounding-box height.
+    bh: f32,
+}
+
+fn find(parent: &mut [u32], mut a: u32) -> u32 {
+    while parent[a as usize] != a {
+        parent[a as usize] = parent[parent[a as usize] as usize];
+        a = parent[a as usize];
+    }
+    a
+}
+
+/// 8-connected components of the mask with a glyph's size and fill.
+fn glyph_blobs(mask: &[bool], w: usize, h: usize) -> Vec<Blob> {
+    let mut labels = vec![0u32; w * h];
+    let mut parent: Vec<u32> = vec![0];
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if !mask[i] {
+                continue;
+            }
+            let mut near = [0u32; 4];
+            if x > 0 {
+                near[0] = labels[i - 1];
+            }
+            if y > 0 {
+                near[1] = labels[i - w];
+                if x > 0 {
+                    near[2] = labels[i - w - 1];
+                }
+                if x + 1 < w {
+                    near[3] = labels[i - w + 1];
+                }
+            }
+            let Some(&first) = near.iter().filter(|&&l| l != 0).min() else {
+                let l = parent.len() as u32;
+                parent.push(l);
+                labels[i] = l;
+                continue;
+            };
+            let root = find(&mut parent, first);
+            for &l in near.iter().filter(|&&l| l != 0 && l != first) {
+                let other = find(&mut parent, l);
+                if other != root {
+                    let (lo, hi) = (root.min(other), root.max(other));
+                    parent[hi as usize] = lo;
+                }
+            }
+            labels[i] = find(&mut parent, root);
+        }
+    }
+    #[derive(Clone, Copy)]
+    struct Acc {
+        x0: usize,
+        x1: usize,
+        y0: usize,
+        y1: usize,
+        n: usize,
+        sx: usize,
+        sy: usize,
+    }
+    let empty = Acc { x0: usize::MAX, x1: 0, y0: usize::MAX, y1: 0, n: 0, sx: 0, sy: 0 };
+    let mut acc = vec![empty; parent.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let l = labels[y * w + x];
+            if l == 0 {
+                continue;
+            }
+            let r = find(&mut parent, l) as usize;
+            let a = &mut acc[r];
+            a.x0 = a.x0.min(x);
+            a.x1 = a.x1.max(x);
+            a.y0 = a.y0.min(y);
+            a.y1 = a.y1.max(y);
+            a.n += 1;
+            a.sx += x;
+            a.sy += y;
+        }
+    }
+    acc.iter()
+        .filter(|a| a.n >= 4)
+        .filter_map(|a| {
+            let (bw, bh) = (a.x1 - a.x0 + 1, a.y1 - a.y0 + 1);
+            let size = bw.max(bh);
+            let fill = a.n as f32 / (bw * bh) as f32;
+            ((MIN_GLYPH..=MAX_GLYPH).contains(&size) && (0.1..0.92).contains(&fill)).then(|| Blob {
+                cx: a.sx as f32 / a.n as f32 + 0.5,
+                cy: a.sy as f32 / a.n as f32 + 0.5,
+                size: size as f32,
+                bh: bh as f32,
+            })
+        })
+        .collect()
+}
+
+/// Blobs by grid cell, for neighbour queries within `cell` pixels.
+struct Grid {
+    cell: f32,
+    gw: usize,
+    gh: usize,
+    bins: Vec<Vec<usize>>,
+}
+
+impl Grid {
+    fn new(blobs: &[Blob], cell: f32) -> Grid {
+        let gw = (blobs.iter().map(|b| b.cx).fold(0.0, f32::max) / cell) as usize + 1;
+        let gh = (blobs.iter().map(|b| b.cy).fold(0.0, f32::max) / cell) as usize + 1;
+        let mut bins = vec![Vec::new(); gw * gh];
+        for (i, b) in blobs.iter().enumerate() {
+            bins[(b.cy / cell) as usize * gw + (b.cx / cell) as usize].push(i);
+        }
+        Grid { cell, gw, gh, bins }
+    }
+
+    fn near(&self, b: &Blob) -> impl Iterator<Item = usize> + '_ {
+        let (gx, gy) = ((b.cx / self.cell) as usize, (b.cy / self.cell) as usize);
+        let xs = gx.saturating_sub(1)..(gx + 2).min(self.gw);
+        let ys = gy.saturating_sub(1)..(gy + 2).min(self.gh);
+        ys.flat_map(move |y| xs.clone().map(move |x| y * self.gw + x)).flat_map(|c| self.bins[c].iter().copied())
+    }
+}
+
+fn similar(a: &Blob, b: &Blob) -> bool {
+    let r = a.size / b.size;
+    (0.5..=2.0).contains(&r)
+}
+
+/// The most common direction between neighbouring glyphs, radians within +-45 degrees.
+fn dominant_angle(blobs: &[Blob]) -> Option<f32> {
+    let grid = Grid::new(blobs, 2.0 * MAX_GLYPH as f32);
+    let mut hist = [0f32; 91];
+    for (i, a) in blobs.iter().enumerate() {
+        for j in grid.near(a).filter(|&j| j > i) {
+            let b = &blobs[j];
+            let (dx, dy) = (b.cx - a.cx, b.cy - a.cy);
+            let d = (dx * dx + dy * dy).sqrt();
+            let s = a.size.max(b.size);
+            if !similar(a, b) || d < 0.4 * s || d > 1.8 * s {
+                continue;
+            }
+            let (dx, dy) = if dx < 0.0 { (-dx, -dy) } else { (dx, dy) };
+            let deg = dy.atan2(dx).to_degrees();
+            if deg.abs() <= 45.0 {
+                hist[(deg + 45.0).round() as usize] += 1.0;
+            }
+        }
+    }
+    let smooth = |k: usize| (k.saturating_sub(2)..(k + 3).min(91)).map(|j| hist[j]).sum::<f32>();
+    let best = (0..91).max_by(|&a, &b| smooth(a).total_cmp(&smooth(b)))?;
+    if smooth(best) < 3.0 {
+        return None;
+    }
+    // Refine to the weighted mean inside the peak.
+    let range = best.saturating_sub(2)..(best + 3).min(91);
+    let (sw, swk) = range.fold((0.0, 0.0), |(sw, swk), k| (sw + hist[k], swk + hist[k] * k as f32));
+    Some((swk / sw.max(1e-6) - 45.0).to_radians())
+}
+
+/// Chains of blobs, each blob linked to its best right neighbour along `theta` when that choice
+/// is mutual.
+fn chain(blobs: &[Blob], theta: f32) -> Vec<Vec<usize>> {
+    let (u, n) = ([theta.cos(), theta.sin()], [-theta.sin(), theta.cos()]);
+    let grid = Grid::new(blobs, 2.0 * MAX_GLYPH as f32);
+    let mut right: Vec<Option<(usize, f32)>> = vec![None; blobs.len()];
+    for (i, a) in blobs.iter().enumerate() {
+        for j in grid.near(a) {
+            let b = &blobs[j];
+            if j == i || !similar(a, b) {
+                continue;
+            }
+            let (dx, dy) = (b.cx - a.cx, b.cy - a.cy);
+            let along = dx * u[0] + dy * u[1];
+            let across = (dx * n[0] + dy * n[1]).abs();
+            let s = a.size.max(b.size);
+            let d = (dx * dx + dy * dy).sqrt();
+            if along <= 0.0 || across > 0.36 * along || d < 0.35 * s || d > 1.9 * s {
+                continue;
+            }
+            let cost = d * (1.0 + 2.0 * across / along);
+            if right[i].is_none_or(|(_, c)| cost < c) {
+                right[i] = Some((j, cost));
+            }
+        }
+    }
+    let mut left: Vec<Option<(usize, f32)>> = vec![None; blobs.len()];
+    for (i, r) in right.iter().enumerate() {
+        if let Some((j, cost)) = *r
+            && left[j].is_none_or(|(_, c)| cost < c)
+        {
+            left[j] = Some((i, cost));
+        }
+    }
+    let mutual_right = |i: usize| right[i].map(|(j, _)| j).filter(|&j| left[j].map(|(k, _)| k) == Some(i));
+    let has_left = |i: usize| left[i].is_some_and(|(k, _)| mutual_right(k) == Some(i));
+    let mut chains = Vec::new();
+    for start in (0..blobs.len()).filter(|&i| !has_left(i)) {
+        let mut c = vec![start];
+        let mut at = start;
+        while let Some(next) = mutual_right(at) {
+            if c.len() > blobs.len() {
+                break;
+            }
+            c.push(next);
+            at = next;
+        }
+        if c.len() >= MIN_CHAIN {
+            chains.push(c);
+        }
+    }
+    chains
+}
+
+/// A straight run of glyphs.
+#[derive(Clone, Debug)]
+struct Segment {
+    members: Vec<usize>,
+    mean: [f32; 2],
+    u: [f32; 2],
+    t0: f32,
+    t1: f32,
+    pitch: f32,
+    height: f32,
+    irregularity: f32,
+}
+
+fn median(v: &mut [f32]) -> f32 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mid = v.len() / 2;
+    *v.select_nth_unstable_by(mid, f32::total_cmp).1
+}
+
+impl Segment {
+    fn fit(blobs: &[Blob], members: &[usize]) -> Option<Segment> {
+        let n = members.len() as f32;
+        let mean = [
+            members.iter().map(|&i| blobs[i].cx).sum::<f32>() / n,
+            members.iter().map(|&i| blobs[i].cy).sum::<f32>() / n,
+        ];
+        let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+        for &i in members {
+            let (dx, dy) = (blobs[i].cx - mean[0], blobs[i].cy - mean[1]);
+            sxx += dx * dx;
+            sxy += dx * dy;
+            syy += dy * dy;
+        }
+        let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        let mut u = [angle.cos(), angle.sin()];
+        if u[0] < 0.0 {
+            u = [-u[0], -u[1]];
+        }
+        let mut ts: Vec<f32> =
+            members.iter().map(|&i| (blobs[i].cx - mean[0]) * u[0] + (blobs[i].cy - mean[1]) * u[1]).collect();
+        ts.sort_by(f32::total_cmp);
+        let mut gaps: Vec<f32> = ts.windows(2).map(|w| w[1] - w[0]).collect();
+        let pitch = median(&mut gaps);
+        if pitch <= 1.0 {
+            return None;
+        }
+        let mut dev: Vec<f32> = gaps.iter().map(|g| (g - pitch).abs()).collect();
+        let irregularity = median(&mut dev) / pitch;
+        // A glyph of cap height c and width ~0.7c rotated by a has a box c(cos a + 0.7 sin a) high.
+        let mut heights: Vec<f32> = members.iter().map(|&i| blobs[i].bh).collect();
+        heights.sort_by(f32::total_cmp);
+        let h75 = heights[(heights.len() * 3 / 4).min(heights.len() - 1)];
+        let height = h75 / (u[0].abs() + 0.7 * u[1].abs());
+        Some(Segment {
+            members: members.to_vec(),
+            mean,
+            u,
+            t0: ts[0],
+            t1: ts[ts.len() - 1],
+            pitch,
+            height,
+            irregularity,
+        })
+    }
+
+    fn point(&self, t: f32) -> [f32; 2] {
+        [self.mean[0] + t * self.u[0], self.mean[1] + t * self.u[1]]
+    }
+}
+
+/// Joins segments of one line split by merged or missing glyphs.
+fn merge_collinear(blobs: &[Blob], segments: &mut Vec<Segment>) {
+    loop {
+        let mut joined = false;
+        'outer: for i in 0..segments.len() {
+            for j in 0..segments.len() {
+                if i == j {
+                    continue;
+                }
+                let (a, b) = (&segments[i], &segments[j]);
+                let cos = a.u[0] * b.u[0] + a.u[1] * b.u[1];
+                let ratio = a.pitch / b.pitch;
+                let (dx, dy) = (b.mean[0] - a.mean[0], b.mean[1] - a.mean[1]);
+                let across = (dx * -a.u[1] + dy * a.u[0]).abs();
+                let along = dx * a.u[0] + dy * a.u[1];
+                // b starts after a ends, within a few cells.
+                let gap = along + b.t0 - a.t1;
+                if cos > 0.995
+                    && (0.75..1.33).contains(&ratio)
+                    && across < 0.4 * a.height.max(b.height)
+                    && gap > -a.pitch
+                    && gap < 8.0 * a.pitch
+                {
+                    let mut members = a.members.clone();
+                    members.extend_from_slice(&b.members);
+                    if let Some(s) = Segment::fit(blobs, &members) {
+                        segments[i] = s;
+                        segments.swap_remove(j);
+                        joined = true;
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        if !joined {
+            return;
+        }
+    }
+}
+
+// A box is a centre, a direction and two extents: grouping them would not read better.
+#[allow(clippy::too_many_arguments)]
+/// Share of ink in a box centred on `c`, `du` long along the line and `dn` across it.
+fn ink_share(mask: &[bool], w: usize, h: usize, c: [f32; 2], u: [f32; 2], du: f32, dn: f32, steps: usize) -> f32 {
+    let mut hits = 0usize;
+    for i in 0..steps {
+        let a = (i as f32 / (steps - 1).max(1) as f32 - 0.5) * du;
+        for j in 0..5 {
+            let b = (j as f32 / 4.0 - 0.5) * dn;
+            let (x, y) = (c[0] + a * u[0] - b * u[1], c[1] + a * u[1] + b * u[0]);
+            if x >= 0.0 && y >= 0.0 && (x as usize) < w && (y as usize) < h && mask[y as usize * w + x as usize] {
+                hits += 1;
+            }
+        }
+    }
+    hits as f32 / (steps * 5) as f32
+}
+
+/// The line through a segment, extended over neighbouring ink to the ends of the text.
+fn extend(s: &Segment, mask: &[bool], w: usize, h: usize) -> Option<TextLine> {
+    let (p, dn) = (s.pitch, 0.9 * s.height);
+    let edge = |from: f32, sign: f32| {
+        let mut t = from;
+        for _ in 0..60 {
+            let next = t + sign * p;
+            // A character cell has ink on the line and little in the blank band above or below
+            // it; paper texture, backgrounds and pictures past the end of the line have both.
+            let c = s.point(next);
+            let band = ink_share(mask, w, h, c, s.u, 0.7 * p, dn, 5);
+            let off = 0.5 * dn + 0.5 * s.height;
+            let shifted = |k: f32| [c[0] - k * off * s.u[1], c[1] + k * off * s.u[0]];
+            let around = ink_share(mask, w, h, shifted(-1.0), s.u, 0.7 * p, 0.5 * s.height, 5).min(ink_share(
+                mask,
+                w,
+                h,
+                shifted(1.0),
+                s.u,
+                0.7 * p,
+                0.5 * s.height,
+                5,
+            ));
+            if band < 0.08 || around > 0.5 * band {
+                break;
+            }
+            t = next;
+        }
+        // Refine to the outermost column with ink within the last cell.
+        let mut last = t;
+        for k in 1..=9 {
+            let tt = t + sign * 0.1 * p * k as f32;
+            if ink_share(mask, w, h, s.point(tt), s.u, 0.0, dn, 1) > 0.0 {
+                last = tt;
+            }
+        }
+        last
+    };
+    let (t0, t1) = (edge(s.t0, -1.0), edge(s.t1, 1.0));
+    (t1 - t0 > 3.0 * p).then(|| TextLine {
+        start: s.point(t0),
+        end: s.point(t1),
+        height: s.height,
+        pitch: s.pitch,
+        irregularity: s.irregularity,
+    })
+}
+
+/// Stacks of parallel, left-aligned lines that fit a format, best first.
+fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
+    let n = [-theta.sin(), theta.cos()];
+    let offset = |l: &TextLine| (l.start[0] + l.end[0]) * 0.5 * n[0] + (l.start[1] + l.end[1]) * 0.5 * n[1];
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by(|&a, &b| offset(&lines[a]).total_cmp(&offset(&lines[b])));
+    // The line directly below each line in the same block, if any.
+    let below = |i: usize| -> Option<usize> {
+        let a = &lines[i];
+        let u = a.direction();
+        order
+            .iter()
+            .copied()
+            .filter(|&j| j != i)
+            .filter(|&j| {
+                let b = &lines[j];
+                let v = b.direction();
+                let (dx, dy) = (b.start[0] - a.start[0], b.start[1] - a.start[1]);
+                let across = dx * -u[1] + dy * u[0];
+                let along = dx * u[0] + dy * u[1];
+                u[0] * v[0] + u[1] * v[1] > 0.985
+                    && (0.8..1.25).contains(&(a.pitch / b.pitch))
+                    && across > 1.0 * a.pitch
+                    && across < 2.4 * a.pitch
+                    && along.abs() < 1.5 * a.pitch
+            })
+            .min_by(|&j, &k| offset(&lines[j]).total_cmp(&offset(&lines[k])))
+    };
+    let mut blocks = Vec::new();
+    for &top in &order {
+        let mut run = vec![top];
+        while run.len() < 3 {
+            match below(run[run.len() - 1]) {
+                Some(next) if !run.contains(&next) => run.push(next),
+                _ => break,
+            }
+        }
+        for format in FORMATS {
+            if format.len() > run.len() {
+                continue;
+            }
+            let chosen: Vec<&TextLine> = run[..format.len()].iter().map(|&i| &lines[i]).collect();
+            let mut fit = 0.0;
+            let mut ok = true;
+            for (line, &count) in chosen.iter().zip(format.iter()) {
+                let err = (line.chars() - count as f32).abs() / count as f32;
+                ok &= err <= COUNT_TOLERANCE;
+                fit += (1.0 - err / COUNT_TOLERANCE) + (1.0 - line.irregularity.min(1.0));
+            }
+            if ok {
+                let long = format.iter().filter(|&&c| c >= 30).count() as f32;
+                blocks.push(Block {
+                    lines: chosen.into_iter().cloned().collect(),
+                    counts: format.to_vec(),
+                    score: fit + 2.0 * long,
+                });
+            }
+        }
+    }
+    blocks.sort_by(|a, b| b.score.total_cmp(&a.score));
+    blocks
+}

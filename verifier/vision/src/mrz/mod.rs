@@ -1,0 +1,274 @@
+//! MRZ reading from camera frames: find the machine-readable zone of an identity document in a
+//! frame, rectify it, cut it into characters, recognise each with scored alternatives, and hand
+//! them to [`mrz::parse_alternatives`], which settles confusions by field class and check digits.
+//!
+//! The stages, each a pure function in its own file: `locate` (a pyramid level in, candidate
+//! line blocks out), `rectify` (a block in, upright line strips out), `segment` (a strip in,
+//! normalised character cells out), `recognise` (a cell in, scored characters out), and
+//! [`quality`] (why a frame could not be read, as an instruction the capture page can show).
+//! [`consensus`] fuses the reads of several frames of one document. What this module leaves out:
+//! the MRZ rules themselves (the `mrz` crate) and finding the whole document.
+//!
+//! The recogniser correlates cells with OCR-B templates rendered from font bytes the caller
+//! supplies (Debian `fonts-ocr-b`, `/usr/share/fonts/opentype/ocr-b/OCRB.otf`); nothing is read
+//! from disk here.
+//!
+//! ```no_run
+//! use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
+//! # fn frame() -> vision::frame::Frame { unimplemented!() }
+//! let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
+//! let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
+//! let reader = MrzReader::new(&font, config)?;
+//! let today = mrz::Date::new(2026, 12, 1).expect("a valid date");
+//! let read = read_mrz(&frame(), &reader, today);
+//! match (&read.parsed, read.issue) {
+//!     (Some(Ok(mrz)), None) => println!("{:?} valid={}", mrz.format, mrz.valid),
+//!     (_, issue) => println!("retake: {issue:?}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod consensus;
+mod gray;
+mod locate;
+pub mod quality;
+mod recognise;
+mod rectify;
+mod segment;
+
+pub use consensus::MrzConsensus;
+pub use quality::QualityIssue;
+pub use recognise::TemplateError;
+
+use crate::frame::Frame;
+use gray::Gray;
+use locate::Block;
+
+/// Settings of the reader. Set them from configuration; each field says how it was chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MrzReaderConfig {
+    /// Alternatives kept per character position (5 is plenty: the right character is almost
+    /// always among the first three).
+    pub top_k: usize,
+    /// Below this character pitch in frame pixels an unreadable MRZ is reported as too small.
+    pub min_pitch_px: f32,
+    /// Below this edge steepness (see [`MrzFrameRead::sharpness`]) an unreadable MRZ is reported
+    /// as too blurry.
+    pub min_sharpness: f32,
+    /// Above this share of saturated character cells an unreadable MRZ is reported as glared.
+    pub max_saturated: f32,
+}
+
+/// Why a reader could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MrzReaderError {
+    /// The font could not make templates.
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+}
+
+/// Everything `read_mrz` needs besides the frame: OCR-B templates and settings. Build it once
+/// and share it; it is immutable.
+#[derive(Clone, Debug)]
+pub struct MrzReader {
+    templates: recognise::Templates,
+    config: MrzReaderConfig,
+}
+
+impl MrzReader {
+    /// Renders the recogniser's templates from OCR-B font bytes (TrueType or OpenType).
+    pub fn new(ocr_b_font: &[u8], config: MrzReaderConfig) -> Result<MrzReader, MrzReaderError> {
+        Ok(MrzReader { templates: recognise::Templates::from_font(ocr_b_font)?, config })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &MrzReaderConfig {
+        &self.config
+    }
+}
+
+/// Where the MRZ is in the frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MrzLocation {
+    /// The block's corners in frame pixels: top-left, top-right, bottom-right, bottom-left of the
+    /// text as read (so rotation is visible in the order).
+    pub corners: [[f32; 2]; 4],
+    /// Character pitch in frame pixels, at the block's centre.
+    pub pitch_px: f32,
+}
+
+/// One MRZ line as recognised: per position, the candidate characters with scores (higher is
+/// more likely), best first. Its `Debug` prints only its length: the text is document data.
+#[derive(Clone, PartialEq)]
+pub struct MrzLine {
+    /// Per position, `(character, score)` pairs, best first.
+    pub alternatives: Vec<Vec<(u8, f32)>>,
+}
+
+impl std::fmt::Debug for MrzLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MrzLine({} characters)", self.alternatives.len())
+    }
+}
+
+impl MrzLine {
+    /// The best character at each position, before any correction.
+    pub fn text(&self) -> mrz::Sensitive<String> {
+        mrz::Sensitive::new(self.alternatives.iter().map(|a| a.first().map_or('?', |c| char::from(c.0))).collect())
+    }
+}
+
+/// What one frame gave.
+#[derive(Clone, Debug)]
+pub struct MrzFrameRead {
+    /// Where the MRZ was found, if anywhere.
+    pub location: Option<MrzLocation>,
+    /// The recognised lines, top first (empty when nothing was found).
+    pub lines: Vec<MrzLine>,
+    /// The `mrz` crate's reading of the lines, when there were lines.
+    pub parsed: Option<Result<mrz::MrzRead, mrz::ParseError>>,
+    /// Why the frame could not be read, when its reading is not valid.
+    pub issue: Option<QualityIssue>,
+    /// Edge steepness of the print (0 to 1, higher is sharper), when something was found.
+    pub sharpness: Option<f32>,
+}
+
+impl MrzFrameRead {
+    /// Whether the frame gave an MRZ whose every check digit passed.
+    pub fn is_valid(&self) -> bool {
+        matches!(&self.parsed, Some(Ok(read)) if read.valid)
+    }
+
+    /// The lines as finally read: each position's best character with the parser's corrections
+    /// applied; `None` unless the lines parsed.
+    pub fn corrected_text(&self) -> Option<mrz::Sensitive<Vec<String>>> {
+        let Some(Ok(read)) = &self.parsed else { return None };
+        let mut lines: Vec<Vec<char>> = self.lines.iter().map(|l| l.text().expose().chars().collect()).collect();
+        for c in &read.corrections {
+            if let Some(slot) = lines.get_mut(c.line).and_then(|l| l.get_mut(c.column)) {
+                *slot = c.to;
+            }
+        }
+        Some(mrz::Sensitive::new(lines.into_iter().map(|l| l.into_iter().collect()).collect()))
+    }
+}
+
+/// Log-odds per unit of correlation: a correlation lead of 0.05 counts like a factor e.
+const SCORE_SCALE: f32 = 20.0;
+/// Candidate blocks read per pyramid level, and in all.
+const BLOCKS_PER_LEVEL: usize = 3;
+const MAX_ATTEMPTS: usize = 6;
+
+struct Attempt {
+    location: MrzLocation,
+    lines: Vec<MrzLine>,
+    parsed: Result<mrz::MrzRead, mrz::ParseError>,
+    sharpness: f32,
+    saturated: f32,
+    rank: (u8, usize, f32),
+}
+
+fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) -> Option<Attempt> {
+    let geom = rectify::geometry(block)?;
+    let mut lines = Vec::with_capacity(block.counts.len());
+    let (mut sharpness, mut saturated, mut confidence) = (0.0, 0.0f32, 0.0);
+    for (j, &count) in block.counts.iter().enumerate() {
+        let strip = rectify::strip(gray, &geom, j, count);
+        let seg = segment::segment(&strip);
+        sharpness += seg.sharpness / block.counts.len() as f32;
+        saturated = saturated.max(seg.saturated);
+        let alternatives: Vec<Vec<(u8, f32)>> = seg
+            .cells
+            .iter()
+            .map(|cell| {
+                let scores = reader.templates.correlate(cell);
+                recognise::alternatives(&scores, reader.config.top_k, SCORE_SCALE)
+            })
+            .collect();
+        confidence += alternatives.iter().map(|a| a.first().map_or(0.0, |c| c.1)).sum::<f32>();
+        lines.push(MrzLine { alternatives });
+    }
+    let parsed = mrz::parse_alternatives(&lines.iter().map(|l| l.alternatives.clone()).collect::<Vec<_>>(), today);
+    let rank = match &parsed {
+        Ok(r) if r.valid => (2, r.checks.len(), confidence),
+        Ok(r) => (1, r.checks.iter().filter(|c| c.passed).count(), confidence),
+        Err(_) => (0, 0, confidence),
+    };
+    let centre = geom.to_frame.apply(geom.width as f64 / 2.0, (geom.lines - 1) as f64 / 2.0);
+    let right = geom.to_frame.apply(geom.width as f64 / 2.0 + 1.0, (geom.lines - 1) as f64 / 2.0);
+    let pitch_px = ((right[0] - centre[0]).powi(2) + (right[1] - centre[1]).powi(2)).sqrt();
+    Some(Attempt {
+        location: MrzLocation { corners: geom.corners(), pitch_px },
+        lines,
+        parsed,
+        sharpness,
+        saturated,
+        rank,
+    })
+}
+
+/// Reads the MRZ in a frame. `today` resolves two-digit years and expiry (see
+/// [`mrz::parse_alternatives`]). Never fails: what could not be read is described by
+/// [`MrzFrameRead::issue`].
+pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> MrzFrameRead {
+    let gray = Gray::from_frame(frame);
+    let mut levels = vec![gray];
+    while levels.len() < 5 && levels[levels.len() - 1].w >= 256 && levels[levels.len() - 1].h >= 64 {
+        let next = levels[levels.len() - 1].half();
+        levels.push(next);
+    }
+    // Start where the frame is about 640-960 pixels wide (most prints fall in the glyph range
+    // there), then go finer, then coarser.
+    let start = levels.iter().position(|l| l.w <= 960).unwrap_or(levels.len() - 1);
+    let order = (0..=start).rev().chain(start + 1..levels.len());
+    let mut best: Option<Attempt> = None;
+    let mut attempts = 0;
+    'levels: for l in order {
+        let blocks = locate::locate(&levels[l], (1u32 << l) as f32);
+        for block in blocks.iter().take(BLOCKS_PER_LEVEL) {
+            if attempts >= MAX_ATTEMPTS {
+                break 'levels;
+            }
+            attempts += 1;
+            let Some(attempt) = read_block(&levels[0], block, reader, today) else { continue };
+            let done = attempt.rank.0 == 2;
+            if best.as_ref().is_none_or(|b| attempt.rank.partial_cmp(&b.rank) == Some(std::cmp::Ordering::Greater)) {
+                best = Some(attempt);
+            }
+            if done {
+                break 'levels;
+            }
+        }
+    }
+    let (w, h) = (frame.width() as f32, frame.height() as f32);
+    match best {
+        None => MrzFrameRead {
+            location: None,
+            lines: Vec::new(),
+            parsed: None,
+            issue: Some(quality::assess_missing(w, h)),
+            sharpness: None,
+        },
+        Some(a) => {
+            let valid = a.rank.0 == 2;
+            let evidence = quality::Evidence {
+                frame_size: (w, h),
+                corners: a.location.corners,
+                pitch_px: a.location.pitch_px,
+                sharpness: a.sharpness,
+                saturated: a.saturated,
+            };
+            MrzFrameRead {
+                issue: if valid { None } else { Some(quality::assess(&evidence, &reader.config)) },
+                location: Some(a.location),
+                lines: a.lines,
+                parsed: Some(a.parsed),
+                sharpness: Some(a.sharpness),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

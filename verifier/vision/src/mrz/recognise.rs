@@ -1,0 +1,209 @@
+//! Recognise: a normalised character cell in, the MRZ characters it may show with scores out.
+//!
+//! The classifier is template correlation: every MRZ character (`0`-`9`, `A`-`Z`, `<`) is
+//! rendered from the caller's OCR-B font at the cell geometry, at two blur levels and shifted by
+//! up to one pixel each way, and a cell's score for a character is its best normalised
+//! correlation with that character's templates. Correlation ignores contrast and offset, so
+//! faint, dark, glared or shaded print score alike; blur levels cover defocus and small prints.
+//! Choosing between the alternatives by field class and check digits is `mrz`'s job.
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+
+use super::segment::{CAP, PAD, TH, TW};
+
+/// The MRZ alphabet, in the order templates are stored.
+pub(crate) const ALPHABET: &[u8; 37] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<";
+/// Gaussian blurs (template pixels) the templates are rendered at.
+const BLURS: [f32; 2] = [0.6, 1.4];
+/// Width of a glyph relative to its nominal proportions: ICAO prints OCR-B at a 2.54 mm pitch
+/// with caps about 2.4 mm high, so a cell one pitch wide shows the glyph about 5 % narrower
+/// than the font draws it at this cap height.
+const X_SQUEEZE: f32 = 0.95;
+const SIZE: usize = TW * TH;
+
+/// Why templates could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TemplateError {
+    /// The bytes are not a TrueType or OpenType font.
+    #[error("the OCR-B font bytes are not a TrueType/OpenType font")]
+    BadFont,
+    /// The font has no outline for an MRZ character.
+    #[error("the font has no glyph for {0:?}")]
+    MissingGlyph(char),
+}
+
+/// Rendered, normalised templates for every MRZ character.
+#[derive(Clone, Debug)]
+pub(crate) struct Templates {
+    /// `ALPHABET.len() * variants` templates of `SIZE` values, zero mean and unit norm, grouped
+    /// by character.
+    data: Vec<f32>,
+    variants: usize,
+}
+
+fn blur(img: &[f32], sigma: f32) -> Vec<f32> {
+    let r = (2.5 * sigma).ceil() as i64;
+    let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    let ks: f32 = k.iter().sum();
+    let pass = |src: &[f32], dx: i64, dy: i64| {
+        let mut out = vec![0f32; SIZE];
+        for y in 0..TH as i64 {
+            for x in 0..TW as i64 {
+                let mut acc = 0.0;
+                for (t, kv) in k.iter().enumerate() {
+                    let o = t as i64 - r;
+                    let (xx, yy) = (x + o * dx, y + o * dy);
+                    if (0..TW as i64).contains(&xx) && (0..TH as i64).contains(&yy) {
+                        acc += kv * src[(yy * TW as i64 + xx) as usize];
+                    }
+                }
+                out[(y * TW as i64 + x) as usize] = acc / ks;
+            }
+        }
+        out
+    };
+    pass(&pass(img, 1, 0), 0, 1)
+}
+
+/// Scales `v` to zero mean and unit norm in place; false when it is flat.
+pub(crate) fn normalise(v: &mut [f32]) -> bool {
+    let mean = v.iter().sum::<f32>() / v.len() as f32;
+    let mut norm = 0.0;
+    for x in v.iter_mut() {
+        *x -= mean;
+        norm += *x * *x;
+    }
+    if norm < 1e-6 {
+        return false;
+    }
+    let inv = norm.sqrt().recip();
+    v.iter_mut().for_each(|x| *x *= inv);
+    true
+}
+
+fn shifted(img: &[f32], dx: i64, dy: i64) -> Vec<f32> {
+    let mut out = vec![0f32; SIZE];
+    for y in 0..TH as i64 {
+        for x in 0..TW as i64 {
+            let (sx, sy) = (x - dx, y - dy);
+            if (0..TW as i64).contains(&sx) && (0..TH as i64).contains(&sy) {
+                out[(y * TW as i64 + x) as usize] = img[(sy * TW as i64 + sx) as usize];
+            }
+        }
+    }
+    out
+}
+
+impl Templates {
+    /// Renders the templates from OCR-B font bytes (TrueType or OpenType).
+    pub fn from_font(font: &[u8]) -> Result<Templates, TemplateError> {
+        let font = FontRef::try_from_slice(font).map_err(|_| TemplateError::BadFont)?;
+        let h_id = font.glyph_id('H');
+        let cap_units = font
+            .outline(h_id)
+            .map(|o| (o.bounds.max.y - o.bounds.min.y).abs())
+            .ok_or(TemplateError::MissingGlyph('H'))?;
+        let sy = CAP as f32 * font.height_unscaled() / cap_units.max(1.0);
+        let scale = PxScale { x: sy * X_SQUEEZE, y: sy };
+        let scaled = font.as_scaled(scale);
+        let baseline = (PAD + CAP) as f32;
+        let mut data = Vec::new();
+        let mut variants = 0;
+        for &c in ALPHABET {
+            let id = font.glyph_id(char::from(c));
+            let x = (TW as f32 - scaled.h_advance(id)) / 2.0;
+            let glyph = id.with_scale_and_position(scale, point(x, baseline));
+            let outline = font.outline_glyph(glyph).ok_or(TemplateError::MissingGlyph(char::from(c)))?;
+            let bounds = outline.px_bounds();
+            let mut ink = vec![0f32; SIZE];
+            outline.draw(|gx, gy, cov| {
+                let (xx, yy) = (bounds.min.x as i64 + i64::from(gx), bounds.min.y as i64 + i64::from(gy));
+                if (0..TW as i64).contains(&xx) && (0..TH as i64).contains(&yy) {
+                    ink[(yy * TW as i64 + xx) as usize] += cov;
+                }
+            });
+            variants = 0;
+            for sigma in BLURS {
+                let blurred = blur(&ink, sigma);
+                for dy in -1..=1 {
+                    for dx in -1..=1 {
+                        let mut t = shifted(&blurred, dx, dy);
+                        normalise(&mut t);
+                        data.extend_from_slice(&t);
+                        variants += 1;
+                    }
+                }
+            }
+        }
+        Ok(Templates { data, variants })
+    }
+
+    /// Every character's best correlation with the cell (`-1..=1`, in `ALPHABET` order); all
+    /// zero for a blank cell.
+    pub fn correlate(&self, cell: &[f32]) -> [f32; 37] {
+        let mut v = cell.to_vec();
+        v.resize(SIZE, 0.0);
+        let mut out = [0f32; 37];
+        if !normalise(&mut v) {
+            return out;
+        }
+        for (k, best) in out.iter_mut().enumerate() {
+            let base = k * self.variants * SIZE;
+            *best = self.data[base..base + self.variants * SIZE]
+                .chunks_exact(SIZE)
+                .map(|t| dot(t, &v))
+                .fold(f32::NEG_INFINITY, f32::max);
+        }
+        out
+    }
+}
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent accumulators let the compiler vectorise the sum.
+    let mut acc = [0f32; 8];
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = a.chunks_exact(8).remainder().iter().zip(b.chunks_exact(8).remainder()).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// The `k` best characters for a cell as `(byte, score)`, best first; the score is a log-odds
+/// style value (correlation times `scale`), so differences add up across positions the way the
+/// `mrz` crate's costs expect.
+pub(crate) fn alternatives(scores: &[f32; 37], k: usize, scale: f32) -> Vec<(u8, f32)> {
+    let mut order: Vec<usize> = (0..37).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order.into_iter().take(k.max(1)).map(|i| (ALPHABET[i], scores[i] * scale)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(templates: &Templates, c: u8, expect: u8) {
+        // The sharp, centred template of `c` as a cell (undoing its normalisation is not needed:
+        // correlation ignores scale and offset).
+        let k = ALPHABET.iter().position(|&a| a == c).expect("an MRZ character");
+        let start = (k * templates.variants + 4) * SIZE;
+        let cell = templates.data[start..start + SIZE].to_vec();
+        let alts = alternatives(&templates.correlate(&cell), 3, 1.0);
+        assert_eq!(alts[0].0, expect, "{} read as {:?}", char::from(c), alts);
+    }
+
+    #[test]
+    fn every_template_reads_as_itself_and_blank_reads_as_nothing() {
+        let templates = Templates::from_font(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
+            .expect("Debian's OCR-B font parses");
+        for &c in ALPHABET {
+            check(&templates, c, c);
+        }
+        assert_eq!(templates.correlate(&[0.5; SIZE]), [0.0; 37]);
+        assert_eq!(templates.correlate(&[]), [0.0; 37]);
+        assert_eq!(Templates::from_font(b"not a font").unwrap_err(), TemplateError::BadFont);
+    }
+}
