@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use vision::face::{DetectorConfig, MatchPolicy, QualityConfig};
 use vision::frame::DecodeLimits;
+use vision::mrz::MrzReaderConfig;
 use vision::onnx::OnnxThreads;
 
 /// The defaults compiled into the binary.
@@ -28,6 +29,23 @@ pub struct RawConfig {
     onnx: RawOnnx,
     images: RawImages,
     face: RawFace,
+    mrz: RawMrz,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMrz {
+    reader: RawMrzReader,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMrzReader {
+    font: PathBuf,
+    top_k: usize,
+    min_pitch_px: f32,
+    min_sharpness: f32,
+    max_saturated: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +160,17 @@ pub struct Config {
     pub detector: DetectorConfig,
     /// Face embedding and matching.
     pub face_match: FaceMatchConfig,
+    /// The MRZ reader.
+    pub mrz: MrzConfig,
+}
+
+/// MRZ reader settings.
+#[derive(Debug, Clone)]
+pub struct MrzConfig {
+    /// Path of the OCR-B font file.
+    pub font: PathBuf,
+    /// The reader's settings.
+    pub reader: MrzReaderConfig,
 }
 
 /// Face embedding and matching settings.
@@ -287,6 +316,10 @@ impl RawConfig {
         if q.pitch_min >= q.pitch_max || q.brightness_min >= q.brightness_max {
             return Err(invalid("face.quality", "each _min must be below its _max", format!("{q:?}")));
         }
+        let r = self.mrz.reader;
+        if r.top_k == 0 {
+            return Err(invalid("mrz.reader.top_k", "must be at least 1", "0".into()));
+        }
         let role = self.face.embedder.role;
         if role != "face_embedding" && role != "face_embedding_fast" {
             return Err(invalid("face.embedder.role", "expected face_embedding or face_embedding_fast", role));
@@ -327,6 +360,15 @@ impl RawConfig {
                     min_sharpness: q.min_sharpness,
                     brightness_range: (q.brightness_min, q.brightness_max),
                     min_eye_contrast: q.min_eye_contrast,
+                },
+            },
+            mrz: MrzConfig {
+                font: r.font,
+                reader: MrzReaderConfig {
+                    top_k: r.top_k,
+                    min_pitch_px: r.min_pitch_px,
+                    min_sharpness: r.min_sharpness,
+                    max_saturated: r.max_saturated,
                 },
             },
         })

@@ -20,7 +20,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(&config),
         Command::Models(c) => verifier::cli::models::run(c, &config),
-        Command::Mrz(c) => verifier::cli::mrz::run(c),
+        Command::Mrz(c) => verifier::cli::mrz::run(c, &config),
         Command::Face(c) => verifier::cli::face::run(c, &config),
     }
 }

@@ -266,3 +266,61 @@ fn face_quality_names_what_to_fix() {
     assert!(issues[1].contains("face.too_dark"), "{issues:?}");
     assert!(issues[2].contains("face.several_faces"), "{issues:?}");
 }
+
+/// Writes `count` clean 720p synthetic frames with their labels, as `datasets-synthetic
+/// generate frames` would.
+fn synthetic_frames(dir: &std::path::Path, count: u64) {
+    use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
+    let assets = Assets::new(Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"), Vec::new());
+    let mut spec = Spec::new(default_reference_date());
+    spec.clean = true;
+    spec.resolution = Some((1280, 720));
+    for i in 0..count {
+        let sample = frame(sample_seed(3, Stream::Frame, i), &assets, &spec).expect("a frame renders");
+        std::fs::write(dir.join(format!("{i:06}.jpg")), sample.jpeg().expect("encodes")).unwrap();
+        std::fs::write(dir.join(format!("{i:06}.json")), serde_json::to_vec(&sample.label).unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn mrz_read_finds_the_zone_or_says_why_not() {
+    let dir = scratch("mrz-read");
+    synthetic_frames(&dir, 2);
+    let blank = dir.join("blank.png");
+    image::RgbImage::from_pixel(640, 480, image::Rgb([200, 200, 200])).save(&blank).unwrap();
+    let frame = dir.join("000000.jpg");
+    let label: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("000000.json")).unwrap()).unwrap();
+    let lines = label["document"]["mrz"].as_array().unwrap().len();
+
+    let one = json(&verifier(&["mrz", "read", frame.to_str().unwrap()], &[]));
+    assert_eq!(one["found"], true, "{one}");
+    assert_eq!(one["lines"].as_array().unwrap().len(), lines, "{one}");
+    assert!(one["elapsed_ms"].as_f64().unwrap() > 0.0);
+
+    let none = json(&verifier(&["mrz", "read", blank.to_str().unwrap()], &[]));
+    assert_eq!(none["found"], false);
+    assert_eq!(none["issue"], "not_found");
+
+    let both = json(&verifier(&["mrz", "read", frame.to_str().unwrap(), blank.to_str().unwrap()], &[]));
+    assert_eq!(both["images"], 2);
+    assert_eq!(both["reads"].as_array().unwrap().len(), 2);
+
+    let missing = verifier(&["mrz", "read", dir.join("nope.jpg").to_str().unwrap()], &[]);
+    assert!(!missing.ok && missing.stderr.contains("cannot read"), "{}", missing.stderr);
+}
+
+#[test]
+fn mrz_eval_scores_a_labelled_folder() {
+    let dir = scratch("mrz-eval");
+    synthetic_frames(&dir, 3);
+    let v = json(&verifier(&["mrz", "eval", dir.to_str().unwrap()], &[]));
+    assert_eq!(v["documents"], 3);
+    for key in ["found", "fully_right", "cer", "p50_ms", "p95_ms", "decision_right"] {
+        let x = v[key].as_f64().unwrap_or(-1.0);
+        assert!(x >= 0.0, "{key} in {v}");
+    }
+    assert!(v["by_format"].as_object().is_some_and(|m| !m.is_empty()), "{v}");
+    let empty = scratch("mrz-eval-empty");
+    let run = verifier(&["mrz", "eval", empty.to_str().unwrap()], &[]);
+    assert!(!run.ok && run.stderr.contains("no labelled frames"), "{}", run.stderr);
+}

@@ -1,12 +1,21 @@
-//! `verifier mrz ...`: MRZ text parsing and validation.
+//! `verifier mrz ...`: MRZ text parsing and validation, reading MRZs from images, and the
+//! reader's evaluation on a labelled synthetic set.
 //!
 //! The output is for the operator's scripts: it carries the holder's fields in clear on stdout,
 //! which is why nothing here logs.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
 use anyhow::Context;
 use clap::Subcommand;
 use mrz::{Date, MrzRead};
-use serde::Serialize;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use vision::mrz::{MrzFrameRead, MrzReader, read_mrz};
+
+use crate::config::Config;
 
 /// MRZ subcommands.
 #[derive(Debug, Subcommand)]
@@ -19,6 +28,20 @@ pub enum MrzCommand {
         /// The MRZ lines, top to bottom.
         #[arg(required = true)]
         lines: Vec<String>,
+    },
+    /// Find and read the MRZ in images; several images are read in parallel.
+    Read {
+        /// The reference date for expiry and birth-date centuries (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        at: Option<String>,
+        /// Image files (JPEG, PNG, WebP or BMP).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Measure the reader on a folder made by `datasets-synthetic generate frames`.
+    Eval {
+        /// The folder of frames (`NNNNNN.jpg` with a `NNNNNN.json` label each).
+        dir: PathBuf,
     },
 }
 
@@ -99,6 +122,45 @@ impl From<&MrzRead> for MrzOut {
     }
 }
 
+/// The wire form of one image's read: where the MRZ is, what was read, why not.
+#[derive(Debug, Serialize)]
+struct ReadOut {
+    file: String,
+    found: bool,
+    lines: Vec<String>,
+    elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issue: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    corners: Option<[[f32; 2]; 4]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_error: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    parsed: Option<MrzOut>,
+}
+
+fn read_out(file: &Path, read: &MrzFrameRead, elapsed_ms: f64) -> ReadOut {
+    let lines = match read.corrected_text() {
+        Some(text) => text.expose().clone(),
+        None => read.lines.iter().map(|l| l.text().expose().clone()).collect(),
+    };
+    let (parsed, parse_error) = match &read.parsed {
+        Some(Ok(r)) => (Some(MrzOut::from(r)), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    };
+    ReadOut {
+        file: file.display().to_string(),
+        found: read.location.is_some(),
+        lines,
+        elapsed_ms: (elapsed_ms * 100.0).round() / 100.0,
+        issue: read.issue.map(|i| i.as_str()),
+        corners: read.location.as_ref().map(|l| l.corners.map(|[x, y]| [x.round(), y.round()])),
+        parse_error,
+        parsed,
+    }
+}
+
 /// `--at` as a date, or today's UTC date.
 pub fn reference_date(at: Option<&str>) -> anyhow::Result<Date> {
     match at {
@@ -110,13 +172,226 @@ pub fn reference_date(at: Option<&str>) -> anyhow::Result<Date> {
     }
 }
 
+/// The MRZ reader, with its font read from the configured path.
+fn reader(config: &Config) -> anyhow::Result<MrzReader> {
+    let font = &config.mrz.font;
+    let bytes = std::fs::read(font)
+        .with_context(|| format!("cannot read the OCR-B font {} (install fonts-ocr-b)", font.display()))?;
+    Ok(MrzReader::new(&bytes, config.mrz.reader)?)
+}
+
+/// Reads one image file, timing the read (not the file I/O or decoding).
+fn read_file(path: &Path, reader: &MrzReader, today: Date, config: &Config) -> anyhow::Result<(MrzFrameRead, f64)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let frame = vision::frame::decode(&bytes, &config.images).with_context(|| path.display().to_string())?;
+    let started = Instant::now();
+    let read = read_mrz(&frame, reader, today);
+    Ok((read, started.elapsed().as_secs_f64() * 1000.0))
+}
+
 /// Runs an MRZ subcommand.
-pub fn run(command: MrzCommand) -> anyhow::Result<()> {
+pub fn run(command: MrzCommand, config: &Config) -> anyhow::Result<()> {
     match command {
         MrzCommand::Parse { at, lines } => {
             let today = reference_date(at.as_deref())?;
             let read = mrz::parse(&lines, today).context("not a machine-readable zone")?;
             crate::cli::print_json(&MrzOut::from(&read))
+        }
+        MrzCommand::Read { at, images } => {
+            let today = reference_date(at.as_deref())?;
+            let reader = reader(config)?;
+            let started = Instant::now();
+            let reads: Vec<ReadOut> = images
+                .par_iter()
+                .map(|path| read_file(path, &reader, today, config).map(|(r, ms)| read_out(path, &r, ms)))
+                .collect::<anyhow::Result<_>>()?;
+            let total_ms = started.elapsed().as_secs_f64() * 1000.0;
+            match <[ReadOut; 1]>::try_from(reads) {
+                Ok([one]) => crate::cli::print_json(&one),
+                Err(reads) => crate::cli::print_json(&serde_json::json!({
+                    "images": reads.len(),
+                    "total_ms": (total_ms * 10.0).round() / 10.0,
+                    "reads": reads,
+                })),
+            }
+        }
+        MrzCommand::Eval { dir } => crate::cli::print_json(&evaluate(&dir, config)?),
+    }
+}
+
+/// The part of a `datasets-synthetic` frame label the evaluation needs.
+#[derive(Debug, Deserialize)]
+struct FrameLabel {
+    document: DocumentTruth,
+}
+
+#[derive(Debug, Deserialize)]
+struct DocumentTruth {
+    format: String,
+    kind: String,
+    mrz: Vec<String>,
+    expected: ExpectedTruth,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpectedTruth {
+    accepted: bool,
+    reference_date: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct FormatScore {
+    documents: usize,
+    fully_right: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct EvalOut {
+    documents: usize,
+    found: f64,
+    fully_right: f64,
+    decision_right: f64,
+    by_format: BTreeMap<String, FormatScore>,
+    driving_licences: usize,
+    driving_licences_accepted: usize,
+    issues: BTreeMap<&'static str, usize>,
+    cer: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+}
+
+/// One frame's outcome against its label.
+struct Scored {
+    format: String,
+    driving_licence: bool,
+    found: bool,
+    right: bool,
+    accepted: bool,
+    decision_right: bool,
+    char_errors: usize,
+    chars: usize,
+    issue: Option<&'static str>,
+    ms: f64,
+}
+
+/// Reads every labelled frame of `dir` and scores it: fully right means every line equals the
+/// printed text; the character error rate is the edit distance over the printed characters (an
+/// MRZ not found counts all its characters as errors); a driving licence counts as refused
+/// unless the reader accepted it.
+fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
+    let mut labels: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    labels.sort();
+    anyhow::ensure!(!labels.is_empty(), "{} holds no labelled frames (NNNNNN.json)", dir.display());
+    let reader = reader(config)?;
+    let scored: Vec<Scored> = labels
+        .par_iter()
+        .map(|label_path| {
+            let text = std::fs::read_to_string(label_path).with_context(|| label_path.display().to_string())?;
+            let label: FrameLabel = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a frame label", label_path.display()))?;
+            let today = Date::from_iso(&label.document.expected.reference_date)
+                .with_context(|| format!("{}: bad reference_date", label_path.display()))?;
+            let image = ["jpg", "png"]
+                .iter()
+                .map(|ext| label_path.with_extension(ext))
+                .find(|p| p.is_file())
+                .with_context(|| format!("no image beside {}", label_path.display()))?;
+            let (read, ms) = read_file(&image, &reader, today, config)?;
+            let got: Vec<String> = read
+                .corrected_text()
+                .map(|t| t.expose().clone())
+                .unwrap_or_else(|| read.lines.iter().map(|l| l.text().expose().clone()).collect());
+            let truth = &label.document.mrz;
+            let chars: usize = truth.iter().map(String::len).sum();
+            let char_errors =
+                if read.location.is_some() { edit_distance(&truth.join("\n"), &got.join("\n")) } else { chars };
+            let accepted = matches!(&read.parsed, Some(Ok(r)) if r.acceptance.accepted);
+            Ok(Scored {
+                format: label.document.format.clone(),
+                driving_licence: label.document.kind == "driving_licence",
+                found: read.location.is_some(),
+                right: got == *truth,
+                accepted,
+                decision_right: accepted == label.document.expected.accepted,
+                char_errors: char_errors.min(chars),
+                chars,
+                issue: read.issue.map(|i| i.as_str()),
+                ms,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let n = scored.len();
+    let share = |count: usize, of: usize| if of == 0 { 0.0 } else { round4(count as f64 / of as f64) };
+    let mut by_format: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut issues = BTreeMap::new();
+    for s in &scored {
+        let entry = by_format.entry(s.format.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(s.right);
+        if let Some(issue) = s.issue {
+            *issues.entry(issue).or_default() += 1;
+        }
+    }
+    let mut times: Vec<f64> = scored.iter().map(|s| s.ms).collect();
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    Ok(EvalOut {
+        documents: n,
+        found: share(scored.iter().filter(|s| s.found).count(), n),
+        fully_right: share(scored.iter().filter(|s| s.right).count(), n),
+        decision_right: share(scored.iter().filter(|s| s.decision_right).count(), n),
+        by_format: by_format
+            .into_iter()
+            .map(|(f, (docs, right))| (f, FormatScore { documents: docs, fully_right: share(right, docs) }))
+            .collect(),
+        driving_licences: scored.iter().filter(|s| s.driving_licence).count(),
+        driving_licences_accepted: scored.iter().filter(|s| s.driving_licence && s.accepted).count(),
+        issues,
+        cer: share(scored.iter().map(|s| s.char_errors).sum(), scored.iter().map(|s| s.chars).sum()),
+        p50_ms: round2(pct(0.5)),
+        p95_ms: round2(pct(0.95)),
+    })
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Levenshtein distance between two strings, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distances() {
+        for (a, b, d) in [("", "", 0), ("abc", "abc", 0), ("abc", "abd", 1), ("abc", "", 3), ("P<UTO", "P<UT0X", 2)] {
+            assert_eq!(edit_distance(a, b), d, "{a:?} {b:?}");
         }
     }
 }
