@@ -17,12 +17,12 @@ use crate::engines;
 /// Face subcommands.
 #[derive(Debug, Subcommand)]
 pub enum FaceCommand {
-    /// Detect faces: prints {"faces":[{"box":[x,y,w,h],"score":s,"landmarks":[[x,y],...5]}]}.
+    /// Detect faces: prints `{"faces":[{"box":[x,y,w,h],"score":s,"landmarks":[[x,y],...5]}]}`.
     Detect {
         /// The image file (JPEG, PNG, WebP or BMP).
         image: PathBuf,
     },
-    /// Compare the largest face of two images: prints {"similarity","same_person","threshold","faces"}.
+    /// Compare the largest face of two images: prints `{"similarity","same_person","threshold","faces"}`.
     Match {
         /// First image.
         image_a: PathBuf,
