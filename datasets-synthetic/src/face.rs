@@ -49,13 +49,24 @@ pub struct FaceRef {
 impl FacePhoto {
     /// Decodes a photo (JPEG, PNG or WebP, by content) and crops its head region.
     pub fn from_bytes(file: &str, person: u32, bytes: &[u8]) -> Result<FacePhoto, Error> {
+        FacePhoto::from_bytes_with_box(file, person, bytes, None)
+    }
+
+    /// Like [`FacePhoto::from_bytes`], cropping the head around `face_box` (`[x, y, w, h]` in the
+    /// photo's pixels, e.g. from a face detector) instead of by the fixed heuristic.
+    pub fn from_bytes_with_box(
+        file: &str,
+        person: u32,
+        bytes: &[u8],
+        face_box: Option<[f32; 4]>,
+    ) -> Result<FacePhoto, Error> {
         let img = image::load_from_memory(bytes)
             .map_err(|e| Error::BadImage { file: file.to_owned(), reason: e.to_string() })?
             .to_rgb8();
-        Ok(FacePhoto::from_image(file, person, false, img))
+        Ok(FacePhoto::from_image(file, person, false, img, face_box))
     }
 
-    fn from_image(file: &str, person: u32, placeholder: bool, img: RgbImage) -> FacePhoto {
+    fn from_image(file: &str, person: u32, placeholder: bool, img: RgbImage, face_box: Option<[f32; 4]>) -> FacePhoto {
         let (w, h) = img.dimensions();
         let photo = if w.max(h) > MAX_SIDE {
             let k = MAX_SIDE as f32 / w.max(h) as f32;
@@ -68,7 +79,13 @@ impl FacePhoto {
         } else {
             img
         };
-        let head = head_crop(&photo);
+        // The box is in the original photo's pixels; the photo may have been downscaled.
+        let k = photo.width() as f32 / w.max(1) as f32;
+        let region = match face_box {
+            Some([x, y, bw, bh]) => head_box_around([x * k, y * k, bw * k, bh * k], photo.width(), photo.height()),
+            None => head_box(photo.width(), photo.height()),
+        };
+        let head = head_crop(&photo, region);
         FacePhoto { file: file.to_owned(), person, placeholder, photo, head }
     }
 
@@ -99,8 +116,23 @@ pub fn head_box(w: u32, h: u32) -> (u32, u32, u32, u32) {
     (x as u32, y as u32, (cw as u32).max(1), (ch as u32).max(1))
 }
 
-fn head_crop(photo: &RgbImage) -> RgbImage {
-    let (x, y, w, h) = head_box(photo.width(), photo.height());
+/// The head region (x, y, w, h) around a detected face box `[x, y, w, h]`, in portrait
+/// proportions (35:45), the face taking about two thirds of the height as on ICAO portraits;
+/// shrunk to fit and shifted inside the photo where it would overflow.
+pub fn head_box_around(face: [f32; 4], w: u32, h: u32) -> (u32, u32, u32, u32) {
+    let [fx, fy, fw, fh] = face;
+    let (wf, hf) = (w as f32, h as f32);
+    let mut ch = (fh * 1.5).max(1.0);
+    let mut cw = ch * 35.0 / 45.0;
+    let fit = (wf / cw).min(hf / ch).min(1.0);
+    ch *= fit;
+    cw *= fit;
+    let x = (fx + fw / 2.0 - cw / 2.0).clamp(0.0, (wf - cw).max(0.0));
+    let y = (fy - fh * 0.3).clamp(0.0, (hf - ch).max(0.0));
+    (x as u32, y as u32, (cw as u32).clamp(1, w.max(1)), (ch as u32).clamp(1, h.max(1)))
+}
+
+fn head_crop(photo: &RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> RgbImage {
     let crop = image::imageops::crop_imm(photo, x, y, w, h).to_image();
     image::imageops::resize(&crop, HEAD_W, HEAD_H, FilterType::Triangle)
 }
@@ -153,6 +185,12 @@ pub fn people_from_pivot(csv: &str) -> BTreeMap<String, u32> {
 /// `face-recognition-pivot.csv` when present (photos missing from it are people of their own).
 /// Sorted by file name so that sample seeds pick the same photos on every machine.
 pub fn load_faces(dir: &Path) -> Result<Vec<FacePhoto>, Error> {
+    load_faces_with_boxes(dir, &BTreeMap::new())
+}
+
+/// [`load_faces`], cropping each photo's head around its entry in `face_boxes` (file name to
+/// `[x, y, w, h]` in the photo's pixels) where it has one.
+pub fn load_faces_with_boxes(dir: &Path, face_boxes: &BTreeMap<String, [f32; 4]>) -> Result<Vec<FacePhoto>, Error> {
     let io = |e: std::io::Error| Error::Io { path: dir.display().to_string(), reason: e.to_string() };
     let pivot = std::fs::read_to_string(dir.join("face-recognition-pivot.csv")).unwrap_or_default();
     let people = people_from_pivot(&pivot);
@@ -180,7 +218,7 @@ pub fn load_faces(dir: &Path) -> Result<Vec<FacePhoto>, Error> {
                 next_person - 1
             }
         };
-        faces.push(FacePhoto::from_bytes(&name, person, &bytes)?);
+        faces.push(FacePhoto::from_bytes_with_box(&name, person, &bytes, face_boxes.get(&name).copied())?);
     }
     Ok(faces)
 }
@@ -216,7 +254,7 @@ pub fn placeholder_faces() -> Vec<FacePhoto> {
                 };
                 Rgb(c)
             });
-            FacePhoto::from_image(&format!("placeholder-{k}"), 10_000 + k as u32, true, img)
+            FacePhoto::from_image(&format!("placeholder-{k}"), 10_000 + k as u32, true, img, None)
         })
         .collect()
 }
@@ -238,6 +276,18 @@ mod tests {
         assert_ne!(people["img1.jpg"], people["img4.jpg"]);
         assert_ne!(people["img4.jpg"], people["img5.jpg"]);
         assert_eq!(people["img1.jpg"], 0);
+    }
+
+    #[test]
+    fn head_box_follows_a_detected_face() {
+        // A small face high in a tall full-body photo: the crop centres on it, not on the photo.
+        let (x, y, w, h) = head_box_around([300.0, 100.0, 60.0, 80.0], 720, 1000);
+        assert_eq!((w, h), (93, 120));
+        assert!(x <= 300 && x + w >= 360 && y <= 100 && y + h >= 180, "{:?}", (x, y, w, h));
+        // A face bigger than the photo allows: shrunk to fit, still inside.
+        let (x, y, w, h) = head_box_around([0.0, 0.0, 500.0, 700.0], 400, 600);
+        assert!(x + w <= 400 && y + h <= 600, "{:?}", (x, y, w, h));
+        assert_eq!(head_box_around([f32::NAN, 0.0, 0.0, 0.0], 10, 10).2.min(1), 1);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use datasets_synthetic::video::{self, VideoSpec};
 use datasets_synthetic::{
-    Assets, Date, Fonts, Spec, Stream, default_reference_date, document, frame_of, load_faces, sample_seed, sheet,
+    Assets, Date, Fonts, Spec, Stream, default_reference_date, document, frame_of, load_faces_with_boxes, sample_seed,
+    sheet,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -83,6 +84,10 @@ struct Common {
     /// placeholder faces are used.
     #[arg(long, default_value = "../shared/datasets/faces")]
     faces: PathBuf,
+    /// JSON object from photo file name to its face box `[x, y, w, h]` (as written by
+    /// scripts/face_boxes.sh); heads are cropped around these boxes instead of by a heuristic.
+    #[arg(long)]
+    face_boxes: Option<PathBuf>,
     /// Reference date (YYYY-MM-DD) for expiry and expected decisions.
     #[arg(long)]
     at: Option<String>,
@@ -114,7 +119,14 @@ fn setup(common: &Common) -> Result<(Assets, Spec)> {
     }
     let fonts = Fonts::from_debian_paths()?;
     let faces = if common.faces.is_dir() {
-        let faces = load_faces(&common.faces)?;
+        let boxes: std::collections::BTreeMap<String, [f32; 4]> = match &common.face_boxes {
+            Some(path) => {
+                serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+                    .with_context(|| format!("{} is not a JSON object of [x, y, w, h] boxes", path.display()))?
+            }
+            None => Default::default(),
+        };
+        let faces = load_faces_with_boxes(&common.faces, &boxes)?;
         eprintln!("{} face photos from {}", faces.len(), common.faces.display());
         faces
     } else {
