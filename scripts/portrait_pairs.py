@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Pairs for the face evaluation on synthetic document portraits.
 
-For each synthetic document (from `datasets-synthetic generate documents`) that shows a
+For each synthetic document (from `datasets-synthetic generate documents`, or a webcam frame of
+one from `generate frames`) that shows a
 portrait, writes one genuine pair (the document against a *different* photo of the same person)
 and one impostor pair (the document against a photo of someone else), as a CSV that
 `verifier face eval --pairs CSV --images /` reads. People are the connected components of the
@@ -46,10 +47,13 @@ def main():
     labels = sorted(f for f in os.listdir(docs) if f.endswith(".json") and f[0].isdigit())
     for i, name in enumerate(labels):
         label = json.load(open(os.path.join(docs, name)))
-        photo = label["face"]["file"]
-        if label["geometry"].get("portrait") is None or label["face"]["placeholder"] or photo not in person_of:
+        # Frame labels wrap the document's label; document labels are it.
+        document = label.get("document", label)
+        photo = document["face"]["file"]
+        if document["geometry"].get("portrait") is None or document["face"]["placeholder"] or photo not in person_of:
             continue
-        image = os.path.abspath(os.path.join(docs, name[:-5] + ".png"))
+        stem = os.path.join(docs, name[:-5])
+        image = os.path.abspath(stem + (".jpg" if os.path.exists(stem + ".jpg") else ".png"))
         same = [p for p in person_of[photo] if p != photo]
         others = [p for p in everyone if p not in person_of[photo]]
         if same:

@@ -324,3 +324,33 @@ fn mrz_eval_scores_a_labelled_folder() {
     let run = verifier(&["mrz", "eval", empty.to_str().unwrap()], &[]);
     assert!(!run.ok && run.stderr.contains("no labelled frames"), "{}", run.stderr);
 }
+
+#[test]
+fn face_match_finds_the_holder_portrait_on_a_document() {
+    let (true, Some(faces)) = (models_ready(), shared_faces()) else { return };
+    use datasets_synthetic::{Assets, Fonts, Layout, Spec, default_reference_date, document, load_faces};
+    // Two photos of one person (a "Yes" pair of face-recognition-pivot.csv) as the generator's
+    // only faces, and a photo of someone else ("No" with both).
+    let photos = scratch("portrait-faces");
+    for name in ["img38.jpg", "img39.jpg"] {
+        std::fs::copy(faces.join(name), photos.join(name)).unwrap();
+    }
+    std::fs::write(photos.join("face-recognition-pivot.csv"), "file_x,file_y,decision\nimg38.jpg,img39.jpg,Yes\n")
+        .unwrap();
+    let fonts = Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core");
+    let assets = Assets::new(fonts, load_faces(&photos).expect("the photos load"));
+    let mut spec = Spec::new(default_reference_date());
+    spec.layout = Some(Layout::Passport);
+    spec.clean = true;
+    let doc = document(5, &assets, &spec).expect("a passport renders");
+    let holder = doc.label.face.file.clone();
+    let passport = scratch("portrait").join("passport.png");
+    doc.image.save(&passport).unwrap();
+    let same = if holder == "img38.jpg" { "img39.jpg" } else { "img38.jpg" };
+    for (photo, expect) in [(faces.join(same), true), (faces.join("img29.jpg"), false)] {
+        let v =
+            json(&verifier(&["face", "match", "--document", passport.to_str().unwrap(), photo.to_str().unwrap()], &[]));
+        assert_eq!(v["same_person"], expect, "{holder} vs {}: {v}", photo.display());
+        assert_eq!(v["faces"][0], 1, "exactly the portrait: {v}");
+    }
+}

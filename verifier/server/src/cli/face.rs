@@ -24,6 +24,10 @@ pub enum FaceCommand {
     },
     /// Compare the largest face of two images: prints `{"similarity","same_person","threshold","faces"}`.
     Match {
+        /// Image A is a document: take the holder's portrait, found above the MRZ when the MRZ
+        /// can be located (the document is turned upright first), else the largest face.
+        #[arg(long)]
+        document: bool,
         /// First image.
         image_a: PathBuf,
         /// Second image.
@@ -47,6 +51,9 @@ pub enum FaceCommand {
         /// Write the DET curve to this PNG.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// The `file_x` images are documents: compare their holder's portrait (see `match`).
+        #[arg(long)]
+        document: bool,
     },
 }
 
@@ -151,10 +158,16 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             let faces: Vec<FaceOut> = faces.iter().map(FaceOut::from).collect();
             crate::cli::print_json(&serde_json::json!({ "faces": faces }))
         }
-        FaceCommand::Match { image_a, image_b } => {
+        FaceCommand::Match { document, image_a, image_b } => {
             let (a, b) = (load_frame(&image_a, config)?, load_frame(&image_b, config)?);
             let analyzer = analyzer(config)?;
-            let (ra, rb) = rayon::join(|| analyzer.read(&a), || analyzer.read(&b));
+            let (ra, rb) = if document {
+                let reader = crate::cli::mrz::reader(config)?;
+                let today = crate::cli::mrz::reference_date(None)?;
+                rayon::join(|| document_reading(&a, &reader, today, &analyzer), || analyzer.read(&b))
+            } else {
+                rayon::join(|| analyzer.read(&a), || analyzer.read(&b))
+            };
             let (ra, rb) = (ra?, rb?);
             crate::cli::print_json(&match_outcome(&ra, &rb, config.face_match.threshold))
         }
@@ -180,14 +193,29 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        FaceCommand::Eval { pairs, images, plot } => {
-            let (out, genuine, impostor) = evaluate(&pairs, &images, config)?;
+        FaceCommand::Eval { pairs, images, plot, document } => {
+            let (out, genuine, impostor) = evaluate(&pairs, &images, document, config)?;
             if let Some(plot) = plot {
                 crate::plot::det_curve(&plot, &genuine, &impostor, out.threshold, &out.model)?;
             }
             crate::cli::print_json(&out)
         }
     }
+}
+
+/// The holder's portrait of a document frame as a reading: the portrait is its only face.
+fn document_reading(
+    frame: &Frame,
+    reader: &vision::mrz::MrzReader,
+    today: mrz::Date,
+    analyzer: &FaceAnalyzer,
+) -> Result<FaceReading, vision::model::ModelError> {
+    let mrz = vision::mrz::read_mrz(frame, reader, today);
+    let portrait = vision::face::find_portrait(frame, mrz.location.as_ref(), analyzer)?;
+    Ok(match portrait {
+        Some(p) => FaceReading { faces: vec![p.face], largest: Some(p.face), embedding: p.embedding },
+        None => FaceReading { faces: Vec::new(), largest: None, embedding: None },
+    })
 }
 
 fn match_outcome(a: &FaceReading, b: &FaceReading, threshold: f32) -> MatchOut {
@@ -239,19 +267,31 @@ fn read_pairs(path: &Path) -> anyhow::Result<Vec<Pair>> {
 
 /// Scores every pair; a pair whose image shows no face scores -1 (a failure to enrol counts
 /// against the system, not out of the figures).
-fn evaluate(pairs_csv: &Path, images: &Path, config: &Config) -> anyhow::Result<(EvalOut, Vec<f32>, Vec<f32>)> {
+fn evaluate(
+    pairs_csv: &Path,
+    images: &Path,
+    documents: bool,
+    config: &Config,
+) -> anyhow::Result<(EvalOut, Vec<f32>, Vec<f32>)> {
     let pairs = read_pairs(pairs_csv)?;
     let mut names: Vec<&str> = pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]).collect();
     names.sort_unstable();
     names.dedup();
     let analyzer = analyzer(config)?;
+    let mrz_reader = if documents { Some(crate::cli::mrz::reader(config)?) } else { None };
+    let today = crate::cli::mrz::reference_date(None)?;
+    let is_document = |name: &str| documents && pairs.iter().any(|p| p.a == name);
     let readings: Vec<(&str, FaceReading)> = names
         .par_iter()
         .map(|name| {
             let direct = images.join(name);
             let path = if direct.is_file() { direct } else { images.join(name.rsplit('/').next().unwrap_or(name)) };
             let frame = load_frame(&path, config)?;
-            Ok((*name, analyzer.read(&frame)?))
+            let reading = match &mrz_reader {
+                Some(reader) if is_document(name) => document_reading(&frame, reader, today, &analyzer)?,
+                _ => analyzer.read(&frame)?,
+            };
+            Ok((*name, reading))
         })
         .collect::<anyhow::Result<_>>()?;
     let reading = |name: &str| readings.iter().find(|(n, _)| *n == name).map(|(_, r)| r);

@@ -173,7 +173,7 @@ pub fn reference_date(at: Option<&str>) -> anyhow::Result<Date> {
 }
 
 /// The MRZ reader, with its font read from the configured path.
-fn reader(config: &Config) -> anyhow::Result<MrzReader> {
+pub fn reader(config: &Config) -> anyhow::Result<MrzReader> {
     let font = &config.mrz.font;
     let bytes = std::fs::read(font)
         .with_context(|| format!("cannot read the OCR-B font {} (install fonts-ocr-b)", font.display()))?;

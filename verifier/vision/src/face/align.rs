@@ -107,6 +107,13 @@ impl Similarity {
         Self { a, b, tx: -(a * self.tx - b * self.ty), ty: -(b * self.tx + a * self.ty) }
     }
 
+    /// A rotation by `degrees` (counter-clockwise on screen, y pointing down: clockwise) about
+    /// the origin, followed by a shift.
+    pub fn rotation(degrees: f32, shift: [f32; 2]) -> Self {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        Self { a: cos, b: sin, tx: shift[0], ty: shift[1] }
+    }
+
     /// The uniform scale factor.
     pub fn scale(&self) -> f32 {
         (self.a * self.a + self.b * self.b).sqrt()
@@ -122,19 +129,25 @@ pub fn align_face(frame: &Frame, face: &DetectedFace, size: u32) -> Option<Align
     let k = size as f32 / 112.0;
     let template = TEMPLATE_112.map(|[x, y]| [x * k, y * k]);
     let to_crop = Similarity::estimate(&face.landmarks, &template)?;
-    let to_frame = to_crop.inverse();
+    let rgb = warp(frame, &to_crop.inverse(), size, size);
+    Some(AlignedFace { size, rgb })
+}
+
+/// The `width` x `height` RGB image whose pixel `p` is `frame` sampled at `to_frame(p)`
+/// (bilinear; black outside the frame).
+pub(crate) fn warp(frame: &Frame, to_frame: &Similarity, width: u32, height: u32) -> Vec<u8> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let src = frame.as_raw();
-    let mut rgb = vec![0u8; (size * size * 3) as usize];
-    for y in 0..size as usize {
-        for x in 0..size as usize {
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    for y in 0..height as usize {
+        for x in 0..width as usize {
             // Pixel centres, as in OpenCV's warpAffine.
             let [sx, sy] = to_frame.apply([x as f32, y as f32]);
-            let out = &mut rgb[(y * size as usize + x) * 3..][..3];
+            let out = &mut rgb[(y * width as usize + x) * 3..][..3];
             bilinear(src, w, h, sx, sy, out);
         }
     }
-    Some(AlignedFace { size, rgb })
+    rgb
 }
 
 /// Samples `src` (RGB, `w` x `h`) at `(x, y)` with bilinear weights; outside is black.

@@ -8,6 +8,7 @@ mod decision;
 mod detect;
 mod embed;
 mod pipeline;
+mod portrait;
 mod quality;
 
 pub use align::{AlignedFace, Similarity, align_face};
@@ -15,6 +16,7 @@ pub use decision::{LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide}
 pub use detect::{DetectorConfig, FaceDetector};
 pub use embed::{Embedding, FaceEmbedder};
 pub use pipeline::{FaceAnalyzer, FaceReading, largest};
+pub use portrait::{Portrait, find_portrait};
 pub use quality::{FaceIssue, FaceQuality, QualityConfig, assess};
 
 /// An axis-aligned box, in pixels.
