@@ -12,4 +12,4 @@ cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 echo "[test] cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "[test] cargo test"
-VERIFIER_REQUIRE_MODELS=1 cargo test --workspace --locked
+REQUIRE_VERIFIER_MODELS=1 cargo test --workspace --locked

@@ -15,7 +15,7 @@ pub fn workspace() -> PathBuf {
 }
 
 /// True when the models are provisioned; otherwise skips with a message, or panics when
-/// VERIFIER_REQUIRE_MODELS is set (as `make test` and CI set it).
+/// REQUIRE_VERIFIER_MODELS is set (as `make test` and CI set it).
 pub fn models_ready() -> bool {
     let root = workspace();
     let needed = [".cache/onnxruntime/libonnxruntime.so", ".cache/models/yunet_n_dynamic.onnx"];
@@ -24,7 +24,7 @@ pub fn models_ready() -> bool {
         return true;
     }
     let message = format!("models not provisioned ({missing:?} missing): run scripts/setup.sh");
-    assert!(std::env::var_os("VERIFIER_REQUIRE_MODELS").is_none(), "{message}");
+    assert!(std::env::var_os("REQUIRE_VERIFIER_MODELS").is_none(), "{message}");
     eprintln!("skipping: {message}");
     false
 }

@@ -1,7 +1,7 @@
 //! The `verifier` command line, run as a process against the real models.
 //!
 //! These tests need the ONNX Runtime library and the model cache that `scripts/setup.sh`
-//! installs. Without them they skip with a message, unless VERIFIER_REQUIRE_MODELS=1 (set by
+//! installs. Without them they skip with a message, unless REQUIRE_VERIFIER_MODELS=1 (set by
 //! `make test` and CI), where a missing model is a failure.
 
 use std::path::PathBuf;
