@@ -2,7 +2,7 @@
 //! error rate and time per frame on one core.
 //!
 //! ```text
-//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean]
+//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose]
 //! ```
 //!
 //! Frames come from `datasets-synthetic` (all layouts, random pose up to 30 degrees of tilt and
@@ -17,6 +17,9 @@ use std::time::Instant;
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
 use vision::frame::{DecodeLimits, decode};
 use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
+
+/// Bins of the score gap between a misread cell's best character and the true one.
+const GAP_BINS: [f32; 6] = [0.5, 1.0, 2.0, 3.0, 4.0, 6.0];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,6 +48,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times_720 = Vec::new();
     let mut issues: BTreeMap<&str, u64> = BTreeMap::new();
     let mut misses_by_layout: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut confusions: BTreeMap<(char, char), u64> = BTreeMap::new();
+    let mut gaps = [0u64; GAP_BINS.len() + 2];
     for i in 0..count {
         let sample = frame(sample_seed(seed, Stream::Frame, i), &assets, &spec)?;
         let image = decode(&sample.jpeg()?, &limits)?;
@@ -70,6 +75,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ => line.len() as u64,
             };
         }
+        // Raw top-1 confusions (truth -> read) where the line lengths agree.
+        for (t, l) in truth.iter().zip(read.lines.iter()) {
+            if t.len() == l.alternatives.len() {
+                for (tc, alts) in t.bytes().zip(&l.alternatives) {
+                    let got = alts.first().map_or(b'?', |a| a.0);
+                    if got != tc {
+                        *confusions.entry((char::from(tc), char::from(got))).or_default() += 1;
+                        let best = alts.first().map_or(0.0, |a| a.1);
+                        let bin = match alts.iter().find(|a| a.0 == tc) {
+                            Some(a) => GAP_BINS.iter().position(|&b| best - a.1 < b).unwrap_or(GAP_BINS.len()),
+                            None => GAP_BINS.len() + 1,
+                        };
+                        gaps[bin] += 1;
+                    }
+                }
+            }
+        }
         let layout = format!("{:?}", sample.label.document.content.format);
         let entry = misses_by_layout.entry(layout).or_default();
         entry.0 += 1;
@@ -94,8 +116,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     lines.len(),
                     read.sharpness,
                 );
-                for (t, l) in truth.iter().zip(lines.iter().map(Some).chain(std::iter::repeat(None))) {
-                    println!("   {t}\n   {}", l.map_or("-", |s| s.as_str()));
+                for (k, t) in truth.iter().enumerate() {
+                    let raw = lines.get(k).map_or("-", |s| s.as_str());
+                    let fixed = corrected.as_ref().and_then(|c| c.get(k)).map_or("-", |s| s.as_str());
+                    println!("   {t}\n   {raw}\n   {fixed}");
                 }
             }
         }
@@ -116,6 +140,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let m7 = median(&mut times_720);
     println!("time per 1280x720 frame: median {m7:.1} ms, p95 {:.1} ms ({} frames)", p95(&times_720), times_720.len());
     println!("misses by cause: {issues:?}");
+    let mut top: Vec<((char, char), u64)> = confusions.into_iter().collect();
+    top.sort_by_key(|e| std::cmp::Reverse(e.1));
+    let top: Vec<String> = top.iter().take(16).map(|((t, g), n)| format!("{t}>{g}:{n}")).collect();
+    println!("raw confusions (truth>read, same-length lines): {}", top.join(" "));
+    println!("misread cells by score gap to the truth (<{GAP_BINS:?}, more, unlisted): {gaps:?}");
     println!("misses by format (frames, misses): {misses_by_layout:?}");
     Ok(())
 }

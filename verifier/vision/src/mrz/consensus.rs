@@ -120,7 +120,7 @@ impl MrzConsensus {
         let lines: Vec<Vec<Vec<(u8, f32)>>> = self
             .evidence
             .iter()
-            .map(|line| line.iter().map(|ev| super::recognise::alternatives(ev, 6, 1.0)).collect())
+            .map(|line| line.iter().map(|ev| super::recognise::alternatives(ev, 6, 1.0, f32::INFINITY)).collect())
             .collect();
         mrz::parse_alternatives(&lines, self.today).ok()
     }

@@ -139,6 +139,20 @@ impl Templates {
         Ok(Templates { data, variants })
     }
 
+    /// The best correlation of an already normalised cell (zero mean, unit norm, `SIZE` values)
+    /// with any character's centred templates, one per blur level: a cheap "is a glyph centred
+    /// here" score for aligning cells along a line.
+    pub fn centred_score(&self, normalised: &[f32]) -> f32 {
+        let mut best = 0f32;
+        for k in 0..ALPHABET.len() {
+            for b in 0..BLURS.len() {
+                let start = (k * self.variants + b * 9 + 4) * SIZE;
+                best = best.max(dot(&self.data[start..start + SIZE], normalised));
+            }
+        }
+        best
+    }
+
     /// Every character's best correlation with the cell (`-1..=1`, in `ALPHABET` order); all
     /// zero for a blank cell.
     pub fn correlate(&self, cell: &[f32]) -> [f32; 37] {
@@ -175,10 +189,23 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The `k` best characters for a cell as `(byte, score)`, best first; the score is a log-odds
 /// style value (correlation times `scale`), so differences add up across positions the way the
 /// `mrz` crate's costs expect.
-pub(crate) fn alternatives(scores: &[f32; 37], k: usize, scale: f32) -> Vec<(u8, f32)> {
+///
+/// Characters scoring more than `margin` below the best are left out: the `mrz` crate's check
+/// digit repair may take any listed alternative, however unlikely, so listing only plausible
+/// ones keeps it from "correcting" a clearly printed character to satisfy a check digit that is
+/// really wrong on the document.
+pub(crate) fn alternatives(scores: &[f32; 37], k: usize, scale: f32, margin: f32) -> Vec<(u8, f32)> {
     let mut order: Vec<usize> = (0..37).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    order.into_iter().take(k.max(1)).map(|i| (ALPHABET[i], scores[i] * scale)).collect()
+    let best = scores[order[0]] * scale;
+    order
+        .into_iter()
+        .take(k.max(1))
+        .map(|i| (ALPHABET[i], scores[i] * scale))
+        .enumerate()
+        .filter(|&(rank, (_, s))| rank == 0 || s >= best - margin)
+        .map(|(_, a)| a)
+        .collect()
 }
 
 #[cfg(test)]
@@ -191,7 +218,7 @@ mod tests {
         let k = ALPHABET.iter().position(|&a| a == c).expect("an MRZ character");
         let start = (k * templates.variants + 4) * SIZE;
         let cell = templates.data[start..start + SIZE].to_vec();
-        let alts = alternatives(&templates.correlate(&cell), 3, 1.0);
+        let alts = alternatives(&templates.correlate(&cell), 3, 1.0, f32::INFINITY);
         assert_eq!(alts[0].0, expect, "{} read as {:?}", char::from(c), alts);
     }
 

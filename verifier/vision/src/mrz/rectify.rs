@@ -5,13 +5,18 @@
 //! pinned by the ends of the first and last lines, so perspective spreads the cells the way it
 //! spreads the print; a single line gets an affine map. Sampling averages several taps per strip
 //! pixel when the print is larger than the strip, so fine print and large print look alike.
-//! Finding the exact cap band and cell positions inside a strip is `segment.rs`'s job.
+//! Finding the exact cap band and cell positions inside a strip is `segment.rs`'s job; `refine`
+//! turns what it found back into line ends for a second, better pinned rectification.
 
 use super::gray::{Gray, Homography};
-use super::locate::Block;
+use super::locate::{Block, TextLine};
 
 /// Strip pixels per character cell, horizontally.
 pub(crate) const CELL_W: usize = 16;
+/// Empty cells of margin on each side of a strip: line ends found on the ink may be off by a
+/// cell or two (background print next to the zone, a faint last filler), and `segment.rs` finds
+/// the text inside the strip.
+pub(crate) const MARGIN: usize = 3;
 /// Strip rows; the strip spans `STRIP_SPAN` cap heights centred on the line.
 pub(crate) const STRIP_H: usize = 40;
 const STRIP_SPAN: f32 = 2.2;
@@ -19,8 +24,8 @@ const STRIP_SPAN: f32 = 2.2;
 /// than their pitch); `segment.rs` corrects what this guess gets wrong.
 const INK_MARGIN: f32 = 0.12;
 
-/// One MRZ line resampled upright: `(cells + 2) * CELL_W` by `STRIP_H` grey values (0 = black),
-/// with one empty cell of margin on each side.
+/// One MRZ line resampled upright: `(cells + 2 * MARGIN) * CELL_W` by `STRIP_H` grey values
+/// (0 = black), with `MARGIN` empty cells on each side.
 #[derive(Clone, Debug)]
 pub(crate) struct Strip {
     /// Characters the format expects on this line.
@@ -89,6 +94,42 @@ pub(crate) fn geometry(block: &Block) -> Option<BlockGeometry> {
     })
 }
 
+/// Where the text of each line really is, from its cell centres along the strip and its cap
+/// band's centre row (strip pixels, as `segment.rs` found them): a block whose line ends sit on
+/// the found glyphs, so a second rectification removes the shear and scale that misplaced line
+/// ends gave the first. `None` when a line has fewer than two cells.
+pub(crate) fn refine(block: &Block, g: &BlockGeometry, found: &[(Vec<f32>, f32)]) -> Option<Block> {
+    let span = STRIP_SPAN * g.cap;
+    let m = INK_MARGIN;
+    let mut lines = Vec::with_capacity(block.lines.len());
+    for (j, ((centres, band), old)) in found.iter().zip(&block.lines).enumerate() {
+        let n = centres.len();
+        if n < 2 {
+            return None;
+        }
+        // Least squares u = a + b i through the cell centres in grid units.
+        let us: Vec<f32> = centres.iter().map(|c| c / CELL_W as f32 - MARGIN as f32).collect();
+        let mi = (n - 1) as f32 / 2.0;
+        let mu = us.iter().sum::<f32>() / n as f32;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (i, u) in us.iter().enumerate() {
+            sxy += (i as f32 - mi) * (u - mu);
+            sxx += (i as f32 - mi).powi(2);
+        }
+        let b = sxy / sxx;
+        let a = mu - b * mi;
+        if !(0.5..2.0).contains(&b) {
+            return None;
+        }
+        let v = j as f64 - f64::from(span) / 2.0 + f64::from(*band / STRIP_H as f32 * span);
+        let at = |u: f32| g.to_frame.apply(f64::from(u), v);
+        let (start, end) = (at(a + (m - 0.5) * b), at(a + (n as f32 - m - 0.5) * b));
+        let len = ((end[0] - start[0]).powi(2) + (end[1] - start[1]).powi(2)).sqrt();
+        lines.push(TextLine { start, end, pitch: len / (n as f32 - 2.0 * m).max(1.0), ..old.clone() });
+    }
+    Some(Block { lines, counts: block.counts.clone(), score: block.score })
+}
+
 /// Local scale of the map: frame pixels per grid unit along columns and along lines.
 fn footprint(g: &BlockGeometry, u: f64, v: f64) -> (f32, f32) {
     let o = g.to_frame.apply(u, v);
@@ -100,7 +141,7 @@ fn footprint(g: &BlockGeometry, u: f64, v: f64) -> (f32, f32) {
 
 /// Samples line `line` (with `cells` characters) of the block upright from the full frame.
 pub(crate) fn strip(gray: &Gray, g: &BlockGeometry, line: usize, cells: usize) -> Strip {
-    let w = (cells + 2) * CELL_W;
+    let w = (cells + 2 * MARGIN) * CELL_W;
     let span = STRIP_SPAN * g.cap;
     let (pu, pv) = footprint(g, cells as f64 / 2.0, line as f64);
     // Frame pixels covered by one strip pixel, each way; average about one tap per pixel.
@@ -116,7 +157,7 @@ pub(crate) fn strip(gray: &Gray, g: &BlockGeometry, line: usize, cells: usize) -
             for j in 0..ky {
                 let v = v0 + (y as f64 + (j as f64 + 0.5) / ky as f64) * dv;
                 for i in 0..kx {
-                    let u = -1.0 + (x as f64 + (i as f64 + 0.5) / kx as f64) * du;
+                    let u = -(MARGIN as f64) + (x as f64 + (i as f64 + 0.5) / kx as f64) * du;
                     let q = g.to_frame.apply(u, v);
                     acc += gray.sample(q[0], q[1]);
                 }

@@ -1,13 +1,17 @@
 //! Segment: an upright line strip in, one normalised cell per character out, plus the strip's
-//! sharpness and saturation for the quality verdict.
+//! sharpness and saturation for the quality verdict, and where the cells were found (for a
+//! second rectification).
 //!
 //! The strip's grey values become ink darkness (0 = paper, 1 = ink) against a local background
 //! and ink level, so shading and glare gradients cancel. The cap band is where the row profile
-//! of darkness is high; cell centres are a straight fit through the ink centroids of the
-//! expected cells, because OCR-B prints at a fixed pitch and the rectification has already
-//! removed perspective. What each cell shows is `recognise.rs`'s question.
+//! of darkness is high. Cells are placed by matching, not by the ink's centroids: the pitch comes
+//! from the column profile's periodicity, and a dynamic programme picks the `n` windows, about a
+//! pitch apart, that best look like centred OCR-B glyphs, so runs of fillers cannot drift. The
+//! cap height is then chosen among a few around the measured one by the same template fit. What
+//! each cell shows is `recognise.rs`'s question.
 
-use super::rectify::{CELL_W, STRIP_H, Strip};
+use super::recognise::{Templates, normalise};
+use super::rectify::{CELL_W, MARGIN, STRIP_H, Strip};
 
 /// Template cell width in pixels (one pitch).
 pub(crate) const TW: usize = 16;
@@ -32,6 +36,10 @@ pub(crate) struct Segmented {
     pub sharpness: f32,
     /// Share of the line's cells whose paper is saturated (grey >= 250).
     pub saturated: f32,
+    /// Each cell's centre along the strip, strip pixels.
+    pub centres: Vec<f32>,
+    /// The cap band's centre row at the middle of the strip, strip pixels.
+    pub band_centre: f32,
 }
 
 fn percentile(v: &mut [f32], q: f32) -> f32 {
@@ -59,14 +67,15 @@ fn sample(px: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     top * (1.0 - ay) + bottom * ay
 }
 
-/// Cuts a strip into its `strip.cells` character cells.
-pub(crate) fn segment(strip: &Strip) -> Segmented {
+/// Cuts a strip into its `strip.cells` character cells. `fit_height` tries other cap heights
+/// than the measured one (worth it for the cells that will be read, not for a first placement).
+pub(crate) fn segment(strip: &Strip, templates: &Templates, fit_height: bool) -> Segmented {
     let (w, h, n) = (strip.w, STRIP_H, strip.cells);
     // Darkness against the paper and ink of a three-cell neighbourhood.
     let mut dark = vec![0f32; w * h];
     let mut saturated = 0usize;
     let mut buf = Vec::with_capacity(3 * CELL_W * h);
-    for c in 0..n + 2 {
+    for c in 0..n + 2 * MARGIN {
         let (x0, x1) = (c.saturating_sub(1) * CELL_W, ((c + 2) * CELL_W).min(w));
         buf.clear();
         for y in 0..h {
@@ -75,7 +84,7 @@ pub(crate) fn segment(strip: &Strip) -> Segmented {
         let paper = percentile(&mut buf, 0.9);
         let ink = percentile(&mut buf, 0.03);
         let range = (paper - ink).max(24.0);
-        if (1..=n).contains(&c) {
+        if (MARGIN..MARGIN + n).contains(&c) {
             saturated += usize::from(paper >= 250.0);
         }
         for y in 0..h {
@@ -92,7 +101,7 @@ pub(crate) fn segment(strip: &Strip) -> Segmented {
     let mut heights = Vec::new();
     let chunk = 6;
     for k in (0..n).step_by(chunk) {
-        let (cx0, cx1) = ((k + 1) * CELL_W, ((k + chunk).min(n) + 1) * CELL_W);
+        let (cx0, cx1) = ((k + MARGIN) * CELL_W, ((k + chunk).min(n) + MARGIN) * CELL_W);
         let rows: Vec<f32> = (0..h).map(|y| dark[y * w + cx0..y * w + cx1].iter().sum::<f32>()).collect();
         if let Some((top, bottom)) = band_of(&rows) {
             centres.push((0.5 * (cx0 + cx1) as f32, 0.5 * (top + bottom), 1.0));
@@ -105,9 +114,15 @@ pub(crate) fn segment(strip: &Strip) -> Segmented {
     };
     let band_h = if heights.is_empty() { h as f32 / 2.2 } else { percentile(&mut heights, 0.75).max(4.0) };
     let centre_at = |x: f32| c0 + c1 * x;
-    let band = (centre_at(w as f32 / 2.0) - band_h / 2.0, centre_at(w as f32 / 2.0) + band_h / 2.0);
 
-    // Cell centres: a weighted straight fit through the ink centroid of each expected cell.
+    if n == 0 {
+        return Segmented { cells: Vec::new(), sharpness: 0.0, saturated: 0.0, centres: Vec::new(), band_centre: 0.0 };
+    }
+
+    // Cell positions: the pitch from the ink's periodicity, then the placement of the `n` cells
+    // that best matches glyph templates (see `align`), at the measured cap height and then at the
+    // height that suits the glyphs best (digits stand taller than capitals in some OCR-B
+    // printings, so a band measured over a digit-heavy line is too tall for the letters).
     let cols: Vec<f32> = (0..w)
         .map(|x| {
             let mid = centre_at(x as f32 + 0.5);
@@ -118,49 +133,51 @@ pub(crate) fn segment(strip: &Strip) -> Segmented {
             (y0..y1).map(|y| dark[y * w + x]).sum()
         })
         .collect();
-    // Centres x(i) = a + b i + q i^2: the quadratic term absorbs what the rectification left of
-    // perspective and of misplaced line ends.
-    let (mut a, mut b, mut q) = (1.5 * CELL_W as f32, CELL_W as f32, 0.0f32);
-    let centre = |a: f32, b: f32, q: f32, i: f32| a + b * i + q * i * i;
-    for _ in 0..5 {
-        let mut fits = Vec::with_capacity(n);
-        for i in 0..n {
-            let c = centre(a, b, q, i as f32);
-            let half = 0.5 * (b + 2.0 * q * i as f32).max(0.5 * CELL_W as f32);
-            let (lo, hi) = ((c - half).max(0.0) as usize, ((c + half).ceil().max(0.0) as usize).min(w));
-            let (mut m, mut mx) = (0.0, 0.0);
-            for (x, &v) in cols.iter().enumerate().take(hi).skip(lo) {
-                m += v;
-                mx += v * (x as f32 + 0.5);
-            }
-            if m > 0.5 {
-                fits.push((i as f32, mx / m, m));
+    let pitch = periodicity(&cols).unwrap_or(CELL_W as f32);
+    let mut scratch = vec![0f32; TW * TH];
+    let mut img = band_image(&dark, w, h, &centre_at, band_h);
+    let mut lefts = align(&img, w, n, pitch, templates, &mut scratch);
+    let fit = |img: &[f32], lefts: &[usize], scratch: &mut Vec<f32>| -> f32 {
+        lefts.iter().map(|&x| window_score(img, w, x, templates, scratch)).sum()
+    };
+    let (mut scale, mut best) = (1.0, fit(&img, &lefts, &mut scratch));
+    for s in HEIGHT_SCALES.into_iter().filter(|_| fit_height) {
+        let other = band_image(&dark, w, h, &centre_at, band_h * s);
+        let score = fit(&other, &lefts, &mut scratch);
+        if score > best {
+            (scale, best) = (s, score);
+        }
+    }
+    if scale != 1.0 {
+        img = band_image(&dark, w, h, &centre_at, band_h * scale);
+        lefts = align(&img, w, n, pitch, templates, &mut scratch);
+    }
+    // The alignment steps two pixels; the odd neighbour may fit better.
+    for x in lefts.iter_mut() {
+        let here = window_score(&img, w, *x, templates, &mut scratch);
+        let mut best = (here, *x);
+        for cand in [x.saturating_sub(1), (*x + 1).min(w.saturating_sub(TW))] {
+            let s = window_score(&img, w, cand, templates, &mut scratch);
+            if s > best.0 {
+                best = (s, cand);
             }
         }
-        let Some((na, nb, nq)) = weighted_quadratic(&fits) else { break };
-        // Keep to plausible corrections of the rectification.
-        let last = (n.max(1) - 1) as f32;
-        let nq = nq.clamp(-0.1 * CELL_W as f32 / last.max(1.0), 0.1 * CELL_W as f32 / last.max(1.0));
-        a = na.clamp(1.0 * CELL_W as f32, 2.0 * CELL_W as f32);
-        b = nb.clamp(0.85 * CELL_W as f32, 1.15 * CELL_W as f32);
-        q = nq;
+        *x = best.1;
     }
 
-    // Resample each cell to the template grid.
-    let sy = (band.1 - band.0) / CAP as f32;
-    let _ = band;
+    // Resample each cell to the template grid at the line's pitch.
     let mut cells = Vec::with_capacity(n);
     let mut steps = Vec::with_capacity(n * TW * TH);
-    for i in 0..n {
-        let local = b + 2.0 * q * i as f32;
-        let left = centre(a, b, q, i as f32) - 0.5 * local;
-        let sx = local / TW as f32;
-        let top = centre_at(left + 0.5 * local) - band_h / 2.0;
+    for &left in &lefts {
+        let c = left as f32 + TW as f32 / 2.0;
         let mut cell = vec![0f32; TW * TH];
-        for y in 0..TH {
-            let yy = top + (y as f32 + 0.5 - PAD as f32) * sy;
-            for x in 0..TW {
-                cell[y * TW + x] = sample(&dark, w, h, left + (x as f32 + 0.5) * sx, yy);
+        for x in 0..TW {
+            let fx = c + (x as f32 + 0.5 - TW as f32 / 2.0) * pitch / TW as f32 - 0.5;
+            let x0 = fx.floor();
+            let ax = fx - x0;
+            let at = |xx: f32, y: usize| if xx < 0.0 || xx >= w as f32 { 0.0 } else { img[y * w + xx as usize] };
+            for y in 0..TH {
+                cell[y * TW + x] = at(x0, y) * (1.0 - ax) + at(x0 + 1.0, y) * ax;
             }
         }
         for y in 0..TH {
@@ -171,7 +188,116 @@ pub(crate) fn segment(strip: &Strip) -> Segmented {
         cells.push(cell);
     }
     let sharpness = percentile(&mut steps, 0.9);
-    Segmented { cells, sharpness, saturated: saturated as f32 / n.max(1) as f32 }
+    Segmented {
+        cells,
+        sharpness,
+        saturated: saturated as f32 / n.max(1) as f32,
+        centres: lefts.iter().map(|&x| x as f32 + TW as f32 / 2.0).collect(),
+        band_centre: centre_at(w as f32 / 2.0),
+    }
+}
+
+/// Cap-band heights tried besides the measured one, relative to it.
+const HEIGHT_SCALES: [f32; 4] = [0.88, 0.94, 1.06, 1.12];
+/// Pixels between the window positions `align` tries.
+const STEP: usize = 2;
+/// Cost of a cell spacing off the line's pitch, per step squared, in correlation units: a
+/// two-pixel wobble costs less than a misread glyph, a half-cell jump more.
+const SPACING_COST: f32 = 0.04;
+
+/// The line's cap band resampled to template rows: `TH` rows of `w` columns, the cap on rows
+/// `PAD..PAD + CAP`, for a cap `band_h` strip pixels high centred on `centre_at(x)`.
+fn band_image(dark: &[f32], w: usize, h: usize, centre_at: &impl Fn(f32) -> f32, band_h: f32) -> Vec<f32> {
+    let sy = band_h / CAP as f32;
+    let mut img = vec![0f32; TH * w];
+    for x in 0..w {
+        let top = centre_at(x as f32 + 0.5) - band_h / 2.0;
+        for y in 0..TH {
+            img[y * w + x] = sample(dark, w, h, x as f32 + 0.5, top + (y as f32 + 0.5 - PAD as f32) * sy);
+        }
+    }
+    img
+}
+
+/// How well the window of `TW` columns starting at `left` shows a centred glyph (0 when blank).
+fn window_score(img: &[f32], w: usize, left: usize, templates: &Templates, cell: &mut Vec<f32>) -> f32 {
+    cell.clear();
+    for y in 0..TH {
+        let row = &img[y * w..(y + 1) * w];
+        cell.extend((left..left + TW).map(|x| row.get(x).copied().unwrap_or(0.0)));
+    }
+    if normalise(cell) { templates.centred_score(cell) } else { 0.0 }
+}
+
+/// The pitch of the column profile in pixels: the lag near `CELL_W` where it best matches
+/// itself, refined between lags; `None` when the profile is flat.
+fn periodicity(cols: &[f32]) -> Option<f32> {
+    let mean = cols.iter().sum::<f32>() / cols.len().max(1) as f32;
+    let v: Vec<f32> = cols.iter().map(|c| c - mean).collect();
+    let auto = |lag: usize| -> f32 {
+        let m = v.len().saturating_sub(lag);
+        (0..m).map(|i| v[i] * v[i + lag]).sum::<f32>() / m.max(1) as f32
+    };
+    let (lo, hi) = ((CELL_W as f32 * 0.8) as usize, (CELL_W as f32 * 1.2).ceil() as usize);
+    let r: Vec<f32> = (lo - 1..=hi + 1).map(auto).collect();
+    let k = (1..r.len() - 1).max_by(|&a, &b| r[a].total_cmp(&r[b]))?;
+    if r[k] <= 0.0 || r[k] < r[k - 1] || r[k] < r[k + 1] {
+        return None;
+    }
+    let denom = r[k - 1] - 2.0 * r[k] + r[k + 1];
+    let off = if denom < 0.0 { (0.5 * (r[k - 1] - r[k + 1]) / denom).clamp(-0.5, 0.5) } else { 0.0 };
+    Some((lo - 1 + k) as f32 + off)
+}
+
+/// The left edges of `n` windows along the band image that together show glyphs best, with
+/// neighbouring windows about `pitch` apart: a dynamic programme over window positions `STEP`
+/// pixels apart, so a run of fillers cannot drift half a cell (a window straddling two
+/// chevrons matches no template well). Falls back to even spacing when the line is too short.
+fn align(img: &[f32], w: usize, n: usize, pitch: f32, templates: &Templates, scratch: &mut Vec<f32>) -> Vec<usize> {
+    let even =
+        || (0..n).map(|i| (((MARGIN * CELL_W) as f32 + i as f32 * pitch) as usize).min(w.saturating_sub(TW))).collect();
+    if w < TW + STEP {
+        return even();
+    }
+    let positions = (w - TW) / STEP + 1;
+    let nominal = pitch / STEP as f32;
+    let (kmin, kmax) = (((nominal - 2.0).round() as usize).max(1), (nominal + 2.0).round() as usize);
+    if (n - 1) * kmin >= positions {
+        return even();
+    }
+    let scores: Vec<f32> = (0..positions).map(|p| window_score(img, w, p * STEP, templates, scratch)).collect();
+    let cost: Vec<f32> = (kmin..=kmax).map(|k| SPACING_COST * (k as f32 - nominal).powi(2)).collect();
+    let mut value = scores.clone();
+    let mut back = vec![0u8; n * positions];
+    for i in 1..n {
+        let mut next = vec![f32::NEG_INFINITY; positions];
+        for p in 0..positions {
+            let mut best = (f32::NEG_INFINITY, 0u8);
+            for (j, k) in (kmin..=kmax).enumerate() {
+                if k <= p {
+                    let v = value[p - k] - cost[j];
+                    if v > best.0 {
+                        best = (v, j as u8);
+                    }
+                }
+            }
+            next[p] = best.0 + scores[p];
+            back[i * positions + p] = best.1;
+        }
+        value = next;
+    }
+    let Some(mut p) = (0..positions).filter(|&p| value[p].is_finite()).max_by(|&a, &b| value[a].total_cmp(&value[b]))
+    else {
+        return even();
+    };
+    let mut lefts = vec![0usize; n];
+    for i in (0..n).rev() {
+        lefts[i] = p * STEP;
+        if i > 0 {
+            p -= kmin + usize::from(back[i * positions + p]);
+        }
+    }
+    lefts
 }
 
 /// The rows `(top, bottom)` where a row profile stays above a third of its peak around the
@@ -199,45 +325,6 @@ fn band_of(rows: &[f32]) -> Option<(f32, f32)> {
     let t = top as f32 + 0.5 - cross(top, top.checked_sub(1));
     let b = bottom as f32 + 0.5 + cross(bottom, (bottom + 1 < h).then_some(bottom + 1));
     Some((t, b.max(t + 2.0)))
-}
-
-/// Weighted least squares `y = a + b x + q x^2` (straight when too few points).
-// Elimination reads one row while writing another, which iterators cannot borrow.
-#[allow(clippy::needless_range_loop)]
-fn weighted_quadratic(points: &[(f32, f32, f32)]) -> Option<(f32, f32, f32)> {
-    if points.len() < 8 {
-        return weighted_line(points).map(|(a, b)| (a, b, 0.0));
-    }
-    // Normal equations in f64 on x scaled to 0..1 for conditioning.
-    let xmax = points.iter().map(|p| p.0).fold(1.0f32, f32::max) as f64;
-    let mut m = [[0f64; 4]; 3];
-    for &(x, y, wgt) in points {
-        let (x, y, wgt) = (x as f64 / xmax, y as f64, wgt as f64);
-        let v = [1.0, x, x * x];
-        for r in 0..3 {
-            for c in 0..3 {
-                m[r][c] += wgt * v[r] * v[c];
-            }
-            m[r][3] += wgt * v[r] * y;
-        }
-    }
-    for col in 0..3 {
-        let pivot = (col..3).max_by(|&r, &s| m[r][col].abs().total_cmp(&m[s][col].abs()))?;
-        if m[pivot][col].abs() < 1e-9 {
-            return None;
-        }
-        m.swap(col, pivot);
-        for r in 0..3 {
-            if r != col {
-                let f = m[r][col] / m[col][col];
-                for c in col..4 {
-                    m[r][c] -= f * m[col][c];
-                }
-            }
-        }
-    }
-    let (a, b, q) = (m[0][3] / m[0][0], m[1][3] / m[1][1] / xmax, m[2][3] / m[2][2] / (xmax * xmax));
-    (a.is_finite() && b.is_finite() && q.is_finite()).then_some((a as f32, b as f32, q as f32))
 }
 
 /// Weighted least squares `y = a + b x` through `(x, y, weight)`; `None` when degenerate.
