@@ -1,0 +1,45 @@
+//! `read_mrz` on 720p synthetic webcam frames (all layouts, random pose and degradations), one
+//! thread: the figure the MRZ reader's speed target is stated for.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
+use vision::frame::{DecodeLimits, Frame, decode};
+use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
+
+/// Twenty labelled frames, JPEG-encoded and decoded as the service receives them.
+fn frames() -> Result<Vec<Frame>, String> {
+    let fonts = Fonts::from_debian_paths().map_err(|e| e.to_string())?;
+    let assets = Assets::new(fonts, Vec::new());
+    let mut spec = Spec::new(default_reference_date());
+    spec.resolution = Some((1280, 720));
+    let limits = DecodeLimits { max_bytes: 1 << 24, max_pixels: 1 << 22, max_side: 4096 };
+    (0..20)
+        .map(|i| {
+            let sample = frame(sample_seed(17, Stream::Frame, i), &assets, &spec).map_err(|e| e.to_string())?;
+            decode(&sample.jpeg().map_err(|e| e.to_string())?, &limits).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+fn mrz(c: &mut Criterion) {
+    let setup = frames().and_then(|frames| {
+        let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf").map_err(|e| format!("OCR-B font: {e}"))?;
+        let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
+        Ok((frames, MrzReader::new(&font, config).map_err(|e| e.to_string())?))
+    });
+    let (frames, reader) = match setup {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("skipping mrz benchmark: {why}");
+            return;
+        }
+    };
+    let today = mrz::Date::from_iso("2026-12-01").expect("a valid date");
+    let mut next = frames.iter().cycle();
+    c.bench_function("mrz_read_720p", |b| {
+        b.iter(|| read_mrz(next.next().expect("a cycle never ends"), &reader, today))
+    });
+}
+
+criterion_group!(benches, mrz);
+criterion_main!(benches);
