@@ -101,10 +101,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if verbose {
                 let c = &sample.label.capture;
                 println!(
-                    "miss #{i}: {}x{} {:?} issue={:?} tilt={:.0} roll={:.0} cov={:.2} blur={} motion={:?} glare={} jpeg={} found={} sharp={:?}",
+                    "miss #{i}: {}x{} {:?} truth_valid={} issue={:?} tilt={:.0} roll={:.0} cov={:.2} blur={} motion={:?} glare={} jpeg={} found={} sharp={:?}",
                     image.width(),
                     image.height(),
                     sample.label.document.content.format,
+                    matches!(mrz::parse(truth, today), Ok(r) if r.valid),
                     read.issue,
                     c.tilt_deg,
                     c.roll_deg,
@@ -116,6 +117,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     lines.len(),
                     read.sharpness,
                 );
+                if let Ok(r) = mrz::parse(truth, today) {
+                    let failed: Vec<String> =
+                        r.checks.iter().filter(|c| !c.passed).map(|c| format!("{:?}", c.field)).collect();
+                    println!("   truth: failed checks {failed:?}, corrections {}", r.corrections.len());
+                }
                 for (k, t) in truth.iter().enumerate() {
                     let raw = lines.get(k).map_or("-", |s| s.as_str());
                     let fixed = corrected.as_ref().and_then(|c| c.get(k)).map_or("-", |s| s.as_str());

@@ -160,6 +160,9 @@ const SCORE_SCALE: f32 = 20.0;
 /// on seed 11's frames 97 % of the misread cells whose true character was listed had it within
 /// 2 (a correlation of 0.1), and none beyond 6.
 const PLAUSIBLE_MARGIN: f32 = 3.0;
+/// Blur levels either side of a line's measured blur whose templates a cell is read against (1
+/// read fewer documents right on seed 11 than 0: a neighbouring blur lets single cells drift).
+const BLUR_SPREAD: usize = 0;
 /// Candidate blocks read per pyramid level, and in all.
 const BLOCKS_PER_LEVEL: usize = 3;
 const MAX_ATTEMPTS: usize = 6;
@@ -196,12 +199,14 @@ fn read_lines(
         let seg = segment::segment(&strip, &reader.templates, recognise);
         out.sharpness += seg.sharpness / block.counts.len() as f32;
         out.saturated = out.saturated.max(seg.saturated);
+        let blur = if recognise { reader.templates.line_blur(&seg.cells) } else { 0 };
+        let (lo, hi) = (blur.saturating_sub(BLUR_SPREAD), blur + BLUR_SPREAD);
         let alternatives: Vec<Vec<(u8, f32)>> = seg
             .cells
             .iter()
             .filter(|_| recognise)
             .map(|cell| {
-                let scores = reader.templates.correlate(cell);
+                let scores = reader.templates.correlate_at(cell, lo, hi);
                 recognise::alternatives(&scores, reader.config.top_k, SCORE_SCALE, PLAUSIBLE_MARGIN)
             })
             .collect();

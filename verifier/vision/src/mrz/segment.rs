@@ -197,8 +197,10 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, fit_height: bool) ->
     }
 }
 
-/// Cap-band heights tried besides the measured one, relative to it.
-const HEIGHT_SCALES: [f32; 4] = [0.88, 0.94, 1.06, 1.12];
+/// Cap-band heights tried besides the measured one, relative to it. Blur spreads the darkness
+/// profile the band is measured on, so a blurred or small print measures up to a third too
+/// tall; the template fit picks the height the glyphs really have.
+const HEIGHT_SCALES: [f32; 7] = [0.64, 0.72, 0.8, 0.88, 0.94, 1.06, 1.12];
 /// Pixels between the window positions `align` tries.
 const STEP: usize = 2;
 /// Cost of a cell spacing off the line's pitch, per step squared, in correlation units: a
