@@ -54,17 +54,22 @@ fn role<'m>(manifest: &'m Manifest, role: &str) -> anyhow::Result<&'m ModelSpec>
     manifest.role(role).with_context(|| format!("the model manifest assigns no model to the {role} role"))
 }
 
+/// Loads the face detector the manifest's `face_detector` role names.
+pub fn face_detector(runtime: &OnnxRuntime, config: &Config, manifest: &Manifest) -> anyhow::Result<FaceDetector> {
+    let spec = role(manifest, "face_detector")?;
+    Ok(FaceDetector::new(Arc::new(load_model(runtime, &config.models.cache_dir, spec)?), config.detector))
+}
+
 /// Loads the face detector and embedder.
 pub fn face_analyzer(
     runtime: &OnnxRuntime,
     config: &Config,
     manifest: &Manifest,
 ) -> anyhow::Result<(FaceAnalyzer, Vec<LoadedModel>)> {
-    let cache = &config.models.cache_dir;
     let detector_spec = role(manifest, "face_detector")?;
     let embedder_spec = role(manifest, &config.face_match.embedder_role)?;
-    let detector = FaceDetector::new(Arc::new(load_model(runtime, cache, detector_spec)?), config.detector);
-    let embedder_model = Arc::new(load_model(runtime, cache, embedder_spec)?);
+    let detector = face_detector(runtime, config, manifest)?;
+    let embedder_model = Arc::new(load_model(runtime, &config.models.cache_dir, embedder_spec)?);
     let embedder = FaceEmbedder::from_spec(embedder_model, embedder_spec)?;
     let loaded = [detector_spec, embedder_spec]
         .iter()

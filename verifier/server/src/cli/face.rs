@@ -7,7 +7,7 @@ use clap::Subcommand;
 use rayon::prelude::*;
 use serde::Serialize;
 use verifier_models::Manifest;
-use vision::face::{DetectedFace, FaceAnalyzer, FaceDetector, FaceReading};
+use vision::face::{DetectedFace, FaceAnalyzer, FaceReading};
 use vision::frame::Frame;
 use vision::metrics;
 
@@ -149,11 +149,8 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
     match command {
         FaceCommand::Detect { image } => {
             let frame = load_frame(&image, config)?;
-            let manifest = Manifest::embedded();
-            let spec = manifest.role("face_detector").context("the manifest names no face_detector")?;
             let runtime = engines::runtime(config)?;
-            let model = engines::load_model(&runtime, &config.models.cache_dir, spec)?;
-            let detector = FaceDetector::new(std::sync::Arc::new(model), config.detector);
+            let detector = engines::face_detector(&runtime, config, &Manifest::embedded())?;
             let faces = detector.detect(&frame)?;
             let faces: Vec<FaceOut> = faces.iter().map(FaceOut::from).collect();
             crate::cli::print_json(&serde_json::json!({ "faces": faces }))
