@@ -17,5 +17,5 @@ mod provision;
 
 pub use manifest::{Channels, Layout, Manifest, ManifestError, ModelSpec, Preprocess, TensorSpec, sha256_hex};
 pub use provision::{
-    MIRROR_ENV, Mirror, MissingModel, ProvisionError, Provisioned, Source, default_mirrors, provision,
+    MIRROR_ENV, Mirror, MissingModel, ProvisionError, Provisioned, Source, bundled, default_mirrors, provision,
 };

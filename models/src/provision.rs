@@ -26,6 +26,8 @@ pub enum Mirror {
     BaseUrl(String),
     /// Each model's own upstream `url`, where the manifest gives one.
     Upstream,
+    /// The models this project trained itself, compiled into the binary (see [`bundled`]).
+    Bundled,
 }
 
 impl fmt::Display for Mirror {
@@ -34,14 +36,25 @@ impl fmt::Display for Mirror {
             Mirror::Dir(p) => write!(f, "directory {}", p.display()),
             Mirror::BaseUrl(u) => write!(f, "mirror {u}"),
             Mirror::Upstream => f.write_str("upstream"),
+            Mirror::Bundled => f.write_str("bundled with the verifier"),
         }
     }
 }
 
-/// The mirrors in their order of preference: `env_mirror` (the value of
-/// `VERIFIER_MODEL_MIRROR`), then `shared_dir` if it exists, then upstream.
+/// The project's own trained model files, by manifest file name: they are small, and they have
+/// no upstream, so they travel inside the binary. Training scripts sit beside them in `models/`.
+const BUNDLED: &[(&str, &[u8])] = &[("mrz_ocrb_cells.onnx", include_bytes!("../mrz-ocrb/mrz_ocrb_cells.onnx"))];
+
+/// The bytes of a model this project trained and bundles, by file name.
+pub fn bundled(file: &str) -> Option<&'static [u8]> {
+    BUNDLED.iter().find(|(name, _)| *name == file).map(|(_, bytes)| *bytes)
+}
+
+/// The mirrors in their order of preference: the models bundled with the verifier, then
+/// `env_mirror` (the value of `VERIFIER_MODEL_MIRROR`), then `shared_dir` if it exists, then
+/// upstream.
 pub fn default_mirrors(env_mirror: Option<&str>, shared_dir: &Path) -> Vec<Mirror> {
-    let mut mirrors = Vec::new();
+    let mut mirrors = vec![Mirror::Bundled];
     if let Some(m) = env_mirror.map(str::trim).filter(|m| !m.is_empty()) {
         if m.starts_with("http://") || m.starts_with("https://") {
             mirrors.push(Mirror::BaseUrl(m.trim_end_matches('/').to_owned()));
@@ -190,6 +203,7 @@ fn fetch(spec: &ModelSpec, mirror: &Mirror, cache_dir: &Path) -> Result<Vec<u8>,
             Some(url) => download(url, cache_dir),
             None => Err("no direct upstream URL (see the origin)".to_owned()),
         },
+        Mirror::Bundled => bundled(&spec.file).map(<[u8]>::to_vec).ok_or_else(|| "not bundled".to_owned()),
     }
 }
 
@@ -286,14 +300,34 @@ mod tests {
     }
 
     #[test]
+    fn bundled_models_are_pinned_and_provisioned() {
+        let manifest = Manifest::embedded();
+        for (file, bytes) in BUNDLED {
+            let spec = manifest.models.iter().find(|m| m.file == *file).expect("a bundled file is in the manifest");
+            assert_eq!(sha256_hex(bytes), spec.sha256, "{file} differs from its pinned hash");
+            let only = Manifest { roles: Default::default(), models: vec![spec.clone()] };
+            let cache = scratch("bundled").join("cache");
+            let done = provision(&only, &cache, &[Mirror::Upstream, Mirror::Bundled]).expect("bundled bytes provision");
+            assert_eq!(done[0].source, Source::Mirror(Mirror::Bundled));
+            assert_eq!(fs::read(cache.join(file)).expect("written"), *bytes);
+        }
+        assert!(bundled("no-such.onnx").is_none());
+    }
+
+    #[test]
     fn mirror_order() {
         let here = std::env::temp_dir();
         let m = default_mirrors(Some("https://models.example/v1/"), &here);
         assert_eq!(
             m,
-            vec![Mirror::BaseUrl("https://models.example/v1".into()), Mirror::Dir(here.clone()), Mirror::Upstream]
+            vec![
+                Mirror::Bundled,
+                Mirror::BaseUrl("https://models.example/v1".into()),
+                Mirror::Dir(here.clone()),
+                Mirror::Upstream
+            ]
         );
         let m = default_mirrors(None, &here.join("does-not-exist"));
-        assert_eq!(m, vec![Mirror::Upstream]);
+        assert_eq!(m, vec![Mirror::Bundled, Mirror::Upstream]);
     }
 }

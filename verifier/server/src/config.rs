@@ -42,6 +42,7 @@ struct RawMrz {
 #[serde(deny_unknown_fields)]
 struct RawMrzReader {
     font: PathBuf,
+    recogniser: String,
     top_k: usize,
     min_pitch_px: f32,
     min_sharpness: f32,
@@ -169,8 +170,19 @@ pub struct Config {
 pub struct MrzConfig {
     /// Path of the OCR-B font file.
     pub font: PathBuf,
+    /// What recognises the characters.
+    pub recogniser: MrzRecogniser,
     /// The reader's settings.
     pub reader: MrzReaderConfig,
+}
+
+/// What recognises MRZ characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MrzRecogniser {
+    /// The trained network the manifest's `mrz_recogniser` role names.
+    Network,
+    /// OCR-B template correlation (no model; for comparison).
+    Templates,
 }
 
 /// Face embedding and matching settings.
@@ -320,6 +332,11 @@ impl RawConfig {
         if r.top_k == 0 {
             return Err(invalid("mrz.reader.top_k", "must be at least 1", "0".into()));
         }
+        let recogniser = match r.recogniser.as_str() {
+            "network" => MrzRecogniser::Network,
+            "templates" => MrzRecogniser::Templates,
+            _ => return Err(invalid("mrz.reader.recogniser", "expected network or templates", r.recogniser)),
+        };
         let role = self.face.embedder.role;
         if role != "face_embedding" && role != "face_embedding_fast" {
             return Err(invalid("face.embedder.role", "expected face_embedding or face_embedding_fast", role));
@@ -364,6 +381,7 @@ impl RawConfig {
             },
             mrz: MrzConfig {
                 font: r.font,
+                recogniser,
                 reader: MrzReaderConfig {
                     top_k: r.top_k,
                     min_pitch_px: r.min_pitch_px,

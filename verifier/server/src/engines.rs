@@ -11,9 +11,10 @@ use anyhow::Context;
 use verifier_models::{Manifest, ModelSpec};
 use vision::face::{FaceAnalyzer, FaceDetector, FaceEmbedder};
 use vision::model::ModelError;
+use vision::mrz::{CellNet, MrzReader};
 use vision::onnx::{OnnxModel, OnnxRuntime};
 
-use crate::config::Config;
+use crate::config::{Config, MrzRecogniser};
 
 /// A model file the process loaded, for the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub struct LoadedModel {
 pub struct Engines {
     /// Face detection and embedding.
     pub faces: FaceAnalyzer,
+    /// The MRZ reader.
+    pub mrz: MrzReader,
     /// What was loaded, in load order.
     pub loaded: Vec<LoadedModel>,
 }
@@ -78,9 +81,42 @@ pub fn face_analyzer(
     Ok((FaceAnalyzer { detector, embedder }, loaded))
 }
 
+/// The MRZ reader: OCR-B templates from the configured font and, unless the configuration asks
+/// for templates alone, the network the manifest's `mrz_recogniser` role names. Also says which
+/// model it loaded, if any.
+pub fn mrz_reader(
+    runtime: Option<&OnnxRuntime>,
+    config: &Config,
+    manifest: &Manifest,
+) -> anyhow::Result<(MrzReader, Option<LoadedModel>)> {
+    let font = &config.mrz.font;
+    let bytes = std::fs::read(font)
+        .with_context(|| format!("cannot read the OCR-B font {} (install fonts-ocr-b)", font.display()))?;
+    let reader = MrzReader::new(&bytes, config.mrz.reader)?;
+    match config.mrz.recogniser {
+        MrzRecogniser::Templates => Ok((reader, None)),
+        MrzRecogniser::Network => {
+            let loaded;
+            let runtime = match runtime {
+                Some(r) => r,
+                None => {
+                    loaded = self::runtime(config)?;
+                    &loaded
+                }
+            };
+            let spec = role(manifest, "mrz_recogniser")?;
+            let model = load_model(runtime, &config.models.cache_dir, spec)?;
+            let record = LoadedModel { name: spec.name.clone(), file: spec.file.clone(), sha256: spec.sha256.clone() };
+            Ok((reader.with_net(CellNet::new(Arc::new(model))), Some(record)))
+        }
+    }
+}
+
 /// Loads every model the service needs.
 pub fn load(config: &Config, manifest: &Manifest) -> anyhow::Result<Engines> {
     let runtime = runtime(config)?;
-    let (faces, loaded) = face_analyzer(&runtime, config, manifest)?;
-    Ok(Engines { faces, loaded })
+    let (faces, mut loaded) = face_analyzer(&runtime, config, manifest)?;
+    let (mrz, record) = mrz_reader(Some(&runtime), config, manifest)?;
+    loaded.extend(record);
+    Ok(Engines { faces, mrz, loaded })
 }

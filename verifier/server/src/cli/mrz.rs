@@ -172,12 +172,9 @@ pub fn reference_date(at: Option<&str>) -> anyhow::Result<Date> {
     }
 }
 
-/// The MRZ reader, with its font read from the configured path.
+/// The MRZ reader as the configuration sets it up (see [`crate::engines::mrz_reader`]).
 pub fn reader(config: &Config) -> anyhow::Result<MrzReader> {
-    let font = &config.mrz.font;
-    let bytes = std::fs::read(font)
-        .with_context(|| format!("cannot read the OCR-B font {} (install fonts-ocr-b)", font.display()))?;
-    Ok(MrzReader::new(&bytes, config.mrz.reader)?)
+    Ok(crate::engines::mrz_reader(None, config, &verifier_models::Manifest::embedded())?.0)
 }
 
 /// Reads one image file, timing the read (not the file I/O or decoding).

@@ -38,7 +38,12 @@ mod segment;
 
 pub use consensus::MrzConsensus;
 pub use quality::QualityIssue;
-pub use recognise::TemplateError;
+pub use recognise::{CellNet, TemplateError};
+
+/// Width of the character cells [`read_mrz_with_cells`] gives (one and a half pitches).
+pub const NET_CELL_WIDTH: usize = segment::NET_W;
+/// Height of those cells (the cap is rows 3 to 18).
+pub const NET_CELL_HEIGHT: usize = segment::TH;
 
 use crate::frame::Frame;
 use gray::Gray;
@@ -73,13 +78,25 @@ pub enum MrzReaderError {
 #[derive(Clone, Debug)]
 pub struct MrzReader {
     templates: recognise::Templates,
+    net: Option<CellNet>,
     config: MrzReaderConfig,
 }
 
 impl MrzReader {
-    /// Renders the recogniser's templates from OCR-B font bytes (TrueType or OpenType).
+    /// Renders the templates from OCR-B font bytes (TrueType or OpenType). They place the cells
+    /// along each line, and recognise them unless a network is added with [`MrzReader::with_net`].
     pub fn new(ocr_b_font: &[u8], config: MrzReaderConfig) -> Result<MrzReader, MrzReaderError> {
-        Ok(MrzReader { templates: recognise::Templates::from_font(ocr_b_font)?, config })
+        Ok(MrzReader { templates: recognise::Templates::from_font(ocr_b_font)?, net: None, config })
+    }
+
+    /// Recognises cells with a trained network instead of the templates (see [`CellNet`]).
+    pub fn with_net(self, net: CellNet) -> MrzReader {
+        MrzReader { net: Some(net), ..self }
+    }
+
+    /// Which recogniser reads the cells: the network's model name, or `templates`.
+    pub fn recogniser(&self) -> &str {
+        self.net.as_ref().map_or("templates", CellNet::name)
     }
 
     /// The settings.
@@ -160,6 +177,10 @@ const SCORE_SCALE: f32 = 20.0;
 /// on seed 11's frames 97 % of the misread cells whose true character was listed had it within
 /// 2 (a correlation of 0.1), and none beyond 6.
 const PLAUSIBLE_MARGIN: f32 = 3.0;
+/// The network's log-probabilities: alternatives more than this many nats below the best
+/// (a factor of about 50) are not offered to the parser, so a confidently read character is
+/// never "corrected" to satisfy a check digit that is wrong on the document itself.
+const NET_PLAUSIBLE_MARGIN: f32 = 4.0;
 /// Blur levels either side of a line's measured blur whose templates a cell is read against (1
 /// read fewer documents right on seed 11 than 0: a neighbouring blur lets single cells drift).
 const BLUR_SPREAD: usize = 0;
@@ -170,6 +191,7 @@ const MAX_ATTEMPTS: usize = 6;
 struct Attempt {
     location: MrzLocation,
     lines: Vec<MrzLine>,
+    wide: Vec<Vec<Vec<f32>>>,
     parsed: Result<mrz::MrzRead, mrz::ParseError>,
     sharpness: f32,
     saturated: f32,
@@ -179,6 +201,8 @@ struct Attempt {
 /// The lines of one block as read through one rectification.
 struct LinesRead {
     lines: Vec<MrzLine>,
+    /// Per line, the cells with context (`segment::NET_W` by `segment::TH` darkness values).
+    wide: Vec<Vec<Vec<f32>>>,
     /// Per line, the cell centres and cap band centre `segment` found (strip pixels).
     found: Vec<(Vec<f32>, f32)>,
     sharpness: f32,
@@ -193,25 +217,52 @@ fn read_lines(
     reader: &MrzReader,
     recognise: bool,
 ) -> LinesRead {
-    let mut out = LinesRead { lines: Vec::new(), found: Vec::new(), sharpness: 0.0, saturated: 0.0 };
+    let mut out = LinesRead { lines: Vec::new(), wide: Vec::new(), found: Vec::new(), sharpness: 0.0, saturated: 0.0 };
+    let mut segmented = Vec::with_capacity(block.counts.len());
     for (j, &count) in block.counts.iter().enumerate() {
         let strip = rectify::strip(gray, geom, j, count);
         let seg = segment::segment(&strip, &reader.templates, recognise);
         out.sharpness += seg.sharpness / block.counts.len() as f32;
         out.saturated = out.saturated.max(seg.saturated);
-        let blur = if recognise { reader.templates.line_blur(&seg.cells) } else { 0 };
-        let (lo, hi) = (blur.saturating_sub(BLUR_SPREAD), blur + BLUR_SPREAD);
-        let alternatives: Vec<Vec<(u8, f32)>> = seg
-            .cells
-            .iter()
-            .filter(|_| recognise)
-            .map(|cell| {
-                let scores = reader.templates.correlate_at(cell, lo, hi);
-                recognise::alternatives(&scores, reader.config.top_k, SCORE_SCALE, PLAUSIBLE_MARGIN)
-            })
-            .collect();
-        out.lines.push(MrzLine { alternatives });
+        segmented.push(seg);
+    }
+    if recognise {
+        // The network reads every cell of the block in one run; should it fail, the templates
+        // read them rather than nobody.
+        let net_scores = reader.net.as_ref().and_then(|net| {
+            let cells: Vec<&[f32]> = segmented.iter().flat_map(|s| s.wide.iter().map(Vec::as_slice)).collect();
+            net.classify(&cells).ok()
+        });
+        let mut next = 0;
+        for seg in &segmented {
+            let alternatives = match &net_scores {
+                Some(scores) => {
+                    let line = &scores[next..next + seg.wide.len()];
+                    next += seg.wide.len();
+                    line.iter()
+                        .map(|s| recognise::alternatives(s, reader.config.top_k, 1.0, NET_PLAUSIBLE_MARGIN))
+                        .collect()
+                }
+                None => {
+                    let blur = reader.templates.line_blur(&seg.cells);
+                    let (lo, hi) = (blur.saturating_sub(BLUR_SPREAD), blur + BLUR_SPREAD);
+                    seg.cells
+                        .iter()
+                        .map(|cell| {
+                            let scores = reader.templates.correlate_at(cell, lo, hi);
+                            recognise::alternatives(&scores, reader.config.top_k, SCORE_SCALE, PLAUSIBLE_MARGIN)
+                        })
+                        .collect()
+                }
+            };
+            out.lines.push(MrzLine { alternatives });
+        }
+    } else {
+        out.lines = segmented.iter().map(|_| MrzLine { alternatives: Vec::new() }).collect();
+    }
+    for seg in segmented {
         out.found.push((seg.centres, seg.band_centre));
+        out.wide.push(seg.wide);
     }
     out
 }
@@ -231,7 +282,7 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
     }
     let confidence: f32 =
         read.lines.iter().flat_map(|l| l.alternatives.iter()).map(|a| a.first().map_or(0.0, |c| c.1)).sum();
-    let LinesRead { lines, sharpness, saturated, .. } = read;
+    let LinesRead { lines, wide, sharpness, saturated, .. } = read;
     let parsed = mrz::parse_alternatives(&lines.iter().map(|l| l.alternatives.clone()).collect::<Vec<_>>(), today);
     let rank = match &parsed {
         Ok(r) if r.valid => (2, r.checks.len(), confidence),
@@ -244,6 +295,7 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
     Some(Attempt {
         location: MrzLocation { corners: geom.corners(), pitch_px },
         lines,
+        wide,
         parsed,
         sharpness,
         saturated,
@@ -255,6 +307,14 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
 /// [`mrz::parse_alternatives`]). Never fails: what could not be read is described by
 /// [`MrzFrameRead::issue`].
 pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> MrzFrameRead {
+    read_mrz_with_cells(frame, reader, today).0
+}
+
+/// [`read_mrz`], also giving the character cells the recogniser saw: per line, per position,
+/// [`NET_CELL_WIDTH`] by [`NET_CELL_HEIGHT`] ink darkness values (0 = paper, 1 = ink),
+/// row-major. This is what the recognition network is trained on (`models/mrz-ocrb/`); the
+/// cells are document data, as sensitive as the frame.
+pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (MrzFrameRead, Vec<Vec<Vec<f32>>>) {
     let gray = Gray::from_frame(frame);
     let mut levels = vec![gray];
     while levels.len() < 5 && levels[levels.len() - 1].w >= 256 && levels[levels.len() - 1].h >= 64 {
@@ -286,13 +346,16 @@ pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> MrzFrame
     }
     let (w, h) = (frame.width() as f32, frame.height() as f32);
     match best {
-        None => MrzFrameRead {
-            location: None,
-            lines: Vec::new(),
-            parsed: None,
-            issue: Some(quality::assess_missing(w, h)),
-            sharpness: None,
-        },
+        None => (
+            MrzFrameRead {
+                location: None,
+                lines: Vec::new(),
+                parsed: None,
+                issue: Some(quality::assess_missing(w, h)),
+                sharpness: None,
+            },
+            Vec::new(),
+        ),
         Some(a) => {
             let valid = a.rank.0 == 2;
             let evidence = quality::Evidence {
@@ -302,13 +365,14 @@ pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> MrzFrame
                 sharpness: a.sharpness,
                 saturated: a.saturated,
             };
-            MrzFrameRead {
+            let read = MrzFrameRead {
                 issue: if valid { None } else { Some(quality::assess(&evidence, &reader.config)) },
                 location: Some(a.location),
                 lines: a.lines,
                 parsed: Some(a.parsed),
                 sharpness: Some(a.sharpness),
-            }
+            };
+            (read, a.wide)
         }
     }
 }

@@ -12,7 +12,10 @@
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
-use super::segment::{CAP, PAD, TH, TW};
+use std::sync::Arc;
+
+use super::segment::{CAP, NET_W, PAD, TH, TW};
+use crate::model::{Model, ModelError, Tensor};
 
 /// The MRZ alphabet, in the order templates are stored.
 pub(crate) const ALPHABET: &[u8; 37] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<";
@@ -250,6 +253,73 @@ pub(crate) fn alternatives(scores: &[f32; 37], k: usize, scale: f32, margin: f32
         .filter(|&(rank, (_, s))| rank == 0 || s >= best - margin)
         .map(|(_, a)| a)
         .collect()
+}
+
+/// The trained character recogniser: a model taking `cells` `[N, 1, NET_CELL_HEIGHT,
+/// NET_CELL_WIDTH]` (ink darkness 0..1, as [`super::read_mrz_with_cells`] gives them) and giving
+/// `logits` `[N, 37]` in `0-9A-Z<` order. Trained by `models/mrz-ocrb/train.py`.
+#[derive(Clone)]
+pub struct CellNet {
+    model: Arc<dyn Model>,
+}
+
+impl std::fmt::Debug for CellNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CellNet").field("model", &self.model.name()).finish()
+    }
+}
+
+impl CellNet {
+    /// Wraps a loaded model; its shapes are checked on every run.
+    pub fn new(model: Arc<dyn Model>) -> CellNet {
+        CellNet { model }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        self.model.name()
+    }
+
+    /// Log-probabilities of every character, in `ALPHABET` order, for each cell.
+    pub(crate) fn classify(&self, cells: &[&[f32]]) -> Result<Vec<[f32; 37]>, ModelError> {
+        if cells.is_empty() {
+            return Ok(Vec::new());
+        }
+        let size = NET_W * TH;
+        let mut data = Vec::with_capacity(cells.len() * size);
+        for cell in cells {
+            // Cells come from `segment`, always `size` values; pad or cut defensively anyway.
+            data.extend((0..size).map(|i| cell.get(i).copied().unwrap_or(0.0)));
+        }
+        let shape = vec![cells.len(), 1, TH, NET_W];
+        let input = Tensor::new(shape.clone(), data).ok_or_else(|| ModelError::OutputShape {
+            name: "cells".into(),
+            shape,
+            expected: "as many values as the shape holds".into(),
+        })?;
+        let outputs = self.model.run(&[input])?;
+        let logits = outputs.get("logits")?;
+        if logits.shape != [cells.len(), ALPHABET.len()] {
+            return Err(ModelError::OutputShape {
+                name: "logits".into(),
+                shape: logits.shape.clone(),
+                expected: format!("[{}, {}]", cells.len(), ALPHABET.len()),
+            });
+        }
+        Ok(logits
+            .data
+            .chunks_exact(ALPHABET.len())
+            .map(|row| {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let log_sum = row.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
+                let mut out = [0f32; 37];
+                for (o, v) in out.iter_mut().zip(row) {
+                    *o = if v.is_finite() { v - log_sum } else { f32::NEG_INFINITY };
+                }
+                out
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ pub(crate) const CAP: usize = 16;
 /// Rows above the cap band inside the cell.
 pub(crate) const PAD: usize = 3;
 
+/// Width of a cell with context (`Segmented::wide`): one and a half pitches, so the network
+/// sees where the neighbours' ink starts and can tell a misplaced cell from a narrow glyph.
+pub(crate) const NET_W: usize = 24;
+
 /// One character cell: `TW * TH` darkness values in 0..=1, row-major, the cap band on rows
 /// `PAD..PAD + CAP`.
 pub(crate) type Cell = Vec<f32>;
@@ -31,6 +35,9 @@ pub(crate) type Cell = Vec<f32>;
 pub(crate) struct Segmented {
     /// The cells, left to right.
     pub cells: Vec<Cell>,
+    /// The same cells with context: `NET_W * TH` darkness values centred on each cell, for the
+    /// recognition network.
+    pub wide: Vec<Vec<f32>>,
     /// Steepness of the ink edges: the 90th percentile of the darkness step between
     /// neighbouring cell pixels (near 1 for crisp print, under 0.25 when blurred).
     pub sharpness: f32,
@@ -116,7 +123,14 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, fit_height: bool) ->
     let centre_at = |x: f32| c0 + c1 * x;
 
     if n == 0 {
-        return Segmented { cells: Vec::new(), sharpness: 0.0, saturated: 0.0, centres: Vec::new(), band_centre: 0.0 };
+        return Segmented {
+            cells: Vec::new(),
+            wide: Vec::new(),
+            sharpness: 0.0,
+            saturated: 0.0,
+            centres: Vec::new(),
+            band_centre: 0.0,
+        };
     }
 
     // Cell positions: the pitch from the ink's periodicity, then the placement of the `n` cells
@@ -165,31 +179,39 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, fit_height: bool) ->
         *x = best.1;
     }
 
-    // Resample each cell to the template grid at the line's pitch.
-    let mut cells = Vec::with_capacity(n);
-    let mut steps = Vec::with_capacity(n * TW * TH);
-    for &left in &lefts {
-        let c = left as f32 + TW as f32 / 2.0;
-        let mut cell = vec![0f32; TW * TH];
-        for x in 0..TW {
-            let fx = c + (x as f32 + 0.5 - TW as f32 / 2.0) * pitch / TW as f32 - 0.5;
+    // Resample each cell to the template grid at the line's pitch, and a wider window around it
+    // for the recognition network.
+    let resample = |c: f32, width: usize| {
+        let mut cell = vec![0f32; width * TH];
+        for x in 0..width {
+            let fx = c + (x as f32 + 0.5 - width as f32 / 2.0) * pitch / TW as f32 - 0.5;
             let x0 = fx.floor();
             let ax = fx - x0;
             let at = |xx: f32, y: usize| if xx < 0.0 || xx >= w as f32 { 0.0 } else { img[y * w + xx as usize] };
             for y in 0..TH {
-                cell[y * TW + x] = at(x0, y) * (1.0 - ax) + at(x0 + 1.0, y) * ax;
+                cell[y * width + x] = at(x0, y) * (1.0 - ax) + at(x0 + 1.0, y) * ax;
             }
         }
+        cell
+    };
+    let mut cells = Vec::with_capacity(n);
+    let mut wide = Vec::with_capacity(n);
+    let mut steps = Vec::with_capacity(n * TW * TH);
+    for &left in &lefts {
+        let c = left as f32 + TW as f32 / 2.0;
+        let cell = resample(c, TW);
         for y in 0..TH {
             for x in 0..TW - 1 {
                 steps.push((cell[y * TW + x + 1] - cell[y * TW + x]).abs());
             }
         }
         cells.push(cell);
+        wide.push(resample(c, NET_W));
     }
     let sharpness = percentile(&mut steps, 0.9);
     Segmented {
         cells,
+        wide,
         sharpness,
         saturated: saturated as f32 / n.max(1) as f32,
         centres: lefts.iter().map(|&x| x as f32 + TW as f32 / 2.0).collect(),
