@@ -55,6 +55,7 @@ pub struct Correction {
 
 /// What the input offered at one position: its best character, and every alternative in the MRZ
 /// alphabet with a cost (0 for the best; more is less likely), cheapest first.
+#[derive(Clone, Debug)]
 pub(crate) struct RawCell {
     pub top: u8,
     alts: Vec<(u8, u64)>,

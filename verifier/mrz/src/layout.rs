@@ -469,6 +469,17 @@ impl Layout {
         }
     }
 
+    /// The layouts the lines may be in, most likely first: the French card's `IDFRA` prefix is
+    /// also a TD2 identity card issued by France, so both are tried and the caller keeps the
+    /// reading that fits (`read.rs`).
+    pub(crate) fn candidates(lines: &[Vec<u8>]) -> Vec<Layout> {
+        match Layout::detect(lines) {
+            Some(Layout::FrId) => vec![Layout::FrId, Layout::Td2],
+            Some(layout) => vec![layout],
+            None => Vec::new(),
+        }
+    }
+
     /// Recognises a layout from the best reading of each line. Letters confusable with digits
     /// are compared as letters, so `1DFRA` still reads as the French card.
     pub(crate) fn detect(lines: &[Vec<u8>]) -> Option<Layout> {

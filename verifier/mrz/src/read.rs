@@ -113,9 +113,9 @@ pub fn parse<S: AsRef<str>>(lines: &[S], today: Date) -> Result<MrzRead, ParseEr
         }
     }
     let tops: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
-    let layout = detect(&tops)?;
+    let layouts = detect(&tops)?;
     let raw = tops.iter().map(|l| l.iter().map(|&c| RawCell::exact(c)).collect()).collect();
-    Ok(read(layout, raw, today))
+    Ok(read_best(&layouts, raw, today))
 }
 
 /// Reads an MRZ from an OCR's scored alternatives: for each line, for each position, the
@@ -148,12 +148,34 @@ pub fn parse_alternatives<L: AsRef<[Vec<(u8, f32)>]>>(lines: &[L], today: Date) 
         raw.push(cells);
     }
     let tops: Vec<Vec<u8>> = raw.iter().map(|l| l.iter().map(|c| c.top).collect()).collect();
-    let layout = detect(&tops)?;
-    Ok(read(layout, raw, today))
+    let layouts = detect(&tops)?;
+    Ok(read_best(&layouts, raw, today))
 }
 
-fn detect(tops: &[Vec<u8>]) -> Result<Layout, ParseError> {
-    Layout::detect(tops).ok_or_else(|| ParseError::UnknownLayout { lengths: tops.iter().map(Vec::len).collect() })
+/// The layouts the lines may be in, most likely first (never empty).
+fn detect(tops: &[Vec<u8>]) -> Result<Vec<Layout>, ParseError> {
+    let layouts = Layout::candidates(tops);
+    if layouts.is_empty() {
+        return Err(ParseError::UnknownLayout { lengths: tops.iter().map(Vec::len).collect() });
+    }
+    Ok(layouts)
+}
+
+/// Reads the lines in each candidate layout and keeps the reading that fits best: all checks
+/// passing, then the most checks passing, then the fewest corrections; the likelier layout on a
+/// tie.
+fn read_best(layouts: &[Layout], raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
+    let fit =
+        |r: &MrzRead| (r.valid, r.checks.iter().filter(|c| c.passed).count(), std::cmp::Reverse(r.corrections.len()));
+    let (first, others) = layouts.split_first().expect("detect gives at least one layout");
+    let mut best = read(*first, raw.clone(), today);
+    for &layout in others {
+        let other = read(layout, raw.clone(), today);
+        if fit(&other) > fit(&best) {
+            best = other;
+        }
+    }
+    best
 }
 
 /// The stages after the layout is known. `raw` has the layout's line lengths.

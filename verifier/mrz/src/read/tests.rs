@@ -11,8 +11,13 @@ use crate::correct;
 
 /// Fills `?` check digits of `lines` under the layout they are detected as.
 fn fill(lines: &[&str]) -> Vec<String> {
+    fill_as(Layout::detect(&lines.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>()), lines)
+}
+
+/// Fills `?` check digits of `lines` under `layout`.
+fn fill_as(layout: Option<Layout>, lines: &[&str]) -> Vec<String> {
     let mut reading: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
-    if let Some(layout) = Layout::detect(&reading) {
+    if let Some(layout) = layout {
         // Composite checks come last in every layout's table, after the digits they cover.
         for spec in layout.checks() {
             let check = correct::resolve(spec, &reading);
@@ -122,6 +127,21 @@ fn td1_icao_specimen() {
          accepted=true reasons=
          corrections=",
     );
+}
+
+#[test]
+fn td2_card_issued_by_france_is_not_the_legacy_french_card() {
+    // `IDFRA` starts both; the layout whose check digits pass wins, with no "corrections".
+    let lines =
+        fill_as(Some(Layout::Td2), &["IDFRAGARCON<<MARIE<EVE<ELOISE<<<<<<<", "AN8790069?FRA620214?F290520?<<<<<<<?"]);
+    let read = parse(&lines, Date::new(2026, 1, 1).expect("valid")).expect("parses");
+    assert_eq!(read.format, Format::Td2);
+    assert!(read.valid);
+    assert!(read.corrections.is_empty());
+    // The legacy card itself still reads as such (its own checks pass, TD2's do not).
+    let read =
+        parse(&[FR_1, "0503751123452CAMILLE<MARIE<7006159F4"], Date::new(2010, 1, 1).expect("valid")).expect("parses");
+    assert_eq!((read.format, read.valid), (Format::FrId, true));
 }
 
 #[test]
