@@ -13,6 +13,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::check_digit::check_digit;
+use crate::countries;
 use crate::layout::{CharClass, CheckSpec, Field, Layout, Pos, Range, is_mrz_byte};
 
 /// The cost of one confusion in a text reading, and the scale applied to OCR score differences.
@@ -192,6 +193,59 @@ pub(crate) fn pad_fillers(reading: &mut [Vec<u8>], ranges: &[Range]) {
                 if padding {
                     *c = b'<';
                 }
+            }
+        }
+    }
+}
+
+/// An issuing state or nationality that is no known code (`countries.rs`) is a misread: the
+/// cheapest reading of its positions among their candidates that is a known code replaces it,
+/// when exactly one is cheapest. No check digit covers these fields, so this is the only thing
+/// that can catch `FRA` read as `TMA` or `CHE` as `CNE`.
+pub(crate) fn known_codes(grid: &Grid, reading: &mut [Vec<u8>], ranges: &[Range]) {
+    for range in ranges {
+        let pos = positions(std::slice::from_ref(range));
+        let current: Vec<u8> = pos.iter().map(|&p| at(reading, p)).collect();
+        if countries::is_known(&current) {
+            continue;
+        }
+        let alternatives: Vec<&[(u8, u64)]> = pos.iter().map(|&p| grid.alternatives(p)).collect();
+        if alternatives.iter().any(|a| a.is_empty()) {
+            continue;
+        }
+        // Odometer over the candidates (at most a handful per position, three positions).
+        let mut index = vec![0usize; pos.len()];
+        let mut best: Option<(u64, Vec<u8>)> = None;
+        let mut tied = false;
+        loop {
+            let code: Vec<u8> = index.iter().zip(&alternatives).map(|(&i, a)| a[i].0).collect();
+            let cost = index.iter().zip(&alternatives).fold(0u64, |acc, (&i, a)| acc.saturating_add(a[i].1));
+            if countries::is_known(&code) {
+                match &best {
+                    Some((c, _)) if cost > *c => {}
+                    Some((c, _)) if cost == *c => tied = true,
+                    _ => {
+                        best = Some((cost, code));
+                        tied = false;
+                    }
+                }
+            }
+            let mut k = 0;
+            while k < index.len() {
+                index[k] += 1;
+                if index[k] < alternatives[k].len() {
+                    break;
+                }
+                index[k] = 0;
+                k += 1;
+            }
+            if k == index.len() {
+                break;
+            }
+        }
+        if let (Some((_, code)), false) = (best, tied) {
+            for (&(line, col), c) in pos.iter().zip(code) {
+                reading[line][col] = c;
             }
         }
     }

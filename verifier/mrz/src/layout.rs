@@ -56,6 +56,10 @@ pub enum Field {
     OptionalData,
     /// The composite check digit over several fields.
     Composite,
+    /// The issuing state or organisation.
+    IssuingState,
+    /// The holder's nationality.
+    Nationality,
 }
 
 impl Field {
@@ -68,6 +72,8 @@ impl Field {
             Field::IssueDate => "issue_date",
             Field::OptionalData => "optional_data",
             Field::Composite => "composite",
+            Field::IssuingState => "issuing_state",
+            Field::Nationality => "nationality",
         }
     }
 }
@@ -487,17 +493,21 @@ impl Layout {
         let first = lines.first()?;
         let letter = |i: usize| first.get(i).map(|&c| as_letter(c));
         let starts_with = |prefix: &[u8]| (0..prefix.len()).all(|i| letter(i) == Some(prefix[i]));
+        let card = matches!(letter(0), Some(b'A' | b'C' | b'I'));
         match lengths.as_slice() {
             [30] if letter(0) == Some(b'D') && matches!(first[1], b'1' | b'<' | b'I' | b'K') => {
                 if (2..5).all(|i| letter(i) == Some(b"FRA"[i - 2])) { Some(Layout::DlFr) } else { Some(Layout::DlEu) }
             }
-            [30, 30, 30] => Some(Layout::Td1),
+            // ICAO 9303 document codes: identity documents (TD1, TD2) start A, C or I, passports
+            // (TD3) P and visas V (parts 4 to 7). A zone whose code contradicts its size is not
+            // one of these formats (most often a misread line length).
+            [30, 30, 30] if card => Some(Layout::Td1),
             [9, 30, 30] => Some(Layout::DlCh),
             [36, 36] if starts_with(b"IDFRA") => Some(Layout::FrId),
             [36, 36] if letter(0) == Some(b'V') => Some(Layout::MrvB),
-            [36, 36] => Some(Layout::Td2),
+            [36, 36] if card => Some(Layout::Td2),
             [44, 44] if letter(0) == Some(b'V') => Some(Layout::MrvA),
-            [44, 44] => Some(Layout::Td3),
+            [44, 44] if letter(0) == Some(b'P') => Some(Layout::Td3),
             _ => None,
         }
     }
@@ -546,6 +556,11 @@ mod tests {
         check(&[&l30], None);
         check(&[&l30, &l30], None);
         check(&[&l44, &l36], None);
+        check(&[&l44.replace('P', "I"), &l44], None);
+        check(&[&l36.replace('I', "P"), &l36], None);
+        check(&[&l30.replace('I', "P"), &l30, &l30], None);
+        check(&[&format!("C{}", &l30[1..]), &l30, &l30], Some(Layout::Td1));
+        check(&[&format!("A{}", &l36[1..]), &l36], Some(Layout::Td2));
         check(&[], None);
     }
 

@@ -56,6 +56,7 @@
 
 mod check_digit;
 mod correct;
+mod countries;
 mod date;
 mod error;
 mod expiry;

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::countries;
 use crate::date::Date;
 use crate::layout::{Field, Format};
 use crate::read::MrzRead;
@@ -85,8 +86,8 @@ pub enum ReasonCode {
     Expired,
     /// `mrz.check_digit_failed`, with the field.
     CheckDigitFailed,
-    /// `mrz.field_invalid`, with the field: a date that is not a calendar date, so the document
-    /// cannot be checked.
+    /// `mrz.field_invalid`, with the field: a date that is not a calendar date, or a state or
+    /// nationality that is no known code, so the document cannot be checked.
     FieldInvalid,
 }
 
@@ -194,7 +195,8 @@ impl AcceptancePolicy {
     }
 
     /// Applies the policy to `read` on day `today`: the kind's verdict, then one reason per
-    /// failed check digit, per date that is not a calendar date, and for expiry before `today`
+    /// failed check digit, per state or nationality that is no known code, per date that is not
+    /// a calendar date, and for expiry before `today`
     /// (a document is valid through its expiry day).
     pub fn evaluate(&self, read: &MrzRead, today: Date) -> Acceptance {
         let mut reasons = Vec::new();
@@ -205,6 +207,12 @@ impl AcceptancePolicy {
             reasons.push(Reason { code: ReasonCode::CheckDigitFailed, field: Some(check.field) });
         }
         let fields = read.layout.fields();
+        if !countries::is_known_trimmed(&read.issuing_state) {
+            reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(Field::IssuingState) });
+        }
+        if read.nationality.as_deref().is_some_and(|n| !countries::is_known_trimmed(n)) {
+            reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(Field::Nationality) });
+        }
         if fields.birth.is_some() && read.birth_date.is_none() {
             reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(Field::BirthDate) });
         }

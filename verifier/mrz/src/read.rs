@@ -190,6 +190,8 @@ fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
     };
     padded.extend_from_slice(fields.optional);
     correct::pad_fillers(&mut reading, &padded);
+    let codes: Vec<Range> = [Some(fields.state), fields.nationality].into_iter().flatten().collect();
+    correct::known_codes(&grid, &mut reading, &codes);
     let resolved = correct::repair(&grid, &mut reading, layout);
     let corrections = grid.corrections(&reading);
     let mut out = read_fields(layout, &reading, &resolved, today);

@@ -2,7 +2,7 @@
 //! (`models/mrz-ocrb/train.py`):
 //!
 //! ```text
-//! cargo run --release -p vision --example mrz_cells -- COUNT SEED OUT.bin
+//! cargo run --release -p vision --example mrz_cells -- COUNT SEED OUT.bin [templates]
 //! ```
 //!
 //! Each frame from `datasets-synthetic` goes through the reader as the service runs it
@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
 use vision::frame::{DecodeLimits, decode};
-use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz_with_cells};
+use vision::mrz::read_mrz_with_cells;
+
+mod common;
 
 const ALPHABET: &[u8; 37] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<";
 /// Share of a line's characters its reading must get right at no shift (a reading that slipped
@@ -45,9 +47,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = args.get(1).and_then(|a| a.parse().ok()).ok_or("usage: COUNT SEED OUT.bin")?;
     let out = args.get(2).ok_or("usage: COUNT SEED OUT.bin")?;
 
-    let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
-    let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
-    let reader = MrzReader::new(&font, config)?;
+    // The network, when there is one, reads the lines that decide which are kept: it reads
+    // blurred lines the templates cannot, so they are taught too.
+    let reader = common::reader(!args.iter().any(|a| a == "templates"))?;
     let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
     let at = default_reference_date();
     let today = mrz::Date::new(at.year as u16, at.month as u8, at.day as u8).ok_or("bad reference date")?;

@@ -19,10 +19,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
-use std::sync::Arc;
 use vision::frame::{DecodeLimits, decode};
-use vision::mrz::{CellNet, MrzReader, MrzReaderConfig, read_mrz};
-use vision::onnx::{OnnxRuntime, OnnxThreads};
+use vision::mrz::read_mrz;
+
+mod common;
 
 /// Bins of the score gap between a misread cell's best character and the true one.
 const GAP_BINS: [f32; 6] = [0.5, 1.0, 2.0, 3.0, 4.0, 6.0];
@@ -39,18 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let verbose = args.iter().any(|a| a == "verbose");
     let templates = args.iter().any(|a| a == "templates");
 
-    let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
-    let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
-    let mut reader = MrzReader::new(&font, config)?;
-    if !templates {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let runtime =
-            OnnxRuntime::load(&root.join(".cache/onnxruntime/libonnxruntime.so"), OnnxThreads { intra_op: 1 })?;
-        let manifest = verifier_models::Manifest::embedded();
-        let spec = manifest.role("mrz_recogniser").ok_or("the manifest names no mrz_recogniser")?;
-        let bytes = std::fs::read(root.join(".cache/models").join(&spec.file))?;
-        reader = reader.with_net(CellNet::new(Arc::new(runtime.session(spec, &bytes)?)));
-    }
+    let reader = common::reader(!templates)?;
     println!("recogniser: {}", reader.recogniser());
     let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
     let at = default_reference_date();

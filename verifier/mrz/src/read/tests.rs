@@ -569,6 +569,33 @@ fn scored_alternatives_let_check_digits_choose() {
 }
 
 #[test]
+fn state_and_nationality_must_be_known_codes() {
+    let today = Date::new(2011, 6, 1).expect("valid");
+    let mut lines: Vec<Vec<Vec<(u8, f32)>>> =
+        [TD3_1, TD3_2].iter().map(|l| l.bytes().map(|c| vec![(c, 0.9)]).collect()).collect();
+    // Issuing state `UTO` read as `DTO` (no such code), with `U` the second choice.
+    lines[0][2] = vec![(b'D', 0.6), (b'U', 0.4)];
+    // Nationality `UTO` read `UTQ`, with `O` and `D` behind it: `UTD` is no code either.
+    lines[1][12] = vec![(b'Q', 0.7), (b'D', 0.6), (b'O', 0.5)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert_eq!((read.issuing_state.as_str(), read.nationality.as_deref()), ("UTO", Some("UTO")));
+    assert_eq!(
+        read.corrections,
+        [Correction { line: 0, column: 2, from: 'D', to: 'U' }, Correction { line: 1, column: 12, from: 'Q', to: 'O' }]
+    );
+    // With no known code among the alternatives, the reading stays and the policy says why.
+    lines[0][2] = vec![(b'D', 0.6)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert_eq!(read.issuing_state, "DTO");
+    let reasons: Vec<String> = read.acceptance.reasons.iter().map(ToString::to_string).collect();
+    assert!(reasons.contains(&"mrz.field_invalid(issuing_state)".to_string()), "{reasons:?}");
+    // Germany's one-letter code is known.
+    let german = ["P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<", "C01X00T478D<<6408125F2702283<<<<<<<<<<<<<<<4"];
+    let read = parse(&german, Date::new(2020, 1, 1).expect("valid")).expect("an MRZ");
+    assert!(read.acceptance.accepted, "{:?}", read.acceptance.reasons);
+}
+
+#[test]
 fn text_that_is_not_an_mrz() {
     check(&["p<UTO"], "2011-01-01", "error: line 0, column 0: 'p' is not an MRZ character (A-Z, 0-9, <)");
     check(&["P<UTO ERIK"], "2011-01-01", "error: line 0, column 5: ' ' is not an MRZ character (A-Z, 0-9, <)");
