@@ -108,3 +108,32 @@ fn consensus_settles_on_agreeing_valid_frames() {
     assert_eq!(format!("{:?}", best.document_number), "Sensitive([redacted])");
     assert_eq!(format!("{:?}", read.lines[0]), format!("MrzLine({} characters)", read.lines[0].alternatives.len()));
 }
+
+#[test]
+fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
+    let s = sample(2, true);
+    let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today());
+    assert!(read.is_valid());
+    // A first frame whose lines came out a few characters short, with junk in them.
+    let short = MrzFrameRead {
+        lines: read
+            .lines
+            .iter()
+            .map(|l| MrzLine { alternatives: l.alternatives[..l.alternatives.len() - 8].to_vec() })
+            .collect(),
+        parsed: None,
+        ..read.clone()
+    };
+    let mut consensus = MrzConsensus::new(today(), 2);
+    consensus.add(&short);
+    consensus.add(&short);
+    consensus.add(&read);
+    consensus.add(&read);
+    assert_eq!(consensus.frames(), 4);
+    assert!(consensus.is_settled());
+    let best = consensus.best().expect("a reading");
+    assert_eq!(
+        best.document_number.expose(),
+        read.parsed.as_ref().and_then(|p| p.as_ref().ok()).map(|r| r.document_number.expose()).expect("valid")
+    );
+}
