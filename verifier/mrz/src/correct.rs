@@ -167,6 +167,26 @@ impl Grid {
         out
     }
 
+    /// How many positions no check covers have a rival candidate within `margin` of the
+    /// character `reading` holds there (fillers, which end fields, included).
+    pub(crate) fn doubtful(&self, reading: &[Vec<u8>], checks: &[Resolved], margin: u64) -> usize {
+        let covered: std::collections::HashSet<Pos> =
+            checks.iter().flat_map(|c| c.over.iter().copied().chain([c.digit])).collect();
+        let mut count = 0;
+        for (line, (cells, chars)) in self.cells.iter().zip(reading).enumerate() {
+            for (col, (cell, &chosen)) in cells.iter().zip(chars).enumerate() {
+                if covered.contains(&(line, col)) {
+                    continue;
+                }
+                let Some(&(_, own)) = cell.alts.iter().find(|&&(c, _)| c == chosen) else { continue };
+                if cell.alts.iter().any(|&(c, cost)| c != chosen && cost < own.saturating_add(margin)) {
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
+
     fn alternatives(&self, (line, col): Pos) -> &[(u8, u64)] {
         self.cells.get(line).and_then(|l| l.get(col)).map_or(&[], |cell| cell.alts.as_slice())
     }

@@ -60,6 +60,8 @@ pub enum Field {
     IssuingState,
     /// The holder's nationality.
     Nationality,
+    /// The holder's names.
+    Names,
 }
 
 impl Field {
@@ -74,6 +76,7 @@ impl Field {
             Field::Composite => "composite",
             Field::IssuingState => "issuing_state",
             Field::Nationality => "nationality",
+            Field::Names => "names",
         }
     }
 }

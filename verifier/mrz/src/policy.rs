@@ -86,8 +86,9 @@ pub enum ReasonCode {
     Expired,
     /// `mrz.check_digit_failed`, with the field.
     CheckDigitFailed,
-    /// `mrz.field_invalid`, with the field: a date that is not a calendar date, or a state or
-    /// nationality that is no known code, so the document cannot be checked.
+    /// `mrz.field_invalid`, with the field: a date that is not a calendar date, a state or
+    /// nationality that is no known code, or a name or number with a gap, so the document cannot
+    /// be checked.
     FieldInvalid,
 }
 
@@ -207,6 +208,9 @@ impl AcceptancePolicy {
             reasons.push(Reason { code: ReasonCode::CheckDigitFailed, field: Some(check.field) });
         }
         let fields = read.layout.fields();
+        for &field in &read.malformed {
+            reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(field) });
+        }
         if !countries::is_known_trimmed(&read.issuing_state) {
             reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(Field::IssuingState) });
         }

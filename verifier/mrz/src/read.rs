@@ -88,10 +88,27 @@ pub struct MrzRead {
     pub corrections: Vec<Correction>,
     /// Every check digit passed.
     pub valid: bool,
+    /// Positions no check digit covers (names, codes, sex) where the reader's second choice came
+    /// close to its first (see [`parse_alternatives`]); 0 for text input. A read with doubtful
+    /// positions needs another frame before anyone relies on it.
+    pub doubtful: usize,
     /// The standard policy's outcome (see [`AcceptancePolicy::standard`]); another policy can be
     /// applied with [`AcceptancePolicy::evaluate`].
     pub acceptance: Acceptance,
     pub(crate) layout: Layout,
+    /// Fields whose characters cannot form a real value (a name with letters after three
+    /// fillers, a document number with a gap); the policy refuses them.
+    pub(crate) malformed: Vec<Field>,
+}
+
+impl MrzRead {
+    /// Whether the read can be relied on without another frame: every check digit passed, no
+    /// field is malformed or an unknown code, and no unchecked position is doubtful.
+    pub fn is_trustworthy(&self) -> bool {
+        self.valid
+            && self.doubtful == 0
+            && !self.acceptance.reasons.iter().any(|r| r.code == crate::policy::ReasonCode::FieldInvalid)
+    }
 }
 
 /// Reads an MRZ from its text lines, recognising the format from the number and lengths of the
@@ -194,10 +211,34 @@ fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
     correct::known_codes(&grid, &mut reading, &codes);
     let resolved = correct::repair(&grid, &mut reading, layout);
     let corrections = grid.corrections(&reading);
+    let doubtful = grid.doubtful(&reading, &resolved, DOUBT_MARGIN);
     let mut out = read_fields(layout, &reading, &resolved, today);
     out.corrections = corrections;
+    out.doubtful = doubtful;
     out.acceptance = AcceptancePolicy::standard().evaluate(&out, today);
     out
+}
+
+/// Cost (score units, see `correct::UNIT`) within which a rival makes an unchecked position
+/// doubtful: a rival scored within 1 of the chosen character (for the network, a likelihood
+/// within a factor e).
+const DOUBT_MARGIN: u64 = correct::UNIT;
+
+/// Whether a name field holds letters after a run of three or more fillers: ICAO 9303 part 3
+/// (4.6) separates surname from given names by two fillers and words by one, so such a run can
+/// only be padding, and letters after it are a misread (glare washing out part of a name).
+fn gapped_name(field: &str) -> bool {
+    field
+        .trim_start_matches('<')
+        .split("<<<")
+        .skip(1)
+        .any(|rest| rest.trim_start_matches('<').bytes().any(|b| b != b'<'))
+}
+
+/// Whether a document number field has a filler with characters after it: numbers shorter than
+/// their field are padded at the end, never in the middle.
+fn gapped_number(field: &str) -> bool {
+    field.trim_end_matches('<').contains('<')
 }
 
 /// The characters of `range` as text (the reading only holds MRZ bytes, all ASCII).
@@ -240,6 +281,19 @@ fn read_fields(layout: Layout, reading: &[Vec<u8>], resolved: &[Resolved], today
             _ => trimmed(reading, range),
         })
         .collect();
+
+    let mut malformed = Vec::new();
+    if fields.number.is_some_and(|range| gapped_number(&text(reading, range))) {
+        malformed.push(Field::DocumentNumber);
+    }
+    let name_ranges: Vec<Range> = match fields.names {
+        NameFields::Icao(range) => vec![range],
+        NameFields::Split { surname, given } => [Some(surname), given].into_iter().flatten().collect(),
+        NameFields::None => Vec::new(),
+    };
+    if name_ranges.iter().any(|&range| gapped_name(&text(reading, range))) {
+        malformed.push(Field::Names);
+    }
 
     let (surname, given_names, names_truncated) = match fields.names {
         NameFields::Icao(range) => {
@@ -303,7 +357,9 @@ fn read_fields(layout: Layout, reading: &[Vec<u8>], resolved: &[Resolved], today
         names_truncated,
         corrections: Vec::new(),
         acceptance: Acceptance { accepted: false, reasons: Vec::new() },
+        doubtful: 0,
         layout,
+        malformed,
     }
 }
 

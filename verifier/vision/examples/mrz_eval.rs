@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut misses_by_layout: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut confusions: BTreeMap<(char, char), u64> = BTreeMap::new();
     let mut gaps = [0u64; GAP_BINS.len() + 2];
-    let mut valid_wrong = 0u64;
+    let (mut valid_wrong, mut trusted_wrong, mut trusted) = (0u64, 0u64, 0u64);
     for i in 0..count {
         let sample = frame(sample_seed(seed, Stream::Frame, i), &assets, &spec)?;
         let image = decode(&sample.jpeg()?, &limits)?;
@@ -76,6 +76,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let corrected = read.corrected_text().map(|t| t.expose().clone());
         let ok = corrected.as_ref() == Some(truth);
         valid_wrong += u64::from(read.is_valid() && !ok);
+        trusted_wrong += u64::from(read.is_trustworthy() && !ok);
+        trusted += u64::from(read.is_trustworthy());
         found += u64::from(!read.lines.is_empty());
         right += u64::from(ok);
         valid += u64::from(read.is_valid());
@@ -153,6 +155,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("fully right: {:.2} % ({right}/{count})", 100.0 * right as f64 / n);
     println!("valid (all check digits pass): {:.1} %", 100.0 * valid as f64 / n);
     println!("valid but wrong (every check passed on a misread): {valid_wrong}");
+    println!("trustworthy: {:.1} %, trustworthy but wrong: {trusted_wrong}", 100.0 * trusted as f64 / n);
     println!("character error rate: {:.2} %", 100.0 * char_errors as f64 / chars.max(1) as f64);
     let m = median(&mut times);
     println!("time per frame: median {m:.1} ms, p95 {:.1} ms (all sizes)", p95(&times));

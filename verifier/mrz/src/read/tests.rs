@@ -596,6 +596,40 @@ fn state_and_nationality_must_be_known_codes() {
 }
 
 #[test]
+fn gapped_names_and_numbers_are_malformed() {
+    assert!(!gapped_name("ERIKSSON<<ANNA<MARIA<<<<<<<"));
+    assert!(!gapped_name("<<<<<<"));
+    assert!(gapped_name("GRZESKIEW<<<<<LUKASZ<<<<<<"));
+    assert!(gapped_name("ERIKSSON<<<ANNA"));
+    assert!(!gapped_number("L898902C3") && !gapped_number("D2314<<<<"));
+    assert!(gapped_number("2G<H<TCZO"));
+    // A TD2 whose name lost letters to glare: every check passes, the policy still refuses.
+    let lines = fill(&["I<UTOERIKSS<<<<<ANNA<MARIA<<<<<<<<<<", "D231458907UTO7408122F1204159<<<<<<<?"]);
+    let read = parse(&lines, Date::new(2011, 6, 1).expect("valid")).expect("parses");
+    assert!(read.valid && !read.is_trustworthy());
+    assert_eq!(
+        read.acceptance.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["mrz.field_invalid(names)"]
+    );
+}
+
+#[test]
+fn doubtful_unchecked_positions_make_a_valid_read_untrustworthy() {
+    let today = Date::new(2011, 6, 1).expect("valid");
+    let mut lines: Vec<Vec<Vec<(u8, f32)>>> =
+        [TD3_1, TD3_2].iter().map(|l| l.bytes().map(|c| vec![(c, 0.0), (b'<', -9.0)]).collect()).collect();
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert!(read.valid && read.is_trustworthy() && read.doubtful == 0);
+    // The `A` of ANNA (a name, which no check digit covers) nearly read as `R`.
+    lines[0][15] = vec![(b'A', 0.0), (b'R', -0.4)];
+    // A close call inside the checked birth date does not count: its check digit settles it.
+    lines[1][14] = vec![(b'4', 0.0), (b'9', -0.1)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert!(read.valid && !read.is_trustworthy());
+    assert_eq!(read.doubtful, 1);
+}
+
+#[test]
 fn text_that_is_not_an_mrz() {
     check(&["p<UTO"], "2011-01-01", "error: line 0, column 0: 'p' is not an MRZ character (A-Z, 0-9, <)");
     check(&["P<UTO ERIK"], "2011-01-01", "error: line 0, column 5: ' ' is not an MRZ character (A-Z, 0-9, <)");

@@ -50,6 +50,10 @@ pub enum MrzCommand {
 pub struct MrzOut {
     format: &'static str,
     valid: bool,
+    /// Valid, with no malformed field and no doubtful unchecked character: safe to rely on.
+    trustworthy: bool,
+    /// Unchecked characters (names, codes) whose second reading came close to the first.
+    doubtful: usize,
     kind: &'static str,
     document_code: String,
     issuing_state: String,
@@ -94,6 +98,8 @@ impl From<&MrzRead> for MrzOut {
         MrzOut {
             format: r.format.as_str(),
             valid: r.valid,
+            trustworthy: r.is_trustworthy(),
+            doubtful: r.doubtful,
             kind: r.kind.as_str(),
             document_code: r.document_code.clone(),
             issuing_state: r.issuing_state.clone(),

@@ -28,7 +28,7 @@ struct Group {
     evidence: Vec<Vec<[f32; 37]>>,
     /// Frames added to the group.
     frames: usize,
-    /// Frames whose single read was valid.
+    /// Frames whose single read was trustworthy.
     valid: usize,
     /// Valid single-frame readings that agree with the current best.
     agreeing: usize,
@@ -66,8 +66,9 @@ fn key(read: &mrz::MrzRead) -> String {
 }
 
 impl MrzConsensus {
-    /// An empty consensus. It settles once its reading is valid and `confirmations` frames
-    /// (at least 1) each read validly to the same fields.
+    /// An empty consensus. It settles once its reading is trustworthy (every check passed, no
+    /// doubtful or malformed field) and `confirmations` frames (at least 1) each read
+    /// trustworthily to the same fields.
     pub fn new(today: mrz::Date, confirmations: usize) -> MrzConsensus {
         MrzConsensus { today, confirmations: confirmations.max(1), groups: Vec::new(), frames: 0 }
     }
@@ -117,7 +118,7 @@ impl MrzConsensus {
         self.frames += 1;
         group.frames += 1;
         if let Some(Ok(r)) = &read.parsed
-            && r.valid
+            && r.is_trustworthy()
         {
             group.valid += 1;
             let k = key(r);
@@ -125,7 +126,7 @@ impl MrzConsensus {
                 group.agreeing += 1;
             } else {
                 let best = group.best(today);
-                let same = best.as_ref().is_some_and(|b| b.valid && key(b) == k);
+                let same = best.as_ref().is_some_and(|b| b.is_trustworthy() && key(b) == k);
                 group.agreeing = if same { group.agreeing + 1 } else { 1 };
                 group.last_key = Some(k);
             }
@@ -146,7 +147,8 @@ impl MrzConsensus {
     pub fn is_settled(&self) -> bool {
         self.leading().is_some_and(|g| {
             g.agreeing >= self.confirmations
-                && g.best(self.today).is_some_and(|b| b.valid && g.last_key.as_deref() == Some(key(&b).as_str()))
+                && g.best(self.today)
+                    .is_some_and(|b| b.is_trustworthy() && g.last_key.as_deref() == Some(key(&b).as_str()))
         })
     }
 }

@@ -157,6 +157,12 @@ impl MrzFrameRead {
         matches!(&self.parsed, Some(Ok(read)) if read.valid)
     }
 
+    /// Whether the frame's MRZ can be relied on alone (see [`mrz::MrzRead::is_trustworthy`]):
+    /// otherwise [`MrzFrameRead::issue`] says what to change.
+    pub fn is_trustworthy(&self) -> bool {
+        matches!(&self.parsed, Some(Ok(read)) if read.is_trustworthy())
+    }
+
     /// The lines as finally read: each position's best character with the parser's corrections
     /// applied; `None` unless the lines parsed.
     pub fn corrected_text(&self) -> Option<mrz::Sensitive<Vec<String>>> {
@@ -184,6 +190,9 @@ const NET_PLAUSIBLE_MARGIN: f32 = 4.0;
 /// Blur levels either side of a line's measured blur whose templates a cell is read against (1
 /// read fewer documents right on seed 11 than 0: a neighbouring blur lets single cells drift).
 const BLUR_SPREAD: usize = 0;
+/// Corrected characters that weigh as much as one passing check when ranking reads that are not
+/// valid (see `read_block`).
+const CORRECTIONS_PER_CHECK: f32 = 4.0;
 /// Candidate blocks read per pyramid level, and in all.
 const BLOCKS_PER_LEVEL: usize = 3;
 const MAX_ATTEMPTS: usize = 6;
@@ -195,7 +204,7 @@ struct Attempt {
     parsed: Result<mrz::MrzRead, mrz::ParseError>,
     sharpness: f32,
     saturated: f32,
-    rank: (u8, usize, f32),
+    rank: (u8, f32, f32),
 }
 
 /// The lines of one block as read through one rectification.
@@ -280,14 +289,23 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
     } else {
         read = read_lines(gray, &geom, block, reader, true);
     }
+    let cells = read.lines.iter().map(|l| l.alternatives.len()).sum::<usize>().max(1) as f32;
     let confidence: f32 =
-        read.lines.iter().flat_map(|l| l.alternatives.iter()).map(|a| a.first().map_or(0.0, |c| c.1)).sum();
+        read.lines.iter().flat_map(|l| l.alternatives.iter()).map(|a| a.first().map_or(0.0, |c| c.1)).sum::<f32>()
+            / cells;
     let LinesRead { lines, wide, sharpness, saturated, .. } = read;
     let parsed = mrz::parse_alternatives(&lines.iter().map(|l| l.alternatives.clone()).collect::<Vec<_>>(), today);
+    // Among reads that are not valid, the fit is the checks passed less a quarter per corrected
+    // character: a block cut at the wrong line length reads as junk that many corrections can
+    // make pass a check or two, while the right block of a document whose check digit is wrong
+    // passes the others with nothing corrected.
     let rank = match &parsed {
-        Ok(r) if r.valid => (2, r.checks.len(), confidence),
-        Ok(r) => (1, r.checks.iter().filter(|c| c.passed).count(), confidence),
-        Err(_) => (0, 0, confidence),
+        Ok(r) if r.is_trustworthy() => (2, r.checks.len() as f32, confidence),
+        Ok(r) => {
+            let passed = r.checks.iter().filter(|c| c.passed).count() as f32;
+            (1, passed - r.corrections.len() as f32 / CORRECTIONS_PER_CHECK, confidence)
+        }
+        Err(_) => (0, 0.0, confidence),
     };
     let centre = geom.to_frame.apply(geom.width as f64 / 2.0, (geom.lines - 1) as f64 / 2.0);
     let right = geom.to_frame.apply(geom.width as f64 / 2.0 + 1.0, (geom.lines - 1) as f64 / 2.0);
