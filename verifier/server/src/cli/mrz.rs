@@ -253,6 +253,10 @@ struct EvalOut {
     documents: usize,
     found: f64,
     fully_right: f64,
+    /// Share of frames whose read was trustworthy on its own (no further frame needed).
+    trustworthy: f64,
+    /// Frames read trustworthily but wrongly: the failures that matter most.
+    trustworthy_wrong: usize,
     decision_right: f64,
     by_format: BTreeMap<String, FormatScore>,
     driving_licences: usize,
@@ -269,6 +273,7 @@ struct Scored {
     driving_licence: bool,
     found: bool,
     right: bool,
+    trustworthy: bool,
     accepted: bool,
     decision_right: bool,
     char_errors: usize,
@@ -278,7 +283,7 @@ struct Scored {
 }
 
 /// Reads every labelled frame of `dir` and scores it: fully right means every line equals the
-/// printed text; the character error rate is the edit distance over the printed characters (an
+/// printed text; a frame accepts a document only when its read is trustworthy; the character error rate is the edit distance over the printed characters (an
 /// MRZ not found counts all its characters as errors); a driving licence counts as refused
 /// unless the reader accepted it.
 fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
@@ -315,12 +320,14 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
             let chars: usize = truth.iter().map(String::len).sum();
             let char_errors =
                 if read.location.is_some() { edit_distance(&truth.join("\n"), &got.join("\n")) } else { chars };
-            let accepted = matches!(&read.parsed, Some(Ok(r)) if r.acceptance.accepted);
+            // A frame accepts a document only when its read can be relied on alone.
+            let accepted = matches!(&read.parsed, Some(Ok(r)) if r.acceptance.accepted && r.is_trustworthy());
             Ok(Scored {
                 format: label.document.format.clone(),
                 driving_licence: label.document.kind == "driving_licence",
                 found: read.location.is_some(),
                 right: got == *truth,
+                trustworthy: read.is_trustworthy(),
                 accepted,
                 decision_right: accepted == label.document.expected.accepted,
                 char_errors: char_errors.min(chars),
@@ -349,6 +356,8 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
         documents: n,
         found: share(scored.iter().filter(|s| s.found).count(), n),
         fully_right: share(scored.iter().filter(|s| s.right).count(), n),
+        trustworthy: share(scored.iter().filter(|s| s.trustworthy).count(), n),
+        trustworthy_wrong: scored.iter().filter(|s| s.trustworthy && !s.right).count(),
         decision_right: share(scored.iter().filter(|s| s.decision_right).count(), n),
         by_format: by_format
             .into_iter()
