@@ -60,12 +60,15 @@ pub struct Correction {
 pub(crate) struct RawCell {
     pub top: u8,
     alts: Vec<(u8, u64)>,
+    /// Whether the alternatives came from a recogniser's scores (then they are all there is to
+    /// choose from) rather than from text.
+    scored: bool,
 }
 
 impl RawCell {
     /// A position read as exactly `c` (text input).
     pub(crate) fn exact(c: u8) -> RawCell {
-        RawCell { top: c, alts: vec![(c, 0)] }
+        RawCell { top: c, alts: vec![(c, 0)], scored: false }
     }
 
     /// A position from scored OCR alternatives (higher score = more likely). Bytes outside the
@@ -94,7 +97,7 @@ impl RawCell {
             })
             .collect();
         alts.sort_by_key(|&(_, cost)| cost);
-        Some(RawCell { top, alts })
+        Some(RawCell { top, alts, scored: true })
     }
 }
 
@@ -111,7 +114,8 @@ pub(crate) struct Grid {
 
 impl Grid {
     /// Restricts each position's candidates to its class. A character's confusable partner is
-    /// added as a last resort, so an `O` where a digit belongs becomes `0`. A position with no
+    /// added as a last resort (for scored input, only where the class rules the first choice
+    /// out), so an `O` where a digit belongs becomes `0`. A position with no
     /// candidate in its class keeps its raw character; the field it belongs to will not parse or
     /// will fail its check.
     pub(crate) fn build(raw: Vec<Vec<RawCell>>, layout: Layout) -> Grid {
@@ -126,8 +130,12 @@ impl Grid {
                         let class = layout.class_at((line, col));
                         let mut alts = cell.alts;
                         let worst = alts.iter().map(|&(_, cost)| cost).max().unwrap_or(0);
+                        // Text offers no alternatives, so its confusable partner stands in; a
+                        // recogniser's alternatives are what it found plausible, and the partner
+                        // is added only where the class rules its first choice out.
                         if let Some(partner) = confusable(cell.top)
                             && !alts.iter().any(|&(c, _)| c == partner)
+                            && (!cell.scored || !class.admits(cell.top))
                         {
                             alts.push((partner, worst.saturating_add(UNIT)));
                         }
@@ -339,12 +347,14 @@ pub(crate) fn passes(reading: &[Vec<u8>], check: &Resolved) -> bool {
 /// Each field's own check goes first, over its own positions; the composite check goes last,
 /// over the positions no other check covers. Names (letter-or-filler positions) are never
 /// changed by a search: nothing but the French card's composite covers them, and a name is not
-/// a guess to make. Returns the checks as placed on the final reading.
-pub(crate) fn repair(grid: &Grid, reading: &mut [Vec<u8>], layout: Layout) -> Vec<Resolved> {
+/// a guess to make. Returns the checks as placed on the final reading, and how many checks had
+/// a second passing reading within `margin` (see `search`).
+pub(crate) fn repair(grid: &Grid, reading: &mut [Vec<u8>], layout: Layout, margin: u64) -> (Vec<Resolved>, usize) {
     let specs = layout.checks();
     let own: Vec<Resolved> =
         specs.iter().filter(|s| s.field != Field::Composite).map(|s| resolve(s, reading)).collect();
     let mut claimed: Vec<Pos> = Vec::new();
+    let mut close = 0;
     for check in &own {
         claimed.extend(check.over.iter().copied());
         claimed.push(check.digit);
@@ -358,7 +368,7 @@ pub(crate) fn repair(grid: &Grid, reading: &mut [Vec<u8>], layout: Layout) -> Ve
             .chain([check.digit])
             .filter(|&p| layout.class_at(p) != CharClass::LetterFiller)
             .collect();
-        search(grid, reading, check, &free);
+        close += usize::from(search(grid, reading, check, &free, margin));
     }
     for spec in specs.iter().filter(|s| s.field == Field::Composite) {
         let check = resolve(spec, reading);
@@ -370,20 +380,19 @@ pub(crate) fn repair(grid: &Grid, reading: &mut [Vec<u8>], layout: Layout) -> Ve
             .filter(|p| !claimed.contains(p))
             .filter(|&p| layout.class_at(p) != CharClass::LetterFiller)
             .collect();
-        search(grid, reading, &check, &free);
+        close += usize::from(search(grid, reading, &check, &free, margin));
     }
-    specs.iter().map(|s| resolve(s, reading)).collect()
+    (specs.iter().map(|s| resolve(s, reading)).collect(), close)
 }
 
 /// Best-first search over the candidates of `free` positions, cheapest total cost first, for a
 /// reading that passes `check`. A unique cheapest passing reading is applied; a tie (two
 /// different readings at the same cost) leaves the reading as it was, since the check digit
 /// cannot tell them apart. Fillers are never introduced or removed: they decide where fields
-/// end, and `<`/`K` cannot change a check digit anyway.
-fn search(grid: &Grid, reading: &mut [Vec<u8>], check: &Resolved, free: &[Pos]) {
-    if passes(reading, check) {
-        return;
-    }
+/// end, and `<`/`K` cannot change a check digit anyway. Returns whether a second passing reading
+/// came within `margin` of the first (a tie included): the check digit did not settle the field
+/// with margin.
+fn search(grid: &Grid, reading: &mut [Vec<u8>], check: &Resolved, free: &[Pos], margin: u64) -> bool {
     // Per free position: candidate characters, the current one first at cost 0.
     let mut slots: Vec<(Pos, Vec<(u8, u64)>)> = Vec::new();
     for &pos in free {
@@ -405,7 +414,7 @@ fn search(grid: &Grid, reading: &mut [Vec<u8>], check: &Resolved, free: &[Pos]) 
         }
     }
     if slots.is_empty() {
-        return;
+        return false;
     }
 
     let apply = |reading: &mut [Vec<u8>], choice: &[usize]| {
@@ -423,7 +432,7 @@ fn search(grid: &Grid, reading: &mut [Vec<u8>], check: &Resolved, free: &[Pos]) 
     let mut seq = 0usize;
     heap.push(Reverse((0u64, seq, original.clone(), 0usize)));
     let mut found: Option<(u64, Vec<usize>)> = None;
-    let mut ambiguous = false;
+    let mut runner_up: Option<u64> = None;
     let mut popped = 0;
     while let Some(Reverse((cost, _, choice, last))) = heap.pop() {
         popped += 1;
@@ -432,6 +441,7 @@ fn search(grid: &Grid, reading: &mut [Vec<u8>], check: &Resolved, free: &[Pos]) 
         }
         if let Some((best, _)) = &found
             && cost > *best
+            && cost - *best >= margin
         {
             break;
         }
@@ -440,7 +450,7 @@ fn search(grid: &Grid, reading: &mut [Vec<u8>], check: &Resolved, free: &[Pos]) 
         apply(reading, &original);
         if ok {
             if found.is_some() {
-                ambiguous = true;
+                runner_up = Some(cost);
                 break;
             }
             found = Some((cost, choice.clone()));
@@ -456,8 +466,14 @@ fn search(grid: &Grid, reading: &mut [Vec<u8>], check: &Resolved, free: &[Pos]) 
             }
         }
     }
-    if let (Some((_, choice)), false) = (found, ambiguous) {
-        apply(reading, &choice);
+    match found {
+        Some((best, choice)) => {
+            if runner_up != Some(best) {
+                apply(reading, &choice);
+            }
+            runner_up.is_some()
+        }
+        None => false,
     }
 }
 
@@ -472,7 +488,7 @@ mod tests {
         let grid = Grid::build(raw, layout);
         let mut reading = grid.first_reading();
         pad_fillers(&mut reading, &[Range { line: 0, start: 5, end: 44 }]);
-        repair(&grid, &mut reading, layout);
+        repair(&grid, &mut reading, layout, UNIT);
         let got: Vec<String> = reading.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
         assert_eq!(got, expect_lines);
         let corrections: Vec<String> =

@@ -179,11 +179,17 @@ fn detect(tops: &[Vec<u8>]) -> Result<Vec<Layout>, ParseError> {
 }
 
 /// Reads the lines in each candidate layout and keeps the reading that fits best: all checks
-/// passing, then the most checks passing, then the fewest corrections; the likelier layout on a
-/// tie.
+/// passing, then the fewest checks failing, then the fewest corrections; the likelier layout on
+/// a tie.
 fn read_best(layouts: &[Layout], raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
-    let fit =
-        |r: &MrzRead| (r.valid, r.checks.iter().filter(|c| c.passed).count(), std::cmp::Reverse(r.corrections.len()));
+    // Failed checks, not passed ones: layouts have different numbers of checks.
+    let fit = |r: &MrzRead| {
+        (
+            r.valid,
+            std::cmp::Reverse(r.checks.iter().filter(|c| !c.passed).count()),
+            std::cmp::Reverse(r.corrections.len()),
+        )
+    };
     let (first, others) = layouts.split_first().expect("detect gives at least one layout");
     let mut best = read(*first, raw.clone(), today);
     for &layout in others {
@@ -209,9 +215,9 @@ fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
     correct::pad_fillers(&mut reading, &padded);
     let codes: Vec<Range> = [Some(fields.state), fields.nationality].into_iter().flatten().collect();
     correct::known_codes(&grid, &mut reading, &codes);
-    let resolved = correct::repair(&grid, &mut reading, layout);
+    let (resolved, close_checks) = correct::repair(&grid, &mut reading, layout, DOUBT_MARGIN);
     let corrections = grid.corrections(&reading);
-    let doubtful = grid.doubtful(&reading, &resolved, DOUBT_MARGIN);
+    let doubtful = grid.doubtful(&reading, &resolved, DOUBT_MARGIN) + close_checks;
     let mut out = read_fields(layout, &reading, &resolved, today);
     out.corrections = corrections;
     out.doubtful = doubtful;

@@ -142,6 +142,16 @@ fn td2_card_issued_by_france_is_not_the_legacy_french_card() {
     let read =
         parse(&[FR_1, "0503751123452CAMILLE<MARIE<7006159F4"], Date::new(2010, 1, 1).expect("valid")).expect("parses");
     assert_eq!((read.format, read.valid), (Format::FrId, true));
+    // A card printed with a composite check digit that fits only if its last line-1 character
+    // were `I`: text input may take the confusable partner (check digits choose), but a clearly
+    // recognised `1` is not swapped to make the check pass.
+    let lines = ["IDFRADARCY<LE<GOFF<FRANCOIS<<<133741", "2003133173793MARIE<EVE<<BEA9805242F5"];
+    let read = parse(&lines, Date::new(2026, 1, 1).expect("valid")).expect("parses");
+    assert_eq!((read.format, read.valid, read.corrections.len()), (Format::FrId, true, 1));
+    let scored: Vec<Vec<Vec<(u8, f32)>>> =
+        lines.iter().map(|l| l.bytes().map(|c| vec![(c, 0.0), (b'<', -9.0)]).collect()).collect();
+    let read = parse_alternatives(&scored, Date::new(2026, 1, 1).expect("valid")).expect("parses");
+    assert_eq!((read.format, read.valid, read.corrections.len()), (Format::FrId, false, 0));
 }
 
 #[test]
@@ -627,6 +637,21 @@ fn doubtful_unchecked_positions_make_a_valid_read_untrustworthy() {
     let read = parse_alternatives(&lines, today).expect("an MRZ");
     assert!(read.valid && !read.is_trustworthy());
     assert_eq!(read.doubtful, 1);
+
+    // A checked field is doubtful when another reading passes its check digit nearly as
+    // cheaply: `L` and `8` (document number positions 0 and 3, both weight 7) swapped keep the
+    // check digit, and the OCR nearly preferred the swap.
+    lines[0][15] = vec![(b'A', 0.0), (b'<', -9.0)];
+    lines[1][14] = vec![(b'4', 0.0), (b'<', -9.0)];
+    lines[1][0] = vec![(b'L', 0.0), (b'8', -0.3)];
+    lines[1][3] = vec![(b'8', 0.0), (b'L', -0.3)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert_eq!(read.document_number.expose(), "L898902C3");
+    assert!(read.valid && !read.is_trustworthy());
+    assert_eq!(read.doubtful, 1);
+    // With the swap far less likely, the check digit settles it.
+    lines[1][0] = vec![(b'L', 0.0), (b'8', -2.0)];
+    assert!(parse_alternatives(&lines, today).expect("an MRZ").is_trustworthy());
 }
 
 #[test]
