@@ -195,6 +195,22 @@ impl Grid {
         count
     }
 
+    /// How many positions `reading` took a candidate costing `margin` or more over the
+    /// position's cheapest: corrections the recogniser was fairly sure against. A check digit
+    /// that only passes that way may be wrong on the document itself (a misprint), so the read
+    /// waits for more frames; frames that agree on the printed character then push the
+    /// alternative out of reach and the check fails, as it should.
+    pub(crate) fn costly_corrections(&self, reading: &[Vec<u8>], margin: u64) -> usize {
+        let mut count = 0;
+        for (cells, chars) in self.cells.iter().zip(reading) {
+            for (cell, &chosen) in cells.iter().zip(chars) {
+                let cost = cell.alts.iter().find(|&&(c, _)| c == chosen).map_or(0, |&(_, cost)| cost);
+                count += usize::from(cost >= margin);
+            }
+        }
+        count
+    }
+
     fn alternatives(&self, (line, col): Pos) -> &[(u8, u64)] {
         self.cells.get(line).and_then(|l| l.get(col)).map_or(&[], |cell| cell.alts.as_slice())
     }

@@ -88,9 +88,10 @@ pub struct MrzRead {
     pub corrections: Vec<Correction>,
     /// Every check digit passed.
     pub valid: bool,
-    /// Positions no check digit covers (names, codes, sex) where the reader's second choice came
-    /// close to its first (see [`parse_alternatives`]); 0 for text input. A read with doubtful
-    /// positions needs another frame before anyone relies on it.
+    /// Doubtful positions: unchecked ones (names, codes, sex) where the reader's second choice
+    /// came close to its first, checks that a second reading passed nearly as cheaply, and
+    /// corrections against a fairly sure first choice (see [`parse_alternatives`]). A read with
+    /// doubtful positions needs another frame before anyone relies on it.
     pub doubtful: usize,
     /// The standard policy's outcome (see [`AcceptancePolicy::standard`]); another policy can be
     /// applied with [`AcceptancePolicy::evaluate`].
@@ -217,7 +218,9 @@ fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
     correct::known_codes(&grid, &mut reading, &codes);
     let (resolved, close_checks) = correct::repair(&grid, &mut reading, layout, DOUBT_MARGIN);
     let corrections = grid.corrections(&reading);
-    let doubtful = grid.doubtful(&reading, &resolved, DOUBT_MARGIN) + close_checks;
+    let doubtful = grid.doubtful(&reading, &resolved, DOUBT_MARGIN)
+        + close_checks
+        + grid.costly_corrections(&reading, DOUBT_MARGIN);
     let mut out = read_fields(layout, &reading, &resolved, today);
     out.corrections = corrections;
     out.doubtful = doubtful;

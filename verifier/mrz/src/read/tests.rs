@@ -652,6 +652,16 @@ fn doubtful_unchecked_positions_make_a_valid_read_untrustworthy() {
     // With the swap far less likely, the check digit settles it.
     lines[1][0] = vec![(b'L', 0.0), (b'8', -2.0)];
     assert!(parse_alternatives(&lines, today).expect("an MRZ").is_trustworthy());
+
+    // A correction against a fairly sure first choice (the birth date's `8` read as `3`, `8`
+    // 1.5 behind) passes the check but waits for another frame: the print may be what is wrong.
+    lines[1][16] = vec![(b'3', 0.0), (b'8', -1.5)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert_eq!(read.corrections, [Correction { line: 1, column: 16, from: '3', to: '8' }]);
+    assert!(read.valid && !read.is_trustworthy());
+    // Nearly a tie: the check digit settles it.
+    lines[1][16] = vec![(b'3', 0.0), (b'8', -0.5)];
+    assert!(parse_alternatives(&lines, today).expect("an MRZ").is_trustworthy());
 }
 
 #[test]
