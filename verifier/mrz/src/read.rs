@@ -103,6 +103,22 @@ pub struct MrzRead {
 }
 
 impl MrzRead {
+    /// Whether two reads give the same document: format, code, state, number, names,
+    /// nationality, dates, sex and optional data (not checks, corrections or policy).
+    pub fn same_document(&self, other: &MrzRead) -> bool {
+        self.format == other.format
+            && self.document_code == other.document_code
+            && self.issuing_state == other.issuing_state
+            && self.document_number.expose() == other.document_number.expose()
+            && self.surname.expose() == other.surname.expose()
+            && self.given_names.expose() == other.given_names.expose()
+            && self.nationality == other.nationality
+            && self.birth_date.as_ref().map(|d| *d.expose()) == other.birth_date.as_ref().map(|d| *d.expose())
+            && self.expiry.map(|e| e.date) == other.expiry.map(|e| e.date)
+            && self.sex == other.sex
+            && self.optional_data.expose() == other.optional_data.expose()
+    }
+
     /// Whether the read can be relied on without another frame: every check digit passed, no
     /// field is malformed or an unknown code, and no unchecked position is doubtful.
     pub fn is_trustworthy(&self) -> bool {

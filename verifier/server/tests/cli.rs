@@ -314,8 +314,19 @@ fn mrz_eval_scores_a_labelled_folder() {
     let dir = scratch("mrz-eval");
     synthetic_frames(&dir, 3);
     let v = json(&verifier(&["mrz", "eval", dir.to_str().unwrap()], &[]));
-    assert_eq!(v["documents"], 3);
-    for key in ["found", "fully_right", "cer", "p50_ms", "p95_ms", "decision_right"] {
+    // `synthetic_frames` renders a document per frame.
+    assert_eq!((v["frames"].as_u64(), v["documents"].as_u64()), (Some(3), Some(3)), "{v}");
+    for key in [
+        "found",
+        "fully_right",
+        "trustworthy",
+        "documents_fully_right",
+        "frames_per_document",
+        "cer",
+        "p50_ms",
+        "p95_ms",
+        "decision_right",
+    ] {
         let x = v[key].as_f64().unwrap_or(-1.0);
         assert!(x >= 0.0, "{key} in {v}");
     }

@@ -171,21 +171,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Whether two readings give the same document fields.
-fn same(a: &mrz::MrzRead, b: &mrz::MrzRead) -> bool {
-    a.format == b.format
-        && a.document_code == b.document_code
-        && a.issuing_state == b.issuing_state
-        && a.document_number.expose() == b.document_number.expose()
-        && a.surname.expose() == b.surname.expose()
-        && a.given_names.expose() == b.given_names.expose()
-        && a.nationality == b.nationality
-        && a.birth_date.as_ref().map(|d| *d.expose()) == b.birth_date.as_ref().map(|d| *d.expose())
-        && a.expiry.map(|e| e.date) == b.expiry.map(|e| e.date)
-        && a.sex == b.sex
-        && a.optional_data.expose() == b.optional_data.expose()
-}
-
 /// The session's view: `count` documents, each shown in up to `frames` frames (one resolution
 /// per document, as one camera gives; pose, light and blur change from frame to frame), fused
 /// by `MrzConsensus` until it settles (two agreeing valid frames). A document is right when the
@@ -220,7 +205,7 @@ fn documents(
         }
         used += n;
         let best = consensus.best();
-        let ok = best.as_ref().is_some_and(|b| same(b, &truth));
+        let ok = best.as_ref().is_some_and(|b| b.same_document(&truth));
         right += u64::from(ok);
         settled += u64::from(consensus.is_settled());
         settled_wrong += u64::from(consensus.is_settled() && !ok);

@@ -13,7 +13,7 @@ use clap::Subcommand;
 use mrz::{Date, MrzRead};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use vision::mrz::{MrzFrameRead, MrzReader, read_mrz};
+use vision::mrz::{MrzConsensus, MrzFrameRead, MrzReader, read_mrz};
 
 use crate::config::Config;
 
@@ -230,6 +230,9 @@ struct FrameLabel {
 
 #[derive(Debug, Deserialize)]
 struct DocumentTruth {
+    /// The document's seed: frames of one document share it (the generator renders several
+    /// frames per document, as a capture session sends).
+    seed: u64,
     format: String,
     kind: String,
     mrz: Vec<String>,
@@ -244,15 +247,26 @@ struct ExpectedTruth {
 
 #[derive(Debug, Default, Serialize)]
 struct FormatScore {
-    documents: usize,
+    frames: usize,
     fully_right: f64,
 }
 
 #[derive(Debug, Serialize)]
 struct EvalOut {
-    documents: usize,
+    /// Frames read, each on its own.
+    frames: usize,
     found: f64,
+    /// Share of frames whose lines were read exactly as printed.
     fully_right: f64,
+    /// Distinct documents among the frames.
+    documents: usize,
+    /// Share of documents whose fields the consensus over their frames (in file order, until it
+    /// settles) got exactly right, as a capture session would.
+    documents_fully_right: f64,
+    /// Documents whose consensus settled on a wrong reading.
+    documents_settled_wrong: usize,
+    /// Frames the consensus used per document, on average.
+    frames_per_document: f64,
     /// Share of frames whose read was trustworthy on its own (no further frame needed).
     trustworthy: f64,
     /// Frames read trustworthily but wrongly: the failures that matter most.
@@ -269,6 +283,10 @@ struct EvalOut {
 
 /// One frame's outcome against its label.
 struct Scored {
+    document: u64,
+    truth: Option<MrzRead>,
+    read: MrzFrameRead,
+    today: Date,
     format: String,
     driving_licence: bool,
     found: bool,
@@ -322,18 +340,24 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
                 if read.location.is_some() { edit_distance(&truth.join("\n"), &got.join("\n")) } else { chars };
             // A frame accepts a document only when its read can be relied on alone.
             let accepted = matches!(&read.parsed, Some(Ok(r)) if r.acceptance.accepted && r.is_trustworthy());
+            let issue = read.issue.map(|i| i.as_str());
+            let found = read.location.is_some();
             Ok(Scored {
+                document: label.document.seed,
+                truth: mrz::parse(truth, today).ok(),
+                today,
                 format: label.document.format.clone(),
                 driving_licence: label.document.kind == "driving_licence",
-                found: read.location.is_some(),
+                found,
                 right: got == *truth,
                 trustworthy: read.is_trustworthy(),
                 accepted,
                 decision_right: accepted == label.document.expected.accepted,
                 char_errors: char_errors.min(chars),
                 chars,
-                issue: read.issue.map(|i| i.as_str()),
+                issue,
                 ms,
+                read,
             })
         })
         .collect::<anyhow::Result<_>>()?;
@@ -349,19 +373,29 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
             *issues.entry(issue).or_default() += 1;
         }
     }
+    let consensus = by_document(&scored);
     let mut times: Vec<f64> = scored.iter().map(|s| s.ms).collect();
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    let docs = consensus.len();
     Ok(EvalOut {
-        documents: n,
+        frames: n,
         found: share(scored.iter().filter(|s| s.found).count(), n),
         fully_right: share(scored.iter().filter(|s| s.right).count(), n),
+        documents: docs,
+        documents_fully_right: share(consensus.iter().filter(|d| d.right).count(), docs),
+        documents_settled_wrong: consensus.iter().filter(|d| d.settled && !d.right).count(),
+        frames_per_document: if docs == 0 {
+            0.0
+        } else {
+            round2(consensus.iter().map(|d| d.frames).sum::<usize>() as f64 / docs as f64)
+        },
         trustworthy: share(scored.iter().filter(|s| s.trustworthy).count(), n),
         trustworthy_wrong: scored.iter().filter(|s| s.trustworthy && !s.right).count(),
         decision_right: share(scored.iter().filter(|s| s.decision_right).count(), n),
         by_format: by_format
             .into_iter()
-            .map(|(f, (docs, right))| (f, FormatScore { documents: docs, fully_right: share(right, docs) }))
+            .map(|(f, (docs, right))| (f, FormatScore { frames: docs, fully_right: share(right, docs) }))
             .collect(),
         driving_licences: scored.iter().filter(|s| s.driving_licence).count(),
         driving_licences_accepted: scored.iter().filter(|s| s.driving_licence && s.accepted).count(),
@@ -370,6 +404,46 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
         p50_ms: round2(pct(0.5)),
         p95_ms: round2(pct(0.95)),
     })
+}
+
+/// What the consensus over one document's frames gave.
+struct DocumentScore {
+    right: bool,
+    settled: bool,
+    frames: usize,
+}
+
+/// Feeds each document's frames, in file order, to an [`MrzConsensus`] (two agreeing trustworthy
+/// frames settle it) and compares its reading with the printed MRZ's fields.
+fn by_document(scored: &[Scored]) -> Vec<DocumentScore> {
+    let mut order: Vec<u64> = Vec::new();
+    let mut groups: BTreeMap<u64, Vec<&Scored>> = BTreeMap::new();
+    for s in scored {
+        if !groups.contains_key(&s.document) {
+            order.push(s.document);
+        }
+        groups.entry(s.document).or_default().push(s);
+    }
+    order
+        .iter()
+        .map(|seed| {
+            let frames = &groups[seed];
+            let mut consensus = MrzConsensus::new(frames[0].today, 2);
+            let mut used = 0;
+            for s in frames {
+                if consensus.is_settled() {
+                    break;
+                }
+                consensus.add(&s.read);
+                used += 1;
+            }
+            let right = match (consensus.best(), &frames[0].truth) {
+                (Some(best), Some(truth)) => best.same_document(truth),
+                _ => false,
+            };
+            DocumentScore { right, settled: consensus.is_settled(), frames: used }
+        })
+        .collect()
 }
 
 fn round4(v: f64) -> f64 {
