@@ -344,7 +344,14 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
             let found = read.location.is_some();
             Ok(Scored {
                 document: label.document.seed,
-                truth: mrz::parse(truth, today).ok(),
+                // The printed fields exactly: one sure alternative per position, so nothing is
+                // corrected (text input may swap confusable characters to satisfy a check digit
+                // printed wrong on purpose).
+                truth: mrz::parse_alternatives(
+                    &truth.iter().map(|l| l.bytes().map(|c| vec![(c, 0.0)]).collect::<Vec<_>>()).collect::<Vec<_>>(),
+                    today,
+                )
+                .ok(),
                 today,
                 format: label.document.format.clone(),
                 driving_licence: label.document.kind == "driving_licence",
