@@ -137,3 +137,61 @@ fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
         read.parsed.as_ref().and_then(|p| p.as_ref().ok()).map(|r| r.document_number.expose()).expect("valid")
     );
 }
+
+/// A stand-in network that reads each cell by correlating its centre pitch with the templates:
+/// reading through it must give the printed lines, which checks how cells of every line are
+/// batched into one run and how the results are split back, in order.
+struct TemplateNet(recognise::Templates);
+
+impl crate::model::Model for TemplateNet {
+    fn name(&self) -> &str {
+        "template-net"
+    }
+
+    fn run(&self, inputs: &[crate::model::Tensor]) -> Result<crate::model::Outputs, crate::model::ModelError> {
+        let (w, h, tw) = (NET_CELL_WIDTH, NET_CELL_HEIGHT, segment::TW);
+        let t = &inputs[0];
+        let n = t.shape[0];
+        let mut data = Vec::with_capacity(n * 37);
+        for cell in t.data.chunks(w * h) {
+            let off = (w - tw) / 2;
+            let centre: Vec<f32> = (0..h).flat_map(|y| cell[y * w + off..y * w + off + tw].iter().copied()).collect();
+            data.extend(self.0.correlate(&centre).iter().map(|s| s * 20.0));
+        }
+        Ok(crate::model::Outputs(vec![("logits".into(), crate::model::Tensor { shape: vec![n, 37], data })]))
+    }
+}
+
+/// A broken network: its output has the wrong shape.
+struct WrongShape;
+
+impl crate::model::Model for WrongShape {
+    fn name(&self) -> &str {
+        "wrong-shape"
+    }
+
+    fn run(&self, _: &[crate::model::Tensor]) -> Result<crate::model::Outputs, crate::model::ModelError> {
+        Ok(crate::model::Outputs(vec![(
+            "logits".into(),
+            crate::model::Tensor { shape: vec![1, 36], data: vec![0.0; 36] },
+        )]))
+    }
+}
+
+#[test]
+fn a_network_reads_every_line_in_order_and_a_broken_one_falls_back_to_the_templates() {
+    let templates = recognise::Templates::from_font(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
+        .expect("OCR-B parses");
+    let s = sample(2, true);
+    let frame = Frame::from_rgb(s.image.clone());
+    let net = reader().with_net(CellNet::new(std::sync::Arc::new(TemplateNet(templates))));
+    assert_eq!(net.recogniser(), "template-net");
+    let read = read_mrz(&frame, &net, today());
+    assert!(read.is_trustworthy(), "{:?}", read.issue);
+    assert_eq!(read.corrected_text().expect("parsed").expose(), &s.label.document.content.mrz);
+
+    let broken = reader().with_net(CellNet::new(std::sync::Arc::new(WrongShape)));
+    let read = read_mrz(&frame, &broken, today());
+    assert_eq!(read.corrected_text().expect("parsed").expose(), &s.label.document.content.mrz);
+    assert_eq!(reader().recogniser(), "templates");
+}
