@@ -186,6 +186,17 @@ pub(crate) enum NameFields {
     None,
 }
 
+impl NameFields {
+    /// The ranges that hold names.
+    pub(crate) fn ranges(&self) -> Vec<Range> {
+        match *self {
+            NameFields::Icao(range) => vec![range],
+            NameFields::Split { surname, given } => [Some(surname), given].into_iter().flatten().collect(),
+            NameFields::None => Vec::new(),
+        }
+    }
+}
+
 /// Where each field sits.
 pub(crate) struct FieldMap {
     pub code: Range,

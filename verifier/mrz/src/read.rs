@@ -207,15 +207,11 @@ fn read_best(layouts: &[Layout], raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead
             std::cmp::Reverse(r.corrections.len()),
         )
     };
-    let (first, others) = layouts.split_first().expect("detect gives at least one layout");
-    let mut best = read(*first, raw.clone(), today);
-    for &layout in others {
-        let other = read(layout, raw.clone(), today);
-        if fit(&other) > fit(&best) {
-            best = other;
-        }
-    }
-    best
+    // Only the other candidates need a copy of the input; the last reading takes it.
+    let (last, others) = layouts.split_last().expect("detect gives at least one layout");
+    let mut reads: Vec<MrzRead> = others.iter().map(|&layout| read(layout, raw.clone(), today)).collect();
+    reads.push(read(*last, raw, today));
+    reads.into_iter().reduce(|best, next| if fit(&next) > fit(&best) { next } else { best }).expect("one read at least")
 }
 
 /// The stages after the layout is known. `raw` has the layout's line lengths.
@@ -223,11 +219,7 @@ fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
     let grid = Grid::build(raw, layout);
     let mut reading = grid.first_reading();
     let fields = layout.fields();
-    let mut padded: Vec<Range> = match fields.names {
-        NameFields::Icao(range) => vec![range],
-        NameFields::Split { surname, given } => [Some(surname), given].into_iter().flatten().collect(),
-        NameFields::None => Vec::new(),
-    };
+    let mut padded = fields.names.ranges();
     padded.extend_from_slice(fields.optional);
     correct::pad_fillers(&mut reading, &padded);
     let codes: Vec<Range> = [Some(fields.state), fields.nationality].into_iter().flatten().collect();
@@ -311,12 +303,7 @@ fn read_fields(layout: Layout, reading: &[Vec<u8>], resolved: &[Resolved], today
     if fields.number.is_some_and(|range| gapped_number(&text(reading, range))) {
         malformed.push(Field::DocumentNumber);
     }
-    let name_ranges: Vec<Range> = match fields.names {
-        NameFields::Icao(range) => vec![range],
-        NameFields::Split { surname, given } => [Some(surname), given].into_iter().flatten().collect(),
-        NameFields::None => Vec::new(),
-    };
-    if name_ranges.iter().any(|&range| gapped_name(&text(reading, range))) {
+    if fields.names.ranges().iter().any(|&range| gapped_name(&text(reading, range))) {
         malformed.push(Field::Names);
     }
 

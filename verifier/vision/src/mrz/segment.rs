@@ -36,7 +36,7 @@ pub(crate) struct Segmented {
     /// The cells, left to right.
     pub cells: Vec<Cell>,
     /// The same cells with context: `NET_W * TH` darkness values centred on each cell, for the
-    /// recognition network.
+    /// recognition network (empty for a first placement).
     pub wide: Vec<Vec<f32>>,
     /// Steepness of the ink edges: the 90th percentile of the darkness step between
     /// neighbouring cell pixels (near 1 for crisp print, under 0.25 when blurred).
@@ -74,9 +74,10 @@ fn sample(px: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     top * (1.0 - ay) + bottom * ay
 }
 
-/// Cuts a strip into its `strip.cells` character cells. `fit_height` tries other cap heights
-/// than the measured one (worth it for the cells that will be read, not for a first placement).
-pub(crate) fn segment(strip: &Strip, templates: &Templates, fit_height: bool) -> Segmented {
+/// Cuts a strip into its `strip.cells` character cells. `to_read` marks the cells that will be
+/// recognised (not a first placement): only then are other cap heights than the measured one
+/// tried and the cells with context (`Segmented::wide`) cut.
+pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Segmented {
     let (w, h, n) = (strip.w, STRIP_H, strip.cells);
     // Darkness against the paper and ink of a three-cell neighbourhood.
     let mut dark = vec![0f32; w * h];
@@ -155,7 +156,7 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, fit_height: bool) ->
         lefts.iter().map(|&x| window_score(img, w, x, templates, scratch)).sum()
     };
     let (mut scale, mut best) = (1.0, fit(&img, &lefts, &mut scratch));
-    for s in HEIGHT_SCALES.into_iter().filter(|_| fit_height) {
+    for s in HEIGHT_SCALES.into_iter().filter(|_| to_read) {
         let other = band_image(&dark, w, h, &centre_at, band_h * s);
         let score = fit(&other, &lefts, &mut scratch);
         if score > best {
@@ -206,7 +207,9 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, fit_height: bool) ->
             }
         }
         cells.push(cell);
-        wide.push(resample(c, NET_W));
+        if to_read {
+            wide.push(resample(c, NET_W));
+        }
     }
     let sharpness = percentile(&mut steps, 0.9);
     Segmented {
