@@ -18,7 +18,8 @@ use datasets_synthetic::{
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-/// Frames share a rendered document in groups of this size (documents cost more than frames).
+/// Frames share a rendered document in groups of this size by default (documents cost more than
+/// frames, and a capture session sends many frames of one document).
 const FRAMES_PER_DOCUMENT: u64 = 16;
 /// Salt separating a frame group's document seed from its frames' seeds.
 const GROUP_DOCUMENT_SALT: u64 = 0x0D0C_0000_0000_0001;
@@ -65,7 +66,7 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Kind {
     Documents,
     Frames,
@@ -97,6 +98,10 @@ struct Common {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Frames: how many frames show each document, as a capture session's frames would (each
+    /// with its own pose, light and blur). 1 gives a distinct document per frame.
+    #[arg(long, default_value_t = FRAMES_PER_DOCUMENT, value_parser = clap::value_parser!(u64).range(1..))]
+    frames_per_document: u64,
 }
 
 fn main() -> Result<()> {
@@ -172,6 +177,7 @@ fn generate(kind: Kind, common: &Common, out: &Path) -> Result<()> {
         "generator": concat!("datasets-synthetic ", env!("CARGO_PKG_VERSION")),
         "kind": what,
         "count": common.count,
+        "frames_per_document": (kind == Kind::Frames).then_some(common.frames_per_document),
         "seed": common.seed,
         "reference_date": spec.at,
         "resolution": spec.resolution,
@@ -192,11 +198,12 @@ fn generate(kind: Kind, common: &Common, out: &Path) -> Result<()> {
             Ok(())
         })?,
         Kind::Frames => {
-            let groups = common.count.div_ceil(FRAMES_PER_DOCUMENT);
+            let per = common.frames_per_document;
+            let groups = common.count.div_ceil(per);
             (0..groups).into_par_iter().try_for_each(|g| -> Result<()> {
                 let doc = document(sample_seed(seed, stream, g) ^ GROUP_DOCUMENT_SALT, &assets, &spec)?;
-                let end = ((g + 1) * FRAMES_PER_DOCUMENT).min(common.count);
-                for i in g * FRAMES_PER_DOCUMENT..end {
+                let end = ((g + 1) * per).min(common.count);
+                for i in g * per..end {
                     let f = frame_of(&doc, sample_seed(seed, stream, i), &spec)?;
                     write(&out.join(format!("{i:06}.jpg")), &f.jpeg()?)?;
                     write(&out.join(format!("{i:06}.json")), serde_json::to_string_pretty(&f.label)?.as_bytes())?;
@@ -235,11 +242,12 @@ fn bench(common: &Common) -> Result<()> {
     }
     let bytes = AtomicU64::new(0);
     let start = Instant::now();
-    let groups = common.count.div_ceil(FRAMES_PER_DOCUMENT);
+    let per = common.frames_per_document;
+    let groups = common.count.div_ceil(per);
     (0..groups).into_par_iter().try_for_each(|g| -> Result<()> {
         let doc = document(sample_seed(common.seed, Stream::Frame, g) ^ GROUP_DOCUMENT_SALT, &assets, &spec)?;
-        let end = ((g + 1) * FRAMES_PER_DOCUMENT).min(common.count);
-        for i in g * FRAMES_PER_DOCUMENT..end {
+        let end = ((g + 1) * per).min(common.count);
+        for i in g * per..end {
             let f = frame_of(&doc, sample_seed(common.seed, Stream::Frame, i), &spec)?;
             let jpeg = f.jpeg()?;
             let json = serde_json::to_vec(&f.label)?;
@@ -250,7 +258,7 @@ fn bench(common: &Common) -> Result<()> {
     let secs = start.elapsed().as_secs_f64();
     let (w, h) = spec.resolution.unwrap_or((1280, 720));
     println!(
-        "{} frames {w}x{h} (documents rendered once per {FRAMES_PER_DOCUMENT} frames, JPEG and JSON encoded in memory) in {secs:.2} s: {:.1} frames/s on {} threads, {:.1} MB",
+        "{} frames {w}x{h} (documents rendered once per {per} frames, JPEG and JSON encoded in memory) in {secs:.2} s: {:.1} frames/s on {} threads, {:.1} MB",
         common.count,
         common.count as f64 / secs.max(1e-9),
         rayon::current_num_threads(),

@@ -11,7 +11,7 @@ use anyhow::Context;
 use verifier_models::{Manifest, ModelSpec};
 use vision::face::{FaceAnalyzer, FaceDetector, FaceEmbedder};
 use vision::model::ModelError;
-use vision::mrz::{CellNet, MrzReader};
+use vision::mrz::{CellNet, LineNet, MrzReader};
 use vision::onnx::{OnnxModel, OnnxRuntime};
 
 use crate::config::{Config, MrzRecogniser};
@@ -82,41 +82,55 @@ pub fn face_analyzer(
 }
 
 /// The MRZ reader: OCR-B templates from the configured font and, unless the configuration asks
-/// for templates alone, the network the manifest's `mrz_recogniser` role names. Also says which
-/// model it loaded, if any.
+/// for templates alone, the network the manifest's `mrz_recogniser` role names, and the
+/// `mrz_line_recogniser` line model when it asks for `ppocr` or `fused`. Also says which models
+/// it loaded.
 pub fn mrz_reader(
     runtime: Option<&OnnxRuntime>,
     config: &Config,
     manifest: &Manifest,
-) -> anyhow::Result<(MrzReader, Option<LoadedModel>)> {
+) -> anyhow::Result<(MrzReader, Vec<LoadedModel>)> {
     let font = &config.mrz.font;
     let bytes = std::fs::read(font)
         .with_context(|| format!("cannot read the OCR-B font {} (install fonts-ocr-b)", font.display()))?;
     let reader = MrzReader::new(&bytes, config.mrz.reader)?;
-    match config.mrz.recogniser {
-        MrzRecogniser::Templates => Ok((reader, None)),
-        MrzRecogniser::Network => {
-            let loaded;
-            let runtime = match runtime {
-                Some(r) => r,
-                None => {
-                    loaded = self::runtime(config)?;
-                    &loaded
-                }
-            };
-            let spec = role(manifest, "mrz_recogniser")?;
-            let model = load_model(runtime, &config.models.cache_dir, spec)?;
-            let record = LoadedModel { name: spec.name.clone(), file: spec.file.clone(), sha256: spec.sha256.clone() };
-            Ok((reader.with_net(CellNet::new(Arc::new(model))), Some(record)))
-        }
+    if config.mrz.recogniser == MrzRecogniser::Templates {
+        return Ok((reader, Vec::new()));
     }
+    let loaded;
+    let runtime = match runtime {
+        Some(r) => r,
+        None => {
+            loaded = self::runtime(config)?;
+            &loaded
+        }
+    };
+    let load = |role_name: &str| -> anyhow::Result<(Arc<dyn vision::model::Model>, LoadedModel)> {
+        let spec = role(manifest, role_name)?;
+        let model = load_model(runtime, &config.models.cache_dir, spec)?;
+        let record = LoadedModel { name: spec.name.clone(), file: spec.file.clone(), sha256: spec.sha256.clone() };
+        Ok((Arc::new(model), record))
+    };
+    let mut reader = reader;
+    let mut records = Vec::new();
+    if config.mrz.recogniser != MrzRecogniser::Ppocr {
+        let (model, record) = load("mrz_recogniser")?;
+        reader = reader.with_net(CellNet::new(model));
+        records.push(record);
+    }
+    if matches!(config.mrz.recogniser, MrzRecogniser::Ppocr | MrzRecogniser::Fused) {
+        let (model, record) = load("mrz_line_recogniser")?;
+        reader = reader.with_line_net(LineNet::new(model)?);
+        records.push(record);
+    }
+    Ok((reader, records))
 }
 
 /// Loads every model the service needs.
 pub fn load(config: &Config, manifest: &Manifest) -> anyhow::Result<Engines> {
     let runtime = runtime(config)?;
     let (faces, mut loaded) = face_analyzer(&runtime, config, manifest)?;
-    let (mrz, record) = mrz_reader(Some(&runtime), config, manifest)?;
-    loaded.extend(record);
+    let (mrz, records) = mrz_reader(Some(&runtime), config, manifest)?;
+    loaded.extend(records);
     Ok(Engines { faces, mrz, loaded })
 }

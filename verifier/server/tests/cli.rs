@@ -305,6 +305,11 @@ fn mrz_read_finds_the_zone_or_says_why_not() {
     assert_eq!(both["images"], 2);
     assert_eq!(both["reads"].as_array().unwrap().len(), 2);
 
+    // PP-OCRv6's line model, kept for comparison, reads the same lines.
+    let ppocr =
+        json(&verifier(&["mrz", "read", frame.to_str().unwrap()], &[("VERIFIER_MRZ__READER__RECOGNISER", "ppocr")]));
+    assert_eq!(ppocr["lines"], one["lines"], "{ppocr}");
+
     let missing = verifier(&["mrz", "read", dir.join("nope.jpg").to_str().unwrap()], &[]);
     assert!(!missing.ok && missing.stderr.contains("cannot read"), "{}", missing.stderr);
 }
@@ -331,6 +336,7 @@ fn mrz_eval_scores_a_labelled_folder() {
         assert!(x >= 0.0, "{key} in {v}");
     }
     assert!(v["by_format"].as_object().is_some_and(|m| !m.is_empty()), "{v}");
+    assert_eq!(v["recogniser"], "mrz-ocrb-cells", "{v}");
     let empty = scratch("mrz-eval-empty");
     let run = verifier(&["mrz", "eval", empty.to_str().unwrap()], &[]);
     assert!(!run.ok && run.stderr.contains("no labelled frames"), "{}", run.stderr);

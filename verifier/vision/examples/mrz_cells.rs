@@ -49,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The network, when there is one, reads the lines that decide which are kept: it reads
     // blurred lines the templates cannot, so they are taught too.
-    let reader = common::reader(!args.iter().any(|a| a == "templates"))?;
+    let reader = common::reader(common::Recogniser::from_args(&args))?;
     let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
     let at = default_reference_date();
     let today = mrz::Date::new(at.year as u16, at.month as u8, at.day as u8).ok_or("bad reference date")?;

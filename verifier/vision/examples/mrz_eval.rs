@@ -2,12 +2,13 @@
 //! error rate and time per frame on one core.
 //!
 //! ```text
-//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [templates]
+//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [templates|ppocr|fused]
 //! ```
 //!
 //! Characters are recognised by the manifest's `mrz_recogniser` network (from `.cache/models`,
 //! run by `.cache/onnxruntime`, one thread; `scripts/setup.sh` puts both there), or by the OCR-B
-//! templates alone with `templates`.
+//! templates alone with `templates`, or by the manifest's `mrz_line_recogniser` (PP-OCRv6) with
+//! `ppocr`, or by both with `fused`.
 //!
 //! Frames come from `datasets-synthetic` (all layouts, random pose up to 30 degrees of tilt and
 //! 25 of roll, blur, glare, noise, colour casts), JPEG-encoded at the label's quality and decoded
@@ -37,10 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let clean = args.iter().any(|a| a == "clean");
     let verbose = args.iter().any(|a| a == "verbose");
-    let templates = args.iter().any(|a| a == "templates");
     let per_document: Option<u64> = args.iter().find_map(|a| a.strip_prefix("docs=")?.parse().ok());
 
-    let reader = common::reader(!templates)?;
+    let reader = common::reader(common::Recogniser::from_args(&args))?;
     println!("recogniser: {}", reader.recogniser());
     let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
     let at = default_reference_date();

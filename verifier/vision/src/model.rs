@@ -44,6 +44,11 @@ pub trait Model: Send + Sync {
     fn name(&self) -> &str;
     /// Runs the model on `inputs`, given in the model's input order.
     fn run(&self, inputs: &[Tensor]) -> Result<Outputs, ModelError>;
+    /// A custom metadata entry the model file carries (a recogniser's character list, say);
+    /// `None` when it has none.
+    fn metadata(&self, _key: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Why a model could not be loaded or run.

@@ -104,8 +104,17 @@ impl OnnxRuntime {
         check_signature("input", &spec.inputs, &inputs)
             .and_then(|()| check_signature("output", &spec.outputs, &outputs))
             .map_err(|detail| ModelError::Signature { file: spec.file.clone(), detail })?;
+        let metadata = session
+            .metadata()
+            .ok()
+            .map(|m| {
+                let keys = m.custom_keys().unwrap_or_default();
+                keys.into_iter().filter_map(|k| m.custom(&k).map(|v| (k, v))).collect()
+            })
+            .unwrap_or_default();
         Ok(OnnxModel {
             name: spec.name.clone(),
+            metadata,
             input_names: spec.inputs.iter().map(|t| t.name.clone()).collect(),
             output_names: spec.outputs.iter().map(|t| t.name.clone()).collect(),
             session: Mutex::new(session),
@@ -146,6 +155,8 @@ pub struct OnnxModel {
     name: String,
     input_names: Vec<String>,
     output_names: Vec<String>,
+    /// The file's custom metadata entries, read once at load.
+    metadata: Vec<(String, String)>,
     session: Mutex<Session>,
 }
 
@@ -158,6 +169,10 @@ impl std::fmt::Debug for OnnxModel {
 impl Model for OnnxModel {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn metadata(&self, key: &str) -> Option<String> {
+        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
     fn run(&self, inputs: &[Tensor]) -> Result<Outputs, ModelError> {

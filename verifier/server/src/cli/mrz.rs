@@ -253,6 +253,8 @@ struct FormatScore {
 
 #[derive(Debug, Serialize)]
 struct EvalOut {
+    /// What read the characters (`mrz.reader.recogniser`'s model, or `templates`).
+    recogniser: String,
     /// Frames read, each on its own.
     frames: usize,
     found: f64,
@@ -386,6 +388,7 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
     let docs = consensus.len();
     Ok(EvalOut {
+        recogniser: reader.recogniser().to_owned(),
         frames: n,
         found: share(scored.iter().filter(|s| s.found).count(), n),
         fully_right: share(scored.iter().filter(|s| s.right).count(), n),

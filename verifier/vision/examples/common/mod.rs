@@ -3,23 +3,62 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vision::mrz::{CellNet, MrzReader, MrzReaderConfig};
+use vision::mrz::{CellNet, LineNet, MrzReader, MrzReaderConfig};
 use vision::onnx::{OnnxRuntime, OnnxThreads};
 
-/// The reader with the service's default settings; with `network`, the manifest's
-/// `mrz_recogniser` from `.cache/models`, run by `.cache/onnxruntime` on one thread
-/// (`scripts/setup.sh` puts both there).
-pub fn reader(network: bool) -> Result<MrzReader, Box<dyn std::error::Error>> {
+/// Which recogniser the examples read with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recogniser {
+    /// The OCR-B templates alone.
+    Templates,
+    /// The manifest's `mrz_recogniser` cell network (the service's default).
+    Network,
+    /// The PP-OCRv6 line recogniser (`ppocr-v6-rec`) alone.
+    Ppocr,
+    /// Both networks, their log-probabilities added.
+    Fused,
+}
+
+impl Recogniser {
+    /// From the command line's words: `templates`, `ppocr` or `fused`, else the network.
+    pub fn from_args(args: &[String]) -> Recogniser {
+        if args.iter().any(|a| a == "templates") {
+            Recogniser::Templates
+        } else if args.iter().any(|a| a == "ppocr") {
+            Recogniser::Ppocr
+        } else if args.iter().any(|a| a == "fused") {
+            Recogniser::Fused
+        } else {
+            Recogniser::Network
+        }
+    }
+}
+
+/// The reader with the service's default settings and the chosen recogniser, its model from
+/// `.cache/models`, run by `.cache/onnxruntime` on one thread (`scripts/setup.sh` puts both
+/// there).
+pub fn reader(recogniser: Recogniser) -> Result<MrzReader, Box<dyn std::error::Error>> {
     let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
     let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
     let reader = MrzReader::new(&font, config)?;
-    if !network {
+    if recogniser == Recogniser::Templates {
         return Ok(reader);
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let runtime = OnnxRuntime::load(&root.join(".cache/onnxruntime/libonnxruntime.so"), OnnxThreads { intra_op: 1 })?;
     let manifest = verifier_models::Manifest::embedded();
-    let spec = manifest.role("mrz_recogniser").ok_or("the manifest names no mrz_recogniser")?;
-    let bytes = std::fs::read(root.join(".cache/models").join(&spec.file))?;
-    Ok(reader.with_net(CellNet::new(Arc::new(runtime.session(spec, &bytes)?))))
+    let load = |spec: &verifier_models::ModelSpec| -> Result<_, Box<dyn std::error::Error>> {
+        let bytes = std::fs::read(root.join(".cache/models").join(&spec.file))?;
+        Ok(Arc::new(runtime.session(spec, &bytes)?))
+    };
+    let mut reader = reader;
+    if recogniser != Recogniser::Ppocr {
+        let cells = manifest.role("mrz_recogniser").ok_or("the manifest names no mrz_recogniser")?;
+        reader = reader.with_net(CellNet::new(load(cells)?));
+    }
+    if recogniser == Recogniser::Network {
+        return Ok(reader);
+    }
+    let lines = manifest.role("mrz_line_recogniser").ok_or("the manifest names no mrz_line_recogniser")?;
+    Ok(reader.with_line_net(LineNet::new(load(lines)?)?))
 }

@@ -30,6 +30,7 @@
 
 pub mod consensus;
 mod gray;
+mod line_net;
 mod locate;
 pub mod quality;
 mod recognise;
@@ -37,6 +38,7 @@ mod rectify;
 mod segment;
 
 pub use consensus::MrzConsensus;
+pub use line_net::LineNet;
 pub use quality::QualityIssue;
 pub use recognise::{CellNet, TemplateError};
 
@@ -79,6 +81,7 @@ pub enum MrzReaderError {
 pub struct MrzReader {
     templates: recognise::Templates,
     net: Option<CellNet>,
+    line_net: Option<LineNet>,
     config: MrzReaderConfig,
 }
 
@@ -86,7 +89,7 @@ impl MrzReader {
     /// Renders the templates from OCR-B font bytes (TrueType or OpenType). They place the cells
     /// along each line, and recognise them unless a network is added with [`MrzReader::with_net`].
     pub fn new(ocr_b_font: &[u8], config: MrzReaderConfig) -> Result<MrzReader, MrzReaderError> {
-        Ok(MrzReader { templates: recognise::Templates::from_font(ocr_b_font)?, net: None, config })
+        Ok(MrzReader { templates: recognise::Templates::from_font(ocr_b_font)?, net: None, line_net: None, config })
     }
 
     /// Recognises cells with a trained network instead of the templates (see [`CellNet`]).
@@ -94,9 +97,20 @@ impl MrzReader {
         MrzReader { net: Some(net), ..self }
     }
 
-    /// Which recogniser reads the cells: the network's model name, or `templates`.
+    /// Recognises whole lines with a CTC text-line model instead (see [`LineNet`]); a line it
+    /// cannot read is read cell by cell as without it.
+    pub fn with_line_net(self, line_net: LineNet) -> MrzReader {
+        MrzReader { line_net: Some(line_net), ..self }
+    }
+
+    /// Which recogniser reads the characters: the line model's or the cell network's name, or
+    /// `templates`.
     pub fn recogniser(&self) -> &str {
-        self.net.as_ref().map_or("templates", CellNet::name)
+        match (&self.line_net, &self.net) {
+            (Some(l), _) => l.name(),
+            (None, Some(n)) => n.name(),
+            (None, None) => "templates",
+        }
     }
 
     /// The settings.
@@ -187,6 +201,9 @@ const PLAUSIBLE_MARGIN: f32 = 3.0;
 /// (a factor of about 50) are not offered to the parser, so a confidently read character is
 /// never "corrected" to satisfy a check digit that is wrong on the document itself.
 const NET_PLAUSIBLE_MARGIN: f32 = 4.0;
+/// The line model's log-probabilities are floored here before they join the cell network's:
+/// a character the line model rules out entirely keeps a chance the cell network can restore.
+const LINE_FLOOR: f32 = -12.0;
 /// Blur levels either side of a line's measured blur whose templates a cell is read against (1
 /// read fewer documents right on seed 11 than 0: a neighbouring blur lets single cells drift).
 const BLUR_SPREAD: usize = 0;
@@ -228,30 +245,51 @@ fn read_lines(
 ) -> LinesRead {
     let mut out = LinesRead { lines: Vec::new(), wide: Vec::new(), found: Vec::new(), sharpness: 0.0, saturated: 0.0 };
     let mut segmented = Vec::with_capacity(block.counts.len());
+    let mut strips = Vec::with_capacity(block.counts.len());
     for (j, &count) in block.counts.iter().enumerate() {
         let strip = rectify::strip(gray, geom, j, count);
         let seg = segment::segment(&strip, &reader.templates, recognise);
         out.sharpness += seg.sharpness / block.counts.len() as f32;
         out.saturated = out.saturated.max(seg.saturated);
         segmented.push(seg);
+        strips.push(strip);
     }
     if recognise {
-        // The network reads every cell of the block in one run; should it fail, the templates
-        // read them rather than nobody.
+        // A line model reads whole lines (`None` where it could not: an error, too short an
+        // output); the cell network reads every cell of the block in one run. Where both read,
+        // their log-probabilities add (a product of experts: they were trained on different
+        // data and err differently). Should both fail, the templates read rather than nobody.
+        let by_line: Vec<Option<Vec<[f32; 37]>>> = segmented
+            .iter()
+            .zip(&strips)
+            .map(|(seg, strip)| {
+                let net = reader.line_net.as_ref()?;
+                net.read(strip, &seg.centres, seg.band_centre).ok().flatten()
+            })
+            .collect();
         let net_scores = reader.net.as_ref().and_then(|net| {
             let cells: Vec<&[f32]> = segmented.iter().flat_map(|s| s.wide.iter().map(Vec::as_slice)).collect();
             net.classify(&cells).ok()
         });
         let mut next = 0;
-        for seg in &segmented {
-            let alternatives = match &net_scores {
-                Some(scores) => {
-                    let line = &scores[next..next + seg.wide.len()];
-                    next += seg.wide.len();
-                    line.iter()
-                        .map(|s| recognise::alternatives(s, reader.config.top_k, 1.0, NET_PLAUSIBLE_MARGIN))
-                        .collect()
-                }
+        for (seg, line_scores) in segmented.iter().zip(by_line) {
+            let cell_scores = net_scores.as_ref().map(|scores| scores[next..next + seg.wide.len()].to_vec());
+            next += seg.wide.len();
+            let scores = match (cell_scores, line_scores) {
+                (Some(cells), Some(line)) => Some(
+                    cells
+                        .iter()
+                        .zip(&line)
+                        .map(|(a, b)| std::array::from_fn(|i| a[i] + b[i].max(LINE_FLOOR)))
+                        .collect::<Vec<[f32; 37]>>(),
+                ),
+                (cells, line) => cells.or(line),
+            };
+            let alternatives = match scores {
+                Some(scores) => scores
+                    .iter()
+                    .map(|s| recognise::alternatives(s, reader.config.top_k, 1.0, NET_PLAUSIBLE_MARGIN))
+                    .collect(),
                 None => {
                     let blur = reader.templates.line_blur(&seg.cells);
                     let (lo, hi) = (blur.saturating_sub(BLUR_SPREAD), blur + BLUR_SPREAD);

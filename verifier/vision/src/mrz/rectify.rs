@@ -19,7 +19,7 @@ pub(crate) const CELL_W: usize = 16;
 pub(crate) const MARGIN: usize = 3;
 /// Strip rows; the strip spans `STRIP_SPAN` cap heights centred on the line.
 pub(crate) const STRIP_H: usize = 40;
-const STRIP_SPAN: f32 = 2.2;
+pub(crate) const STRIP_SPAN: f32 = 2.2;
 /// Where the ink starts and ends inside the first and last cells (OCR-B glyphs are narrower
 /// than their pitch); `segment.rs` corrects what this guess gets wrong.
 const INK_MARGIN: f32 = 0.12;

@@ -195,3 +195,89 @@ fn a_network_reads_every_line_in_order_and_a_broken_one_falls_back_to_the_templa
     assert_eq!(read.corrected_text().expect("parsed").expose(), &s.label.document.content.mrz);
     assert_eq!(reader().recogniser(), "templates");
 }
+
+/// A stand-in line model that spells the given lines in turn, one per run, as a CTC output
+/// (each character on two frames, then a blank), with its character list in an order of its own
+/// and letters the MRZ does not use.
+struct Speller {
+    lines: Vec<String>,
+    runs: std::sync::Mutex<usize>,
+    list: String,
+    /// Output frames per input pixel column is 1/8; `short` gives one frame in all.
+    short: bool,
+}
+
+impl Speller {
+    fn new(lines: &[String], short: bool) -> Speller {
+        let mut list: Vec<char> = "Zyx<9876543210ABCDEFGHIJKLMNOPQRSTUVWXY".chars().collect();
+        list.insert(3, 'é');
+        Speller {
+            lines: lines.to_vec(),
+            runs: std::sync::Mutex::new(0),
+            list: list.iter().map(char::to_string).collect::<Vec<_>>().join("\n"),
+            short,
+        }
+    }
+}
+
+impl crate::model::Model for Speller {
+    fn name(&self) -> &str {
+        "speller"
+    }
+
+    fn metadata(&self, key: &str) -> Option<String> {
+        (key == "character").then(|| self.list.clone())
+    }
+
+    fn run(&self, inputs: &[crate::model::Tensor]) -> Result<crate::model::Outputs, crate::model::ModelError> {
+        let classes = self.list.split('\n').count() + 2;
+        let frames = if self.short { 1 } else { inputs[0].shape[3] / 8 };
+        let mut runs = self.runs.lock().expect("not poisoned");
+        let line = &self.lines[*runs % self.lines.len()];
+        *runs += 1;
+        let mut data = vec![0f32; frames * classes];
+        let symbols: Vec<usize> = line
+            .chars()
+            .flat_map(|c| {
+                let at = self.list.split('\n').position(|s| s == c.to_string()).expect("listed") + 1;
+                [at, at, 0]
+            })
+            .collect();
+        for t in 0..frames {
+            let s = symbols.get(t).copied().unwrap_or(0);
+            data[t * classes + s] = 0.9;
+            data[t * classes + classes - 1] = 0.1;
+        }
+        Ok(crate::model::Outputs(vec![("x".into(), crate::model::Tensor { shape: vec![1, frames, classes], data })]))
+    }
+}
+
+#[test]
+fn a_line_model_reads_whole_lines_and_one_that_cannot_leaves_them_to_the_cells() {
+    let s = sample(2, true);
+    let printed = &s.label.document.content.mrz;
+    let frame = Frame::from_rgb(s.image.clone());
+    let lines = LineNet::new(std::sync::Arc::new(Speller::new(printed, false))).expect("the list has the alphabet");
+    let read = read_mrz(&frame, &reader().with_line_net(lines), today());
+    assert!(read.is_trustworthy(), "{:?}", read.issue);
+    assert_eq!(read.corrected_text().expect("parsed").expose(), printed);
+
+    // Spelling another name, the line model is what was read.
+    let mut other = printed.clone();
+    let last = other.last_mut().expect("lines");
+    let first = if last.starts_with('Q') { 'X' } else { 'Q' };
+    last.replace_range(0..1, &first.to_string());
+    let lines = LineNet::new(std::sync::Arc::new(Speller::new(&other, false))).expect("the list has the alphabet");
+    let read = read_mrz(&frame, &reader().with_line_net(lines), today());
+    assert_eq!(read.lines.last().expect("lines").text().expose(), other.last().expect("lines"));
+
+    // Too short an output to hold a line: the templates read the cells.
+    let short = LineNet::new(std::sync::Arc::new(Speller::new(printed, true))).expect("the list has the alphabet");
+    let read = read_mrz(&frame, &reader().with_line_net(short), today());
+    assert_eq!(read.corrected_text().expect("parsed").expose(), printed);
+
+    // A model without the MRZ alphabet in its list is refused.
+    let mut partial = Speller::new(printed, false);
+    partial.list = partial.list.replace("\n<", "");
+    assert!(LineNet::new(std::sync::Arc::new(partial)).is_err());
+}
