@@ -181,16 +181,63 @@ pub fn draw_mrz_line(
     x0: f32,
     baseline: f32,
     pitch_px: f32,
-    color: Rgba<u8>,
+    print: MrzPrint,
     line: &str,
 ) {
+    let scale = PxScale { x: scale.x * print.width, y: scale.y };
     let sf = font.as_scaled(scale);
     for (i, c) in line.chars().enumerate() {
         let id = sf.glyph_id(c);
         let advance = sf.h_advance(id);
         let x = x0 + i as f32 * pitch_px + (pitch_px - advance) / 2.0;
-        draw_glyph(img, font, scale, id, x, baseline, color);
+        if print.bold_px <= 0.0 {
+            draw_glyph(img, font, scale, id, x, baseline, print.ink);
+            continue;
+        }
+        // Dilate the glyph's coverage by `bold_px`: the most any copy shifted around a circle
+        // of that radius covers, blended once.
+        let r = print.bold_px;
+        let glyph = id.with_scale_and_position(scale, point(x, baseline));
+        let Some(outlined) = font.outline_glyph(glyph) else { continue };
+        let b = outlined.px_bounds();
+        let pad = r.ceil() as i64 + 1;
+        let (bx, by) = (b.min.x as i64 - pad, b.min.y as i64 - pad);
+        let (bw, bh) = ((b.width() as i64 + 2 * pad + 1) as usize, (b.height() as i64 + 2 * pad + 1) as usize);
+        let mut cover = vec![0f32; bw * bh];
+        let offsets = std::iter::once((0.0, 0.0))
+            .chain((0..12).map(|k| (k as f32 * std::f32::consts::TAU / 12.0).sin_cos()).map(|(s, c)| (c * r, s * r)));
+        for (dx, dy) in offsets {
+            let shifted = id.with_scale_and_position(scale, point(x + dx, baseline + dy));
+            if let Some(o) = font.outline_glyph(shifted) {
+                let ob = o.px_bounds();
+                let (ox, oy) = (ob.min.x as i64 - bx, ob.min.y as i64 - by);
+                o.draw(|gx, gy, cov| {
+                    let (px, py) = (ox + i64::from(gx), oy + i64::from(gy));
+                    if px >= 0 && py >= 0 && (px as usize) < bw && (py as usize) < bh {
+                        let slot = &mut cover[py as usize * bw + px as usize];
+                        *slot = slot.max(cov);
+                    }
+                });
+            }
+        }
+        for (k, &cov) in cover.iter().enumerate() {
+            if cov > 0.0 {
+                blend(img, bx + (k % bw) as i64, by + (k / bw) as i64, print.ink, cov);
+            }
+        }
     }
+}
+
+/// How one document's MRZ is printed. Printers and laser engravers differ from the font file
+/// in stroke weight, tone and glyph width, so a reader must not learn one rendering.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MrzPrint {
+    /// Ink colour.
+    pub ink: Rgba<u8>,
+    /// Strokes thickened by this many pixels on each side (0: the font's own weight).
+    pub bold_px: f32,
+    /// Glyph width relative to the font's (the pitch stays the format's).
+    pub width: f32,
 }
 
 /// Fills the rectangle [x0, x1) x [y0, y1) (pixel coordinates, clipped) by blending `color`.
