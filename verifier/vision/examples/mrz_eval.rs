@@ -2,7 +2,7 @@
 //! error rate and time per frame on one core.
 //!
 //! ```text
-//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [templates|ppocr|fused]
+//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [misses=DIR] [templates|ppocr|fused]
 //! ```
 //!
 //! Characters are recognised by the manifest's `mrz_recogniser` network (from `.cache/models`,
@@ -14,6 +14,8 @@
 //! 25 of roll, blur, glare, noise, colour casts), JPEG-encoded at the label's quality and decoded
 //! again, as the service would receive them. Fonts are read from the Debian paths
 //! (`fonts-ocr-b`, `fonts-dejavu-core`). Timing covers `read_mrz` only, on this thread.
+//! `misses=DIR` writes each frame not read fully right to `DIR/NNNNNN.jpg` (synthetic, so no
+//! personal data).
 #![allow(clippy::disallowed_methods)] // A measurement tool: it reads fonts and the clock.
 
 use std::collections::BTreeMap;
@@ -38,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let clean = args.iter().any(|a| a == "clean");
     let verbose = args.iter().any(|a| a == "verbose");
+    let misses_dir = args.iter().find_map(|a| a.strip_prefix("misses="));
     let per_document: Option<u64> = args.iter().find_map(|a| a.strip_prefix("docs=")?.parse().ok());
 
     let reader = common::reader(common::Recogniser::from_args(&args))?;
@@ -112,6 +115,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         entry.1 += u64::from(!ok);
         if !ok {
             *issues.entry(read.issue.map_or("read_wrong", |i| i.as_str())).or_default() += 1;
+            if let Some(dir) = misses_dir {
+                std::fs::create_dir_all(dir)?;
+                std::fs::write(format!("{dir}/{i:06}.jpg"), sample.jpeg()?)?;
+            }
             if verbose {
                 let c = &sample.label.capture;
                 println!(

@@ -24,6 +24,9 @@ const MIN_GLYPH: usize = 5;
 const MAX_GLYPH: usize = 26;
 /// Chains shorter than this are not text lines.
 const MIN_CHAIN: usize = 5;
+/// A cell past a line's glyph chain continues the line only with at least this share of the
+/// line's typical cell ink (a filler holds about half a letter's).
+const MIN_CELL_INK: f32 = 0.3;
 /// How far a line's character count may be from a format's (relative).
 const COUNT_TOLERANCE: f32 = 0.13;
 
@@ -406,16 +409,18 @@ impl Segment {
         heights.sort_by(f32::total_cmp);
         let h75 = heights[(heights.len() * 3 / 4).min(heights.len() - 1)];
         let height = h75 / (u[0].abs() + 0.7 * u[1].abs());
-        Some(Segment {
-            members: members.to_vec(),
-            mean,
-            u,
-            t0: ts[0],
-            t1: ts[ts.len() - 1],
-            pitch,
-            height,
-            irregularity,
-        })
+        // The line's ends are its outermost glyphs a regular pitch from their neighbours: a blob
+        // further off (a card's edge or the shadow beside it, aligned with a line printed close
+        // to it) is left to `extend`, which takes it only if it looks like a character cell.
+        let regular = |gap: f32| (0.7 * pitch..=1.3 * pitch).contains(&gap);
+        let (mut lo, mut hi) = (0, ts.len() - 1);
+        while hi - lo >= MIN_CHAIN && !regular(ts[lo + 1] - ts[lo]) {
+            lo += 1;
+        }
+        while hi - lo >= MIN_CHAIN && !regular(ts[hi] - ts[hi - 1]) {
+            hi -= 1;
+        }
+        Some(Segment { members: members.to_vec(), mean, u, t0: ts[lo], t1: ts[hi], pitch, height, irregularity })
     }
 
     fn point(&self, t: f32) -> [f32; 2] {
@@ -484,6 +489,12 @@ fn ink_share(mask: &[bool], w: usize, h: usize, c: [f32; 2], u: [f32; 2], du: f3
 /// The line through a segment, extended over neighbouring ink to the ends of the text.
 fn extend(s: &Segment, mask: &[bool], w: usize, h: usize) -> Option<TextLine> {
     let (p, dn) = (s.pitch, 0.9 * s.height);
+    // The ink a cell of this line holds, typically: cells past the ends with much less are not
+    // characters (a card's edge, the shading beside it), even where little is above or below.
+    let cells = ((s.t1 - s.t0) / p).round().max(0.0) as usize;
+    let mut shares: Vec<f32> =
+        (0..=cells).map(|k| ink_share(mask, w, h, s.point(s.t0 + k as f32 * p), s.u, 0.7 * p, dn, 5)).collect();
+    let typical = median(&mut shares);
     let edge = |from: f32, sign: f32| {
         let mut t = from;
         for _ in 0..60 {
@@ -504,7 +515,7 @@ fn extend(s: &Segment, mask: &[bool], w: usize, h: usize) -> Option<TextLine> {
                 0.5 * s.height,
                 5,
             ));
-            if band < 0.08 || around > 0.5 * band {
+            if band < 0.08f32.max(MIN_CELL_INK * typical) || around > 0.5 * band {
                 break;
             }
             t = next;
@@ -590,4 +601,30 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
     }
     blocks.sort_by(|a, b| b.score.total_cmp(&a.score));
     blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glyph(cx: f32) -> Blob {
+        Blob { cx, cy: 50.0, size: 14.0, bh: 14.0 }
+    }
+
+    #[test]
+    fn a_line_ends_at_its_last_regularly_spaced_glyph() {
+        // Twelve glyphs 10 px apart, and a blob 15 px before the first (a card's edge).
+        let mut blobs: Vec<Blob> = (0..12).map(|i| glyph(100.0 + 10.0 * i as f32)).collect();
+        blobs.push(glyph(85.0));
+        let members: Vec<usize> = (0..blobs.len()).collect();
+        let s = Segment::fit(&blobs, &members).expect("a straight run");
+        assert!((s.pitch - 10.0).abs() < 0.01, "{}", s.pitch);
+        assert!((s.point(s.t0)[0] - 100.0).abs() < 0.01, "starts at {:?}", s.point(s.t0));
+        assert!((s.point(s.t1)[0] - 210.0).abs() < 0.01, "ends at {:?}", s.point(s.t1));
+
+        // A chain keeps at least `MIN_CHAIN` glyphs.
+        let few: Vec<Blob> = [85.0, 100.0, 110.0, 120.0, 130.0].into_iter().map(glyph).collect();
+        let s = Segment::fit(&few, &(0..few.len()).collect::<Vec<_>>()).expect("a straight run");
+        assert!((s.point(s.t0)[0] - 85.0).abs() < 0.01);
+    }
 }
