@@ -43,6 +43,9 @@ pub(crate) struct TextLine {
     pub pitch: f32,
     /// Spread of the glyph spacing (median absolute deviation over the pitch).
     pub irregularity: f32,
+    /// The centre line at the first and last regularly spaced glyph, before the ink walk
+    /// (which may overshoot into a card's edge or the background beside it).
+    pub core: [[f32; 2]; 2],
 }
 
 impl TextLine {
@@ -69,6 +72,20 @@ impl TextLine {
             height: self.height * k,
             pitch: self.pitch * k,
             irregularity: self.irregularity,
+            core: self.core.map(|p| [p[0] * k, p[1] * k]),
+        }
+    }
+
+    /// The line cut back to its glyph chain: from the outer edge of its first glyph to that of
+    /// its last (an OCR-B glyph is about 0.75 of a pitch wide).
+    fn core_line(&self) -> TextLine {
+        let u = self.direction();
+        let half = 0.38 * self.pitch;
+        let [a, b] = self.core;
+        TextLine {
+            start: [a[0] - half * u[0], a[1] - half * u[1]],
+            end: [b[0] + half * u[0], b[1] + half * u[1]],
+            ..self.clone()
         }
     }
 }
@@ -537,6 +554,7 @@ fn extend(s: &Segment, mask: &[bool], w: usize, h: usize) -> Option<TextLine> {
         height: s.height,
         pitch: s.pitch,
         irregularity: s.irregularity,
+        core: [s.point(s.t0), s.point(s.t1)],
     })
 }
 
@@ -581,21 +599,28 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
             if format.len() > run.len() {
                 continue;
             }
-            let chosen: Vec<&TextLine> = run[..format.len()].iter().map(|&i| &lines[i]).collect();
+            let mut chosen: Vec<TextLine> = Vec::with_capacity(format.len());
             let mut fit = 0.0;
             let mut ok = true;
-            for (line, &count) in chosen.iter().zip(format.iter()) {
-                let err = (line.chars() - count as f32).abs() / count as f32;
-                ok &= err <= COUNT_TOLERANCE;
-                fit += (1.0 - err / COUNT_TOLERANCE) + (1.0 - line.irregularity.min(1.0));
+            for (&i, &count) in run.iter().zip(format.iter()) {
+                // A line the ink walk took too far is cut back to its glyph chain when that
+                // fits.
+                let err = |l: &TextLine| (l.chars() - count as f32).abs() / count as f32;
+                let mut line = lines[i].clone();
+                if err(&line) > COUNT_TOLERANCE && line.chars() > count as f32 {
+                    let core = line.core_line();
+                    if err(&core) <= COUNT_TOLERANCE {
+                        line = core;
+                    }
+                }
+                let e = err(&line);
+                ok &= e <= COUNT_TOLERANCE;
+                fit += (1.0 - e / COUNT_TOLERANCE) + (1.0 - line.irregularity.min(1.0));
+                chosen.push(line);
             }
             if ok {
                 let long = format.iter().filter(|&&c| c >= 30).count() as f32;
-                blocks.push(Block {
-                    lines: chosen.into_iter().cloned().collect(),
-                    counts: format.to_vec(),
-                    score: fit + 2.0 * long,
-                });
+                blocks.push(Block { lines: chosen, counts: format.to_vec(), score: fit + 2.0 * long });
             }
         }
     }
@@ -626,5 +651,25 @@ mod tests {
         let few: Vec<Blob> = [85.0, 100.0, 110.0, 120.0, 130.0].into_iter().map(glyph).collect();
         let s = Segment::fit(&few, &(0..few.len()).collect::<Vec<_>>()).expect("a straight run");
         assert!((s.point(s.t0)[0] - 85.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_line_the_ink_walk_took_too_far_is_cut_back_to_its_glyphs() {
+        // Three TD1 lines, 10 px pitch, 18 px apart; the first ran 4 cells past its last glyph.
+        let line = |y: f32, overshoot: f32| TextLine {
+            start: [96.0, y],
+            end: [104.0 + 290.0 + overshoot, y],
+            height: 12.0,
+            pitch: 10.0,
+            irregularity: 0.05,
+            core: [[100.0, y], [390.0, y]],
+        };
+        let lines = [line(50.0, 40.0), line(68.0, 0.0), line(86.0, 0.0)];
+        let blocks = stack(&lines, 0.0);
+        let td1 = blocks.iter().find(|b| b.counts == [30, 30, 30]).expect("a TD1 block");
+        assert!((td1.lines[0].chars() - 30.0).abs() < 1.0, "{}", td1.lines[0].chars());
+        assert_eq!(td1.lines[1], lines[1]);
+        // Without the cut the first line would be 34 characters long, too long for TD1.
+        assert!(lines[0].chars() > 30.0 * (1.0 + COUNT_TOLERANCE));
     }
 }
