@@ -564,8 +564,9 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
     let offset = |l: &TextLine| (l.start[0] + l.end[0]) * 0.5 * n[0] + (l.start[1] + l.end[1]) * 0.5 * n[1];
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by(|&a, &b| offset(&lines[a]).total_cmp(&offset(&lines[b])));
-    // The line directly below each line in the same block, if any.
-    let below = |i: usize| -> Option<usize> {
+    // The lines directly below each line in the same block: the nearest row's, all of them
+    // (one text line may have given two: a full one and a broken or overshooting one).
+    let below = |i: usize| -> Vec<usize> {
         let a = &lines[i];
         let u = a.direction();
         order
@@ -577,24 +578,46 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
                 let v = b.direction();
                 let (dx, dy) = (b.start[0] - a.start[0], b.start[1] - a.start[1]);
                 let across = dx * -u[1] + dy * u[0];
-                let along = dx * u[0] + dy * u[1];
+                // Left-aligned: the starts, or the starts of the glyph chains (an ink walk that
+                // overshot one line's start must not split the block).
+                let (ca, cb) = (a.core_line().start, b.core_line().start);
+                let along = (dx * u[0] + dy * u[1]).abs().min(((cb[0] - ca[0]) * u[0] + (cb[1] - ca[1]) * u[1]).abs());
                 u[0] * v[0] + u[1] * v[1] > 0.985
                     && (0.8..1.25).contains(&(a.pitch / b.pitch))
                     && across > 1.0 * a.pitch
                     && across < 2.4 * a.pitch
-                    && along.abs() < 1.5 * a.pitch
+                    && along < 1.5 * a.pitch
             })
-            .min_by(|&j, &k| offset(&lines[j]).total_cmp(&offset(&lines[k])))
+            .collect::<Vec<_>>()
     };
-    let mut blocks = Vec::new();
-    for &top in &order {
-        let mut run = vec![top];
-        while run.len() < 3 {
-            match below(run[run.len() - 1]) {
-                Some(next) if !run.contains(&next) => run.push(next),
-                _ => break,
+    let below = |i: usize| -> Vec<usize> {
+        let all = below(i);
+        let nearest = all.iter().map(|&j| offset(&lines[j])).fold(f32::INFINITY, f32::min);
+        all.into_iter().filter(|&j| offset(&lines[j]) < nearest + 0.5 * lines[i].pitch).collect()
+    };
+    // Every run of up to three lines down from each line, through every same-row alternative.
+    let mut runs: Vec<Vec<usize>> = order.iter().map(|&top| vec![top]).collect();
+    let mut k = 0;
+    while k < runs.len() {
+        if runs[k].len() < 3 {
+            let last = runs[k][runs[k].len() - 1];
+            let nexts: Vec<usize> = below(last).into_iter().filter(|j| !runs[k].contains(j)).collect();
+            let mut grown = Vec::with_capacity(nexts.len());
+            for next in nexts {
+                let mut r = runs[k].clone();
+                r.push(next);
+                grown.push(r);
+            }
+            if let Some(first) = grown.first() {
+                runs[k] = first.clone();
+                runs.extend(grown.into_iter().skip(1));
+                continue;
             }
         }
+        k += 1;
+    }
+    let mut blocks = Vec::new();
+    for run in runs {
         for format in FORMATS {
             if format.len() > run.len() {
                 continue;

@@ -383,20 +383,41 @@ pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) 
     let order = (0..=start).rev().chain(start + 1..levels.len());
     let mut best: Option<Attempt> = None;
     let mut attempts = 0;
+    // Blocks of several lines first, level by level; single lines (the EU licence's, or one
+    // line of a zone whose other lines were missed there) only once no level had a block of
+    // several that read well, best first.
+    let mut single: Vec<Block> = Vec::new();
+    let attempt = |block: &Block, best: &mut Option<Attempt>| -> bool {
+        let Some(attempt) = read_block(&levels[0], block, reader, today) else { return false };
+        let done = attempt.rank.0 == 2;
+        if best.as_ref().is_none_or(|b| attempt.rank.partial_cmp(&b.rank) == Some(std::cmp::Ordering::Greater)) {
+            *best = Some(attempt);
+        }
+        done
+    };
     'levels: for l in order {
-        let blocks = locate::locate(&levels[l], (1u32 << l) as f32);
-        for block in blocks.iter().take(BLOCKS_PER_LEVEL) {
+        let (several, one): (Vec<Block>, Vec<Block>) =
+            locate::locate(&levels[l], (1u32 << l) as f32).into_iter().partition(|b| b.lines.len() > 1);
+        single.extend(one.into_iter().take(BLOCKS_PER_LEVEL));
+        for block in several.iter().take(BLOCKS_PER_LEVEL) {
             if attempts >= MAX_ATTEMPTS {
                 break 'levels;
             }
             attempts += 1;
-            let Some(attempt) = read_block(&levels[0], block, reader, today) else { continue };
-            let done = attempt.rank.0 == 2;
-            if best.as_ref().is_none_or(|b| attempt.rank.partial_cmp(&b.rank) == Some(std::cmp::Ordering::Greater)) {
-                best = Some(attempt);
-            }
-            if done {
+            if attempt(block, &mut best) {
                 break 'levels;
+            }
+        }
+    }
+    if best.as_ref().is_none_or(|b| b.rank.0 < 2) {
+        single.sort_by(|a, b| b.score.total_cmp(&a.score));
+        for block in &single {
+            if attempts >= MAX_ATTEMPTS {
+                break;
+            }
+            attempts += 1;
+            if attempt(block, &mut best) {
+                break;
             }
         }
     }
