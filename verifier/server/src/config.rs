@@ -47,6 +47,7 @@ struct RawMrzReader {
     min_pitch_px: f32,
     min_sharpness: f32,
     max_saturated: f32,
+    min_frame_steepness: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -400,6 +401,7 @@ impl RawConfig {
                     min_pitch_px: r.min_pitch_px,
                     min_sharpness: r.min_sharpness,
                     max_saturated: r.max_saturated,
+                    min_frame_steepness: r.min_frame_steepness,
                 },
             },
         })

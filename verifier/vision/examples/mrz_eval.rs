@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, document, frame, frame_of, sample_seed};
 use vision::frame::{DecodeLimits, decode};
-use vision::mrz::{MrzConsensus, MrzReader, read_mrz};
+use vision::mrz::{MrzConsensus, MrzReader, frame_steepness, read_mrz};
 
 mod common;
 
@@ -59,6 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut found, mut right, mut valid, mut chars, mut char_errors) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut times = Vec::new();
     let mut times_720 = Vec::new();
+    // Per frame: its steepness, whether its capture was blurred, whether an MRZ was found.
+    let mut steepness: Vec<(f32, bool, bool)> = Vec::new();
     let mut issues: BTreeMap<&str, u64> = BTreeMap::new();
     let mut misses_by_layout: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut confusions: BTreeMap<(char, char), u64> = BTreeMap::new();
@@ -72,6 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let read = read_mrz(&image, &reader, today);
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         times.push(ms);
+        let c = &sample.label.capture;
+        let blurred = c.defocus_radius >= 2 || c.motion_blur.is_some_and(|m| m.0 >= 8.0);
+        steepness.push((frame_steepness(&image).unwrap_or(0.0), blurred, read.location.is_some()));
         if (image.width(), image.height()) == (1280, 720) {
             times_720.push(ms);
         }
@@ -175,6 +180,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("raw confusions (truth>read, same-length lines): {}", top.join(" "));
     println!("misread cells by score gap to the truth (<{GAP_BINS:?}, more, unlisted): {gaps:?}");
     println!("misses by format (frames, misses): {misses_by_layout:?}");
+    // How the frame steepness separates blurred captures (defocus radius >= 2 or motion >= 8 px),
+    // overall and among the frames where no MRZ was found.
+    let quantiles = |pick: &dyn Fn(&(f32, bool, bool)) -> bool| -> String {
+        let mut v: Vec<f32> = steepness.iter().filter(|s| pick(s)).map(|s| s.0).collect();
+        v.sort_by(f32::total_cmp);
+        if v.is_empty() {
+            return "none".into();
+        }
+        let q = |p: f32| v[((v.len() - 1) as f32 * p) as usize];
+        let min = reader.config().min_frame_steepness;
+        let below = v.iter().filter(|&&x| x < min).count();
+        format!("{} frames, p10 {:.3} p50 {:.3} p90 {:.3}, {below} below {min}", v.len(), q(0.1), q(0.5), q(0.9))
+    };
+    println!("frame steepness, sharp captures: {}", quantiles(&|s| !s.1));
+    println!("frame steepness, blurred captures: {}", quantiles(&|s| s.1));
+    println!("frame steepness, nothing found, sharp: {}", quantiles(&|s| !s.2 && !s.1));
+    println!("frame steepness, nothing found, blurred: {}", quantiles(&|s| !s.2 && s.1));
     Ok(())
 }
 

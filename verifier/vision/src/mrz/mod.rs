@@ -17,7 +17,7 @@
 //! use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
 //! # fn frame() -> vision::frame::Frame { unimplemented!() }
 //! let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
-//! let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
+//! let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2, min_frame_steepness: 0.2 };
 //! let reader = MrzReader::new(&font, config)?;
 //! let today = mrz::Date::new(2026, 12, 1).expect("a valid date");
 //! let read = read_mrz(&frame(), &reader, today);
@@ -64,6 +64,9 @@ pub struct MrzReaderConfig {
     pub min_sharpness: f32,
     /// Above this share of saturated character cells an unreadable MRZ is reported as glared.
     pub max_saturated: f32,
+    /// Where no MRZ was found, below this [`frame_steepness`] the frame is reported as too
+    /// blurry rather than as showing no MRZ.
+    pub min_frame_steepness: f32,
 }
 
 /// Why a reader could not be built.
@@ -359,6 +362,17 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
     })
 }
 
+/// How steep the sharpest edges of a frame are, at the scale the reader starts on (about 640 to
+/// 960 pixels wide): see [`MrzReaderConfig::min_frame_steepness`]. `None` for a frame with
+/// almost no contrast.
+pub fn frame_steepness(frame: &Frame) -> Option<f32> {
+    let mut g = Gray::from_frame(frame);
+    while g.w > 960 && g.h >= 64 {
+        g = g.half();
+    }
+    g.steepness()
+}
+
 /// Reads the MRZ in a frame. `today` resolves two-digit years and expiry (see
 /// [`mrz::parse_alternatives`]). Never fails: what could not be read is described by
 /// [`MrzFrameRead::issue`].
@@ -428,7 +442,7 @@ pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) 
                 location: None,
                 lines: Vec::new(),
                 parsed: None,
-                issue: Some(quality::assess_missing(w, h)),
+                issue: Some(quality::assess_missing(w, h, levels[start].steepness(), &reader.config)),
                 sharpness: None,
             },
             Vec::new(),

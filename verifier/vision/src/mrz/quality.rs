@@ -50,10 +50,18 @@ pub(crate) struct Evidence {
     pub saturated: f32,
 }
 
-/// The issue for a frame where nothing MRZ-like was found.
-pub(crate) fn assess_missing(w: f32, h: f32) -> QualityIssue {
+/// The issue for a frame where nothing MRZ-like was found; `steepness` is the frame's (see
+/// [`super::frame_steepness`]).
+pub(crate) fn assess_missing(w: f32, h: f32, steepness: Option<f32>, config: &MrzReaderConfig) -> QualityIssue {
     // Under about 30 characters of 5 px across, no MRZ fits.
-    if w.min(h) < 64.0 || w < 150.0 { QualityIssue::TooSmall } else { QualityIssue::NotFound }
+    if w.min(h) < 64.0 || w < 150.0 {
+        QualityIssue::TooSmall
+    } else if steepness.is_some_and(|s| s < config.min_frame_steepness) {
+        // Glyphs blurred together are not found as glyphs at all.
+        QualityIssue::TooBlurry
+    } else {
+        QualityIssue::NotFound
+    }
 }
 
 /// The issue for a found but unread MRZ.
@@ -80,8 +88,13 @@ pub(crate) fn assess(e: &Evidence, config: &MrzReaderConfig) -> QualityIssue {
 mod tests {
     use super::*;
 
-    const CONFIG: MrzReaderConfig =
-        MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2 };
+    const CONFIG: MrzReaderConfig = MrzReaderConfig {
+        top_k: 5,
+        min_pitch_px: 5.0,
+        min_sharpness: 0.12,
+        max_saturated: 0.2,
+        min_frame_steepness: 0.2,
+    };
 
     fn check(change: impl Fn(&mut Evidence), expect: QualityIssue) {
         let mut e = Evidence {
@@ -103,8 +116,10 @@ mod tests {
         check(|e| e.saturated = 0.5, QualityIssue::Glare);
         check(|e| e.sharpness = 0.05, QualityIssue::TooBlurry);
         check(|e| (e.sharpness, e.pitch_px) = (0.05, 3.0), QualityIssue::TooSmall);
-        assert_eq!(assess_missing(40.0, 30.0), QualityIssue::TooSmall);
-        assert_eq!(assess_missing(1280.0, 720.0), QualityIssue::NotFound);
+        assert_eq!(assess_missing(40.0, 30.0, Some(0.5), &CONFIG), QualityIssue::TooSmall);
+        assert_eq!(assess_missing(1280.0, 720.0, Some(0.5), &CONFIG), QualityIssue::NotFound);
+        assert_eq!(assess_missing(1280.0, 720.0, Some(0.1), &CONFIG), QualityIssue::TooBlurry);
+        assert_eq!(assess_missing(1280.0, 720.0, None, &CONFIG), QualityIssue::NotFound);
         assert_eq!(QualityIssue::CutOff.as_str(), "cut_off");
     }
 }
