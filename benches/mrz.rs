@@ -26,13 +26,7 @@ fn frames() -> Result<Vec<Frame>, String> {
 fn mrz(c: &mut Criterion) {
     let setup = frames().and_then(|frames| {
         let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf").map_err(|e| format!("OCR-B font: {e}"))?;
-        let config = MrzReaderConfig {
-            top_k: 5,
-            min_pitch_px: 5.0,
-            min_sharpness: 0.12,
-            max_saturated: 0.2,
-            min_frame_steepness: 0.2,
-        };
+        let config = MrzReaderConfig::SHIPPED;
         let templates = MrzReader::new(&font, config).map_err(|e| e.to_string())?;
         let rt = verifier_benches::runtime()?;
         let net = CellNet::new(verifier_benches::model(&rt, "mrz_recogniser")?);

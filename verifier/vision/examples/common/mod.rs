@@ -39,13 +39,7 @@ impl Recogniser {
 /// there).
 pub fn reader(recogniser: Recogniser) -> Result<MrzReader, Box<dyn std::error::Error>> {
     let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
-    let config = MrzReaderConfig {
-        top_k: 5,
-        min_pitch_px: 5.0,
-        min_sharpness: 0.12,
-        max_saturated: 0.2,
-        min_frame_steepness: 0.2,
-    };
+    let config = MrzReaderConfig::SHIPPED;
     let reader = MrzReader::new(&font, config)?;
     if recogniser == Recogniser::Templates {
         return Ok(reader);

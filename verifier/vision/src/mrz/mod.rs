@@ -17,7 +17,7 @@
 //! use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
 //! # fn frame() -> vision::frame::Frame { unimplemented!() }
 //! let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
-//! let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2, min_frame_steepness: 0.2 };
+//! let config = MrzReaderConfig::SHIPPED;
 //! let reader = MrzReader::new(&font, config)?;
 //! let today = mrz::Date::new(2026, 12, 1).expect("a valid date");
 //! let read = read_mrz(&frame(), &reader, today);
@@ -67,6 +67,18 @@ pub struct MrzReaderConfig {
     /// Where no MRZ was found, below this [`frame_steepness`] the frame is reported as too
     /// blurry rather than as showing no MRZ.
     pub min_frame_steepness: f32,
+}
+
+impl MrzReaderConfig {
+    /// The settings the service ships with, for tests, benchmarks and examples. Each is
+    /// explained in `verifier/server/config/default.toml`, and a test there keeps the two equal.
+    pub const SHIPPED: MrzReaderConfig = MrzReaderConfig {
+        top_k: 5,
+        min_pitch_px: 5.0,
+        min_sharpness: 0.12,
+        max_saturated: 0.2,
+        min_frame_steepness: 0.2,
+    };
 }
 
 /// Why a reader could not be built.

@@ -88,13 +88,7 @@ pub(crate) fn assess(e: &Evidence, config: &MrzReaderConfig) -> QualityIssue {
 mod tests {
     use super::*;
 
-    const CONFIG: MrzReaderConfig = MrzReaderConfig {
-        top_k: 5,
-        min_pitch_px: 5.0,
-        min_sharpness: 0.12,
-        max_saturated: 0.2,
-        min_frame_steepness: 0.2,
-    };
+    const CONFIG: MrzReaderConfig = MrzReaderConfig::SHIPPED;
 
     fn check(change: impl Fn(&mut Evidence), expect: QualityIssue) {
         let mut e = Evidence {

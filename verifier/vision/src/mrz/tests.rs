@@ -7,13 +7,7 @@ use image::RgbImage;
 use super::*;
 
 fn reader() -> MrzReader {
-    let config = MrzReaderConfig {
-        top_k: 5,
-        min_pitch_px: 5.0,
-        min_sharpness: 0.12,
-        max_saturated: 0.2,
-        min_frame_steepness: 0.2,
-    };
+    let config = MrzReaderConfig::SHIPPED;
     MrzReader::new(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf"), config).expect("OCR-B parses")
 }
 
