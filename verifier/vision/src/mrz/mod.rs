@@ -378,11 +378,21 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
 /// 960 pixels wide): see [`MrzReaderConfig::min_frame_steepness`]. `None` for a frame with
 /// almost no contrast.
 pub fn frame_steepness(frame: &Frame) -> Option<f32> {
-    let mut g = Gray::from_frame(frame);
-    while g.w > 960 && g.h >= 64 {
-        g = g.half();
+    let (levels, start) = pyramid(frame);
+    levels[start].steepness()
+}
+
+/// The frame in grey at up to five scales, each half the one before, and the level to start
+/// reading on: where the frame is about 640-960 pixels wide (most prints fall in the glyph
+/// range there).
+fn pyramid(frame: &Frame) -> (Vec<Gray>, usize) {
+    let mut levels = vec![Gray::from_frame(frame)];
+    while levels.len() < 5 && levels[levels.len() - 1].w >= 256 && levels[levels.len() - 1].h >= 64 {
+        let next = levels[levels.len() - 1].half();
+        levels.push(next);
     }
-    g.steepness()
+    let start = levels.iter().position(|l| l.w <= 960).unwrap_or(levels.len() - 1);
+    (levels, start)
 }
 
 /// Reads the MRZ in a frame. `today` resolves two-digit years and expiry (see
@@ -397,15 +407,8 @@ pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> MrzFrame
 /// row-major. This is what the recognition network is trained on (`models/mrz-ocrb/`); the
 /// cells are document data, as sensitive as the frame.
 pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (MrzFrameRead, Vec<Vec<Vec<f32>>>) {
-    let gray = Gray::from_frame(frame);
-    let mut levels = vec![gray];
-    while levels.len() < 5 && levels[levels.len() - 1].w >= 256 && levels[levels.len() - 1].h >= 64 {
-        let next = levels[levels.len() - 1].half();
-        levels.push(next);
-    }
-    // Start where the frame is about 640-960 pixels wide (most prints fall in the glyph range
-    // there), then go finer, then coarser.
-    let start = levels.iter().position(|l| l.w <= 960).unwrap_or(levels.len() - 1);
+    // The start level, then finer, then coarser.
+    let (levels, start) = pyramid(frame);
     let order = (0..=start).rev().chain(start + 1..levels.len());
     let mut best: Option<Attempt> = None;
     let mut attempts = 0;
