@@ -337,6 +337,19 @@ fn mrz_eval_scores_a_labelled_folder() {
     }
     assert!(v["by_format"].as_object().is_some_and(|m| !m.is_empty()), "{v}");
     assert_eq!(v["recogniser"], "mrz-ocrb-cells", "{v}");
+    // Flat, scan-like document renders are scored the same way.
+    let docs = scratch("mrz-eval-documents");
+    let assets = datasets_synthetic::Assets::new(
+        datasets_synthetic::Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"),
+        Vec::new(),
+    );
+    let spec = datasets_synthetic::Spec::new(datasets_synthetic::default_reference_date());
+    let doc = datasets_synthetic::document(5, &assets, &spec).expect("a document renders");
+    doc.image.save(docs.join("000000.png")).unwrap();
+    std::fs::write(docs.join("000000.json"), serde_json::to_vec(&doc.label).unwrap()).unwrap();
+    let v = json(&verifier(&["mrz", "eval", docs.to_str().unwrap()], &[]));
+    assert_eq!((v["frames"].as_u64(), v["documents"].as_u64()), (Some(1), Some(1)), "{v}");
+    assert!(v["found"].as_f64().is_some_and(|f| f > 0.0), "{v}");
     let empty = scratch("mrz-eval-empty");
     let run = verifier(&["mrz", "eval", empty.to_str().unwrap()], &[]);
     assert!(!run.ok && run.stderr.contains("no labelled frames"), "{}", run.stderr);

@@ -38,9 +38,11 @@ pub enum MrzCommand {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
-    /// Measure the reader on a folder made by `datasets-synthetic generate frames`.
+    /// Measure the reader on a folder made by `datasets-synthetic generate frames` (webcam
+    /// frames) or `generate documents` (flat, scan-like renders).
     Eval {
-        /// The folder of frames (`NNNNNN.jpg` with a `NNNNNN.json` label each).
+        /// The folder of frames or documents (`NNNNNN.jpg` or `.png` with a `NNNNNN.json` label
+        /// each).
         dir: PathBuf,
     },
 }
@@ -222,10 +224,21 @@ pub fn run(command: MrzCommand, config: &Config) -> anyhow::Result<()> {
     }
 }
 
-/// The part of a `datasets-synthetic` frame label the evaluation needs.
+/// The part of a `datasets-synthetic` label the evaluation needs: a frame's (the document
+/// under `document`) or a flat document's (a scan-like render, the document itself).
 #[derive(Debug, Deserialize)]
-struct FrameLabel {
-    document: DocumentTruth,
+#[serde(untagged)]
+enum Label {
+    Frame { document: DocumentTruth },
+    Document(DocumentTruth),
+}
+
+impl Label {
+    fn document(&self) -> &DocumentTruth {
+        match self {
+            Label::Frame { document } | Label::Document(document) => document,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -322,9 +335,10 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
         .par_iter()
         .map(|label_path| {
             let text = std::fs::read_to_string(label_path).with_context(|| label_path.display().to_string())?;
-            let label: FrameLabel = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a frame label", label_path.display()))?;
-            let today = Date::from_iso(&label.document.expected.reference_date)
+            let label: Label = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a frame or document label", label_path.display()))?;
+            let label = label.document();
+            let today = Date::from_iso(&label.expected.reference_date)
                 .with_context(|| format!("{}: bad reference_date", label_path.display()))?;
             let image = ["jpg", "png"]
                 .iter()
@@ -336,7 +350,7 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
                 .corrected_text()
                 .map(|t| t.expose().clone())
                 .unwrap_or_else(|| read.lines.iter().map(|l| l.text().expose().clone()).collect());
-            let truth = &label.document.mrz;
+            let truth = &label.mrz;
             let chars: usize = truth.iter().map(String::len).sum();
             let char_errors =
                 if read.location.is_some() { edit_distance(&truth.join("\n"), &got.join("\n")) } else { chars };
@@ -345,7 +359,7 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
             let issue = read.issue.map(|i| i.as_str());
             let found = read.location.is_some();
             Ok(Scored {
-                document: label.document.seed,
+                document: label.seed,
                 // The printed fields exactly: one sure alternative per position, so nothing is
                 // corrected (text input may swap confusable characters to satisfy a check digit
                 // printed wrong on purpose).
@@ -355,13 +369,13 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
                 )
                 .ok(),
                 today,
-                format: label.document.format.clone(),
-                driving_licence: label.document.kind == "driving_licence",
+                format: label.format.clone(),
+                driving_licence: label.kind == "driving_licence",
                 found,
                 right: got == *truth,
                 trustworthy: read.is_trustworthy(),
                 accepted,
-                decision_right: accepted == label.document.expected.accepted,
+                decision_right: accepted == label.expected.accepted,
                 char_errors: char_errors.min(chars),
                 chars,
                 issue,
