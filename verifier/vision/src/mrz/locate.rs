@@ -567,9 +567,8 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
     let offset = |l: &TextLine| (l.start[0] + l.end[0]) * 0.5 * n[0] + (l.start[1] + l.end[1]) * 0.5 * n[1];
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by(|&a, &b| offset(&lines[a]).total_cmp(&offset(&lines[b])));
-    // The lines directly below each line in the same block: the nearest row's, all of them
-    // (one text line may have given two: a full one and a broken or overshooting one).
-    let below = |i: usize| -> Vec<usize> {
+    // The lines that could be below each line in the same block.
+    let candidates = |i: usize| -> Vec<usize> {
         let a = &lines[i];
         let u = a.direction();
         order
@@ -593,8 +592,10 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
             })
             .collect::<Vec<_>>()
     };
+    // The lines directly below: the nearest row's, all of them (one text line may have given
+    // two: a full one and a broken or overshooting one).
     let below = |i: usize| -> Vec<usize> {
-        let all = below(i);
+        let all = candidates(i);
         let nearest = all.iter().map(|&j| offset(&lines[j])).fold(f32::INFINITY, f32::min);
         all.into_iter().filter(|&j| offset(&lines[j]) < nearest + 0.5 * lines[i].pitch).collect()
     };
