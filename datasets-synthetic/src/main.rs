@@ -102,6 +102,11 @@ struct Common {
     /// with its own pose, light and blur). 1 gives a distinct document per frame.
     #[arg(long, default_value_t = FRAMES_PER_DOCUMENT, value_parser = clap::value_parser!(u64).range(1..))]
     frames_per_document: u64,
+    /// Resolution documents are rendered at, pixels per millimetre (default 12; about 300 dpi).
+    /// Lower values give the small, scan-like renders a specimen collection holds; frames are
+    /// then photographed from that render.
+    #[arg(long)]
+    px_per_mm: Option<f32>,
 }
 
 fn main() -> Result<()> {
@@ -144,6 +149,9 @@ fn setup(common: &Common) -> Result<(Assets, Spec)> {
         None => default_reference_date(),
     };
     let mut spec = Spec::new(at);
+    if let Some(px_per_mm) = common.px_per_mm {
+        spec.px_per_mm = px_per_mm;
+    }
     if let Some(r) = &common.resolution {
         let (w, h) = r.split_once('x').context("--resolution is WIDTHxHEIGHT")?;
         spec.resolution = Some((w.parse().context("resolution width")?, h.parse().context("resolution height")?));
@@ -181,6 +189,7 @@ fn generate(kind: Kind, common: &Common, out: &Path) -> Result<()> {
         "seed": common.seed,
         "reference_date": spec.at,
         "resolution": spec.resolution,
+        "px_per_mm": spec.px_per_mm,
         "placeholder_faces": assets.placeholder_faces(),
     });
     write(&out.join("manifest.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;

@@ -7,13 +7,17 @@ it cut, labelled from the frame's label (see that example for the record format 
 lines are kept). So the network learns the cells the reader really produces: their blur, their
 placement jitter, cap heights a little off, JPEG and glare, not idealised glyphs.
 
+With `documents` the same example cuts cells from flat document renders at many resolutions
+(scan-like), which is how specimen images look.
+
 The generator has one look; real documents have others (print wear, other OCR-B cuts, security
 backgrounds). Training therefore adds its own perturbations on top (contrast, gamma, noise,
-defocus, one-pixel shifts, erased patches standing in for glare and specks) and the evaluation
-seeds are never trained on.
+defocus, bolder and thinner strokes, cells placed and sized a little off, thin wavy lines behind
+the ink, erased patches standing in for glare and specks) and the evaluation seeds are never
+trained on.
 
     python3 models/mrz-ocrb/train.py --out models/mrz-ocrb/mrz_ocrb_cells.onnx \
-        --val VAL.bin TRAIN.bin [TRAIN.bin ...]
+        --val VAL.bin [--val VAL2.bin] TRAIN.bin [TRAIN.bin ...]
 
 Input `cells` [N, 1, 22, 24]: ink darkness 0..1 (0 = paper), the cap on rows 3..19, the cell
 centred; output `logits` [N, 37] over `0-9A-Z<`.
@@ -79,11 +83,44 @@ def augment(x, gen):
         xb = F.conv2d(F.pad(xb, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
         xb = F.conv2d(F.pad(xb, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
         x[blur] = xb
-    # One-pixel shifts.
-    shift = u(b) < 0.3
-    if shift.any():
-        dx, dy = int(u(1) * 3) - 1, int(u(1) * 3) - 1
-        x[shift] = torch.roll(x[shift], shifts=(dy, dx), dims=(2, 3))
+    # Heavier and lighter print than the generator's (toner spread, worn or thin laser print):
+    # grey dilation or erosion, blended in part.
+    bold = u(b) < 0.2
+    if bold.any():
+        xb = x[bold]
+        thick = F.max_pool2d(xb, 3, stride=1, padding=1)
+        x[bold] = xb + (thick - xb) * (0.2 + 0.5 * u(int(bold.sum()), 1, 1, 1))
+    thin = u(b) < 0.15
+    if thin.any():
+        xt = x[thin]
+        eroded = -F.max_pool2d(-xt, (1, 2), stride=1, padding=0)
+        eroded = F.pad(eroded, (0, 1, 0, 0), mode="replicate")
+        x[thin] = xt + (eroded - xt) * (0.3 + 0.5 * u(int(thin.sum()), 1, 1, 1))
+    # Placement and size off by a little (a cap band or pitch measured a few per cent wrong).
+    place = u(b) < 0.4
+    if place.any():
+        k = int(place.sum())
+        theta = torch.zeros(k, 2, 3)
+        theta[:, 0, 0] = 1.0 + (u(k) - 0.5) * 0.16
+        theta[:, 1, 1] = 1.0 + (u(k) - 0.5) * 0.16
+        theta[:, 0, 1] = (u(k) - 0.5) * 0.1
+        theta[:, 0, 2] = (u(k) - 0.5) * 2.0 * 1.5 / (W / 2)
+        theta[:, 1, 2] = (u(k) - 0.5) * 2.0 * 1.5 / (H / 2)
+        grid = F.affine_grid(theta, [k, 1, H, W], align_corners=False)
+        x[place] = F.grid_sample(x[place], grid, padding_mode="zeros", align_corners=False)
+    # Security print behind the characters: thin wavy lines (guilloches) under the ink.
+    guil = u(b) < 0.3
+    if guil.any():
+        k = int(guil.sum())
+        yy = torch.arange(H, dtype=torch.float32).view(1, H, 1)
+        xx = torch.arange(W, dtype=torch.float32).view(1, 1, W)
+        angle = u(k, 1, 1) * math.pi
+        freq = 0.25 + 0.5 * u(k, 1, 1)
+        wave = 1.5 * u(k, 1, 1) * torch.sin(0.3 * u(k, 1, 1) * (xx + yy) + 6.3 * u(k, 1, 1))
+        phase = (torch.cos(angle) * xx + torch.sin(angle) * yy + wave) * freq + 6.3 * u(k, 1, 1)
+        lines = ((torch.cos(phase) - 0.8) / 0.2).clamp(0, 1)
+        strength = 0.15 + 0.35 * u(k, 1, 1)
+        x[guil] = torch.maximum(x[guil], (lines * strength).unsqueeze(1))
     # Contrast and gamma: faint, heavy and unevenly normalised print.
     gain = (0.55 + 0.6 * u(b, 1, 1, 1))
     gamma = torch.exp((u(b, 1, 1, 1) - 0.5) * 0.8)
@@ -118,7 +155,7 @@ def evaluate(model, cells, labels):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("train", nargs="+")
-    ap.add_argument("--val", required=True)
+    ap.add_argument("--val", required=True, action="append", help="validation set; may be repeated")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--batch", type=int, default=256)
@@ -128,8 +165,8 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     cells, labels = load(args.train)
-    vcells, vlabels = load([args.val])
-    print(f"train {len(labels)} cells, val {len(vlabels)} cells", flush=True)
+    vals = [(v, *load([v])) for v in args.val]
+    print(f"train {len(labels)} cells, val {[len(vl) for _, _, vl in vals]} cells", flush=True)
 
     model = CellNet()
     steps = args.epochs * math.ceil(len(labels) / args.batch)
@@ -149,16 +186,19 @@ def main():
             sched.step()
             total += float(loss) * len(idx)
             n += len(idx)
-        acc, worst = evaluate(model, vcells, vlabels)
-        print(f"epoch {epoch + 1}: loss {total / n:.4f}, val accuracy {acc:.5f}, "
-              f"{time.time() - start:.0f} s, confusions {worst}", flush=True)
+        print(f"epoch {epoch + 1}: loss {total / n:.4f}, {time.time() - start:.0f} s", flush=True)
+        for name, vcells, vlabels in vals:
+            acc, worst = evaluate(model, vcells, vlabels)
+            print(f"  {name}: accuracy {acc:.5f}, confusions {worst}", flush=True)
 
     model.eval()
     torch.onnx.export(model, torch.zeros(1, 1, H, W), args.out, input_names=["cells"], output_names=["logits"],
                       dynamic_axes={"cells": {0: "n"}, "logits": {0: "n"}}, opset_version=17)
-    acc, worst = evaluate(model, vcells, vlabels)
-    report = {"train_cells": len(labels), "val_cells": len(vlabels), "val_accuracy": acc, "val_confusions": worst,
-              "epochs": args.epochs, "seed": args.seed, "seconds": round(time.time() - start)}
+    report = {"train_cells": len(labels), "epochs": args.epochs, "seed": args.seed,
+              "seconds": round(time.time() - start), "val": {}}
+    for name, vcells, vlabels in vals:
+        acc, worst = evaluate(model, vcells, vlabels)
+        report["val"][name] = {"cells": len(vlabels), "accuracy": acc, "confusions": worst}
     print(json.dumps(report), flush=True)
 
 

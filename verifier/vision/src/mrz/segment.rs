@@ -4,7 +4,7 @@
 //!
 //! The strip's grey values become ink darkness (0 = paper, 1 = ink) against a local background
 //! and ink level, so shading and glare gradients cancel. The cap band is where the row profile
-//! of darkness is high. Cells are placed by matching, not by the ink's centroids: the pitch comes
+//! of ink edges is high. Cells are placed by matching, not by the ink's centroids: the pitch comes
 //! from the column profile's periodicity, and a dynamic programme picks the `n` windows, about a
 //! pitch apart, that best look like centred OCR-B glyphs, so runs of fillers cannot drift. The
 //! cap height is then chosen among a few around the measured one by the same template fit. What
@@ -103,24 +103,38 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Se
     }
 
     // The cap band, per run of a few cells (a line direction estimated from part of the line
-    // drifts along it): rows whose darkness is at least a third of the densest row's. Its centre
-    // is then a straight fit along the line, its height a high quantile (fillers are shorter).
+    // drifts along it): rows whose ink edges across the line add up to at least a third of the
+    // busiest row's. Edges, not darkness: the glyphs' strokes cross every row of the cap, while
+    // a long background line (a guilloche, a printed rule) darkens one row a great deal but has
+    // no edge along it. The band's centre is then a straight fit along the line, its height a
+    // high quantile (fillers are shorter).
     let mut centres = Vec::new();
     let mut heights = Vec::new();
     let chunk = 6;
     for k in (0..n).step_by(chunk) {
         let (cx0, cx1) = ((k + MARGIN) * CELL_W, ((k + chunk).min(n) + MARGIN) * CELL_W);
-        let rows: Vec<f32> = (0..h).map(|y| dark[y * w + cx0..y * w + cx1].iter().sum::<f32>()).collect();
+        let rows: Vec<f32> = (0..h)
+            .map(|y| {
+                let row = &dark[y * w + cx0..y * w + cx1];
+                row.windows(2).map(|p| (p[1] - p[0]).abs()).sum::<f32>()
+            })
+            .collect();
         if let Some((top, bottom)) = band_of(&rows) {
             centres.push((0.5 * (cx0 + cx1) as f32, 0.5 * (top + bottom), 1.0));
             heights.push(bottom - top);
         }
     }
-    let (c0, c1) = match weighted_line(&centres) {
+    let band_h = if heights.is_empty() { h as f32 / 2.2 } else { percentile(&mut heights, 0.75).max(4.0) };
+    // A run whose band sits off the others' (a neighbouring line at the strip's edge, a run of
+    // fillers read on a background stroke) does not pull the line: the fit keeps the runs near
+    // the median centre.
+    let mut ys: Vec<f32> = centres.iter().map(|p| p.1).collect();
+    let median = percentile(&mut ys, 0.5);
+    let near: Vec<_> = centres.iter().copied().filter(|p| (p.1 - median).abs() < band_h / 3.0).collect();
+    let (c0, c1) = match weighted_line(&near).or_else(|| weighted_line(&centres)) {
         Some((c0, c1)) if c1.abs() < 0.05 => (c0, c1),
         _ => (h as f32 / 2.0, 0.0),
     };
-    let band_h = if heights.is_empty() { h as f32 / 2.2 } else { percentile(&mut heights, 0.75).max(4.0) };
     let centre_at = |x: f32| c0 + c1 * x;
 
     if n == 0 {
@@ -369,4 +383,46 @@ fn weighted_line(points: &[(f32, f32, f32)]) -> Option<(f32, f32)> {
     }
     let b = sxy / sxx;
     Some((my - b * mx, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A strip of `n` cells of two-stroke glyphs, their cap on rows 12..28 (centre 20), on
+    /// paper crossed by long faint horizontal lines (security print) above and below.
+    fn strip_with_background_lines(n: usize) -> Strip {
+        let w = (n + 2 * MARGIN) * CELL_W;
+        let mut px = vec![230f32; w * STRIP_H];
+        for y in [3, 4, 35, 36] {
+            px[y * w..(y + 1) * w].fill(150.0);
+        }
+        for c in MARGIN..MARGIN + n {
+            for y in 12..28 {
+                for x in [4, 5, 11, 12] {
+                    px[y * w + c * CELL_W + x] = 40.0;
+                }
+            }
+        }
+        Strip { cells: n, w, px }
+    }
+
+    #[test]
+    fn the_cap_band_follows_the_glyphs_not_long_background_lines() {
+        let templates =
+            Templates::from_font(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf")).expect("OCR-B parses");
+        let seg = segment(&strip_with_background_lines(30), &templates, true);
+        assert_eq!(seg.cells.len(), 30);
+        assert!((seg.band_centre - 20.0).abs() < 1.0, "band centre {}", seg.band_centre);
+    }
+
+    #[test]
+    fn band_of_finds_the_run_around_the_peak() {
+        // A third of the peak is 2: the band runs from where the profile crosses 2 between
+        // rows 2 and 3 (edge 2.5) to where it does between rows 5 and 6 (5.5 + 3/4).
+        let rows = [0.0, 0.1, 2.0, 6.0, 6.0, 5.0, 1.0, 0.0];
+        let (top, bottom) = band_of(&rows).expect("a band");
+        assert!((top - 2.5).abs() < 1e-4 && (bottom - 6.25).abs() < 1e-4, "{top}..{bottom}");
+        assert_eq!(band_of(&[0.0; 8]), None);
+    }
 }
