@@ -140,6 +140,11 @@ impl Grid {
                             alts.push((partner, worst.saturating_add(UNIT)));
                         }
                         alts.retain(|&(c, _)| class.admits(c));
+                        if let CharClass::Exact(c) = class {
+                            // The layout was recognised by this character (confusables read as
+                            // letters), so it stands whatever the recogniser's rivals were.
+                            alts = vec![(c, 0)];
+                        }
                         alts.sort_by_key(|&(_, cost)| cost);
                         alts.truncate(MAX_ALTERNATIVES);
                         if alts.is_empty() {

@@ -113,6 +113,9 @@ pub(crate) enum CharClass {
     /// `M`, `F`, `X` or `<`.
     Sex,
     Filler,
+    /// One fixed character, the layout's own (the French card's `IDFRA`): the layout was
+    /// recognised by it, so no check digit may turn it into anything else.
+    Exact(u8),
 }
 
 impl CharClass {
@@ -125,6 +128,7 @@ impl CharClass {
             CharClass::DigitFiller => c.is_ascii_digit() || c == b'<',
             CharClass::Sex => matches!(c, b'M' | b'F' | b'X' | b'<'),
             CharClass::Filler => c == b'<',
+            CharClass::Exact(e) => c == e,
         }
     }
 }
@@ -212,7 +216,7 @@ pub(crate) struct FieldMap {
     pub optional: &'static [Range],
 }
 
-use CharClass::{AlnumFiller, Digit, DigitFiller, Filler, Letter, LetterFiller, Sex};
+use CharClass::{AlnumFiller, Digit, DigitFiller, Exact, Filler, Letter, LetterFiller, Sex};
 
 const TD1_SPANS: &[Span] = &[
     s(0, 0, 1, Letter),
@@ -318,7 +322,11 @@ const MRVB_FIELDS: FieldMap = two_line_fields(36, &[r(1, 28, 36)]);
 // number), given names (14), birth YYMMDD and check, sex, and a final check digit over line 1
 // and the first 35 characters of line 2.
 const FR_ID_SPANS: &[Span] = &[
-    s(0, 0, 5, Letter),
+    s(0, 0, 1, Exact(b'I')),
+    s(0, 1, 2, Exact(b'D')),
+    s(0, 2, 3, Exact(b'F')),
+    s(0, 3, 4, Exact(b'R')),
+    s(0, 4, 5, Exact(b'A')),
     s(0, 5, 30, LetterFiller),
     s(0, 30, 36, AlnumFiller),
     s(1, 0, 4, Digit),

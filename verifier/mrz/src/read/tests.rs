@@ -677,3 +677,28 @@ fn text_that_is_not_an_mrz() {
     let read = parse(&["", TD3_1, "  ", &format!(" {TD3_2}\r\n")], today).expect("an MRZ");
     assert!(read.valid);
 }
+
+#[test]
+fn the_french_card_prefix_is_never_corrected_to_satisfy_a_check() {
+    // A composite check digit that passes only if line 1 read `IOFRA`: the layout was
+    // recognised by `IDFRA`, so the check fails rather than the prefix changing.
+    let l1 = FR_1.replacen("IDFRA", "IOFRA", 1);
+    let l2 = "0503751123452CAMILLE<MARIE<7006159F?";
+    let filled = fill_as(Some(Layout::FrId), &[&l1, l2]);
+    let today = Date::new(2019, 1, 1).expect("valid");
+    let mut lines: Vec<Vec<Vec<(u8, f32)>>> =
+        [FR_1, filled[1].as_str()].iter().map(|l| l.bytes().map(|c| vec![(c, 0.9)]).collect()).collect();
+    lines[0][1] = vec![(b'D', 0.5), (b'O', 0.45)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert_eq!(read.format, Format::FrId);
+    assert!(!read.valid, "{:?}", read.corrections);
+    assert!(read.corrections.iter().all(|c| (c.line, c.column) != (0, 1)), "{:?}", read.corrections);
+    // `1DFRA` on a valid card: the prefix is recognised through the confusion and stands.
+    let valid = fill_as(Some(Layout::FrId), &[FR_1, l2]);
+    lines[1] = valid[1].bytes().map(|c| vec![(c, 0.9)]).collect();
+    lines[0][0] = vec![(b'1', 0.5)];
+    lines[0][1] = vec![(b'D', 0.5)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert!(read.valid, "{:?}", read.checks);
+    assert_eq!(read.corrections, [Correction { line: 0, column: 0, from: '1', to: 'I' }]);
+}

@@ -341,15 +341,18 @@ fn align(img: &[f32], w: usize, n: usize, pitch: f32, templates: &Templates, scr
     lefts
 }
 
-/// The rows `(top, bottom)` where a row profile stays above a third of its peak around the
-/// peak, with sub-pixel edges; `None` for an empty profile.
+/// The rows `(top, bottom)` where a row profile stays above a third of the way from its floor
+/// to its peak, around the peak, with sub-pixel edges; `None` for an empty profile. The floor
+/// is what rows off the text still have (a busy security background puts edges in every row);
+/// most of a strip's rows are off the text, so a low quantile measures it.
 fn band_of(rows: &[f32]) -> Option<(f32, f32)> {
     let h = rows.len();
     let (peak, &max) = rows.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-    if max <= 0.5 {
+    let floor = percentile(&mut rows.to_vec(), 0.15);
+    if max - floor <= 0.5 {
         return None;
     }
-    let level = max / 3.0;
+    let level = floor + (max - floor) / 3.0;
     let mut top = peak;
     while top > 0 && rows[top - 1] > level {
         top -= 1;
@@ -424,5 +427,9 @@ mod tests {
         let (top, bottom) = band_of(&rows).expect("a band");
         assert!((top - 2.5).abs() < 1e-4 && (bottom - 6.25).abs() < 1e-4, "{top}..{bottom}");
         assert_eq!(band_of(&[0.0; 8]), None);
+        // The same text over a background that puts 3 in every row: the same band.
+        let busy: Vec<f32> = rows.iter().map(|r| r + 3.0).collect();
+        let (top, bottom) = band_of(&busy).expect("a band");
+        assert!((top - 2.5).abs() < 1e-4 && (bottom - 6.25).abs() < 1e-4, "{top}..{bottom}");
     }
 }
