@@ -630,13 +630,15 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
             let mut fit = 0.0;
             let mut ok = true;
             for (&i, &count) in run.iter().zip(format.iter()) {
-                // A line the ink walk took too far is cut back to its glyph chain when that
-                // fits.
+                // A line the ink walk took too far (over a card's edge, into background print
+                // beside the zone) is cut back to its glyph chain when that fits the format
+                // better by half a character or more: the strips are cut from these ends, and a
+                // strip a few cells too long misplaces the cells.
                 let err = |l: &TextLine| (l.chars() - count as f32).abs() / count as f32;
                 let mut line = lines[i].clone();
-                if err(&line) > COUNT_TOLERANCE && line.chars() > count as f32 {
+                if line.chars() > count as f32 {
                     let core = line.core_line();
-                    if err(&core) <= COUNT_TOLERANCE {
+                    if err(&core) + 0.5 / count as f32 <= err(&line) {
                         line = core;
                     }
                 }
@@ -698,5 +700,13 @@ mod tests {
         assert_eq!(td1.lines[1], lines[1]);
         // Without the cut the first line would be 34 characters long, too long for TD1.
         assert!(lines[0].chars() > 30.0 * (1.0 + COUNT_TOLERANCE));
+
+        // Two cells too far would still pass for 30 characters, but the glyph chain fits
+        // better, and strips cut from the longer ends misplace the cells.
+        let lines = [line(50.0, 20.0), line(68.0, 0.0), line(86.0, 0.0)];
+        assert!(lines[0].chars() < 30.0 * (1.0 + COUNT_TOLERANCE));
+        let blocks = stack(&lines, 0.0);
+        let td1 = blocks.iter().find(|b| b.counts == [30, 30, 30]).expect("a TD1 block");
+        assert!((td1.lines[0].chars() - 30.0).abs() < 0.5, "{}", td1.lines[0].chars());
     }
 }

@@ -333,15 +333,23 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
     let mut geom = rectify::geometry(block)?;
     let mut read = read_lines(gray, &geom, block, reader, false);
     // Read again where the glyphs were found: the first rectification's line ends come from the
-    // ink walk in `locate`, which may overshoot or stop short and shear the strips.
-    if let Some(refined) = rectify::refine(block, &geom, &read.found)
-        && let Some(g) = rectify::geometry(&refined)
-    {
+    // ink walk in `locate`, which may overshoot or stop short and shear the strips. Ends that
+    // moved by more than half a pitch were far off (background print beside the zone, a card
+    // edge), and cells placed in strips that far off are themselves a little off, so the glyphs
+    // are found once more before reading.
+    let mut current = block.clone();
+    for pass in 0..2 {
+        let Some(refined) = rectify::refine(&current, &geom, &read.found) else { break };
+        let Some(g) = rectify::geometry(&refined) else { break };
+        let moved = ends_moved(&current, &refined);
         geom = g;
-        read = read_lines(gray, &geom, &refined, reader, true);
-    } else {
-        read = read_lines(gray, &geom, block, reader, true);
+        current = refined;
+        if pass == 1 || moved <= 0.5 {
+            break;
+        }
+        read = read_lines(gray, &geom, &current, reader, false);
     }
+    read = read_lines(gray, &geom, &current, reader, true);
     let cells = read.lines.iter().map(|l| l.alternatives.len()).sum::<usize>().max(1) as f32;
     let confidence: f32 =
         read.lines.iter().flat_map(|l| l.alternatives.iter()).map(|a| a.first().map_or(0.0, |c| c.1)).sum::<f32>()
@@ -372,6 +380,16 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
         saturated,
         rank,
     })
+}
+
+/// The most any line end moved from `a` to `b`, in pitches.
+fn ends_moved(a: &Block, b: &Block) -> f32 {
+    let dist = |p: [f32; 2], q: [f32; 2]| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt();
+    a.lines
+        .iter()
+        .zip(&b.lines)
+        .map(|(x, y)| dist(x.start, y.start).max(dist(x.end, y.end)) / x.pitch.max(1e-3))
+        .fold(0.0, f32::max)
 }
 
 /// How steep the sharpest edges of a frame are, at the scale the reader starts on (about 640 to
