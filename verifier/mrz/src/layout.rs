@@ -62,6 +62,8 @@ pub enum Field {
     Nationality,
     /// The holder's names.
     Names,
+    /// The holder's sex (`M`, `F`, `X` or `<`).
+    Sex,
 }
 
 impl Field {
@@ -77,6 +79,7 @@ impl Field {
             Field::IssuingState => "issuing_state",
             Field::Nationality => "nationality",
             Field::Names => "names",
+            Field::Sex => "sex",
         }
     }
 }

@@ -339,6 +339,11 @@ fn read_fields(layout: Layout, reading: &[Vec<u8>], resolved: &[Resolved], today
         _ => None,
     });
 
+    // A sex position holding anything else (no candidate fitted its class) is a misread.
+    if fields.sex.is_some() && sex.is_none() {
+        malformed.push(Field::Sex);
+    }
+
     let nationality = match (fields.nationality, layout) {
         (Some(range), _) => Some(trimmed(reading, range)),
         (None, Layout::FrId) => Some("FRA".to_string()),

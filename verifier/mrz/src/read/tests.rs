@@ -702,3 +702,27 @@ fn the_french_card_prefix_is_never_corrected_to_satisfy_a_check() {
     assert!(read.valid, "{:?}", read.checks);
     assert_eq!(read.corrections, [Correction { line: 0, column: 0, from: '1', to: 'I' }]);
 }
+
+#[test]
+fn a_sex_position_holding_no_sex_makes_the_read_untrustworthy() {
+    // Position 20 of a TD3's second line is covered by no check digit: a `7` there (no
+    // candidate in the class) leaves every check passing, but the read cannot stand.
+    let today = Date::new(2011, 6, 1).expect("valid");
+    let mut lines: Vec<Vec<Vec<(u8, f32)>>> =
+        [TD3_1, TD3_2].iter().map(|l| l.bytes().map(|c| vec![(c, 0.9)]).collect()).collect();
+    assert!(parse_alternatives(&lines, today).expect("an MRZ").is_trustworthy());
+    lines[1][20] = vec![(b'7', 0.9)];
+    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    assert!(read.valid, "{:?}", read.checks);
+    assert_eq!(read.sex, None);
+    assert!(!read.is_trustworthy());
+    assert!(!read.acceptance.accepted);
+    assert!(
+        read.acceptance
+            .reasons
+            .iter()
+            .any(|r| r.code == crate::policy::ReasonCode::FieldInvalid && r.field == Some(Field::Sex)),
+        "{:?}",
+        read.acceptance.reasons
+    );
+}
