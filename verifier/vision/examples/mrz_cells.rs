@@ -9,9 +9,11 @@
 //! (JPEG-encoded and decoded, located, rectified, segmented); the cells it cut are labelled with
 //! the label's MRZ characters. With `documents`, the images are flat document renders instead,
 //! like scans and specimen images: each at its own resolution (5.5 to 16 pixels per millimetre,
-//! so the MRZ pitch runs from 14 to 41 pixels), half of them JPEG-encoded at quality 60 to 95. A line is kept only when the reader cut the right number of cells
-//! and its reading agrees with the truth best with no shift, so a line whose cells slipped by one
-//! is not taught with the wrong labels. Records are `1 + NET_CELL_WIDTH * NET_CELL_HEIGHT` bytes:
+//! so the MRZ pitch runs from 14 to 41 pixels), half of them JPEG-encoded at quality 60 to 95.
+//!
+//! A line is kept only when the reader cut the right number of cells and its reading agrees
+//! with the truth best with no shift, so a line whose cells slipped by one is not taught with
+//! the wrong labels. Records are `1 + NET_CELL_WIDTH * NET_CELL_HEIGHT` bytes:
 //! the character's index in `0-9A-Z<`, then the darkness values scaled to 0..=255, row-major.
 //!
 //! Use other seeds than the evaluations (`mrz_eval`, `verifier mrz eval`) so the network is never
@@ -22,7 +24,7 @@ use std::io::{Cursor, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, document, frame, sample_seed};
-use vision::frame::{DecodeLimits, decode};
+use vision::frame::decode;
 use vision::mrz::read_mrz_with_cells;
 
 mod common;
@@ -80,9 +82,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scans = args.iter().any(|a| a == "documents");
     let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
     let at = default_reference_date();
-    let today = mrz::Date::new(at.year as u16, at.month as u8, at.day as u8).ok_or("bad reference date")?;
+    let today = common::mrz_date(at)?;
     let spec = Spec::new(at);
-    let limits = DecodeLimits { max_bytes: 20 << 20, max_pixels: 20_000_000, max_side: 8192 };
+    let limits = common::LIMITS;
 
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let (kept_lines, skipped_lines) = (AtomicU64::new(0), AtomicU64::new(0));
@@ -102,7 +104,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             (sample.jpeg().map_err(|e| e.to_string())?, sample.label.document.content.mrz)
                         };
                         let image = decode(&bytes, limits).map_err(|e| e.to_string())?;
-                        let truth = &truth;
                         let (read, cells) = read_mrz_with_cells(&image, reader, today);
                         if read.lines.len() != truth.len() {
                             skipped_lines.fetch_add(truth.len() as u64, Ordering::Relaxed);

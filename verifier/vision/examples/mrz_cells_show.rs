@@ -10,7 +10,7 @@
 //! are document data, so use it on test images only.
 #![allow(clippy::disallowed_methods)] // A debugging tool: it reads and writes files.
 
-use vision::frame::{DecodeLimits, decode};
+use vision::frame::decode;
 use vision::mrz::{NET_CELL_HEIGHT, NET_CELL_WIDTH, read_mrz_with_cells};
 
 mod common;
@@ -24,9 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: IMAGE OUT.png [templates]".into());
     };
     let reader = common::reader(common::Recogniser::from_args(&args))?;
-    let limits = DecodeLimits { max_bytes: 40 << 20, max_pixels: 40_000_000, max_side: 10_000 };
-    let frame = decode(&std::fs::read(input)?, &limits)?;
-    let today = mrz::Date::new(2026, 1, 1).ok_or("bad date")?;
+    let frame = decode(&std::fs::read(input)?, &common::LIMITS)?;
+    let today = common::mrz_date(datasets_synthetic::default_reference_date())?;
     let (read, cells) = read_mrz_with_cells(&frame, &reader, today);
     for line in &read.lines {
         println!("{}", line.text().expose());

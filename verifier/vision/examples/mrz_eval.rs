@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, document, frame, frame_of, sample_seed};
-use vision::frame::{DecodeLimits, decode};
+use vision::frame::decode;
 use vision::mrz::{MrzConsensus, MrzReader, frame_steepness, read_mrz};
 
 mod common;
@@ -47,11 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("recogniser: {}", reader.recogniser());
     let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
     let at = default_reference_date();
-    let today = mrz::Date::new(at.year as u16, at.month as u8, at.day as u8).ok_or("bad reference date")?;
+    let today = common::mrz_date(at)?;
     let mut spec = Spec::new(at);
     spec.resolution = resolution;
     spec.clean = clean;
-    let limits = DecodeLimits { max_bytes: 20 << 20, max_pixels: 20_000_000, max_side: 8192 };
+    let limits = common::LIMITS;
     if let Some(frames) = per_document {
         return documents(count, seed, frames, &reader, &assets, &spec, today);
     }
@@ -214,7 +214,7 @@ fn documents(
     spec: &Spec,
     today: mrz::Date,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let limits = DecodeLimits { max_bytes: 20 << 20, max_pixels: 20_000_000, max_side: 8192 };
+    let limits = common::LIMITS;
     const RESOLUTIONS: [(u32, u32); 5] = [(640, 480), (960, 540), (1280, 720), (1280, 960), (1920, 1080)];
     let (mut right, mut settled, mut settled_wrong, mut used) = (0u64, 0u64, 0u64, 0u64);
     let mut by_format: BTreeMap<String, (u64, u64)> = BTreeMap::new();

@@ -1,10 +1,21 @@
-//! What the MRZ examples share: the reader as the service builds it by default.
+//! What the MRZ examples share: the reader as the service builds it by default, the decode
+//! limits and the reference date.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use vision::frame::DecodeLimits;
 use vision::mrz::{CellNet, LineNet, MrzReader, MrzReaderConfig};
 use vision::onnx::{OnnxRuntime, OnnxThreads};
+
+/// Decode limits for the examples' images: generated frames and renders, and scans up to about
+/// 600 dpi of a passport page.
+pub const LIMITS: DecodeLimits = DecodeLimits { max_bytes: 20 << 20, max_pixels: 20_000_000, max_side: 8192 };
+
+/// `datasets-synthetic`'s date as the MRZ parser's, for resolving two-digit years and expiry.
+pub fn mrz_date(at: datasets_synthetic::Date) -> Result<mrz::Date, Box<dyn std::error::Error>> {
+    Ok(mrz::Date::new(at.year as u16, at.month as u8, at.day as u8).ok_or("bad reference date")?)
+}
 
 /// Which recogniser the examples read with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
