@@ -134,3 +134,37 @@ pub fn load(config: &Config, manifest: &Manifest) -> anyhow::Result<Engines> {
     loaded.extend(records);
     Ok(Engines { faces, mrz, loaded })
 }
+
+/// One model's warm-up: a tiny input through the stage that runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmUp {
+    /// The stage (`face_detector`, `face_embedding`).
+    pub role: &'static str,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// Runs each model a request will need on a tiny input, as readiness checks: a model that
+/// loaded but cannot run (a broken runtime, a wrong input shape) fails here, not on a
+/// recipient's first frame. CPU work: call it on the rayon pool.
+pub fn warm_up(engines: &Engines) -> Vec<WarmUp> {
+    use vision::face::{DetectedFace, FaceBox, align_face};
+    use vision::frame::Frame;
+
+    let blank = Frame::from_rgb(image::RgbImage::from_pixel(96, 96, image::Rgb([128, 128, 128])));
+    let detector = engines.faces.detector.detect(&blank).err().map(|e| e.to_string());
+    let face = DetectedFace {
+        bbox: FaceBox { x: 24.0, y: 24.0, width: 48.0, height: 48.0 },
+        score: 1.0,
+        landmarks: [[36.0, 44.0], [60.0, 44.0], [48.0, 56.0], [38.0, 66.0], [58.0, 66.0]],
+    };
+    let embedder = match align_face(&blank, &face, engines.faces.embedder.input_size()) {
+        Some(crop) => match engines.faces.embedder.embed(std::slice::from_ref(&crop)) {
+            Ok(e) if e.len() == 1 => None,
+            Ok(e) => Some(format!("{} embeddings for one face", e.len())),
+            Err(e) => Some(e.to_string()),
+        },
+        None => Some("the warm-up face could not be aligned".into()),
+    };
+    vec![WarmUp { role: "face_detector", error: detector }, WarmUp { role: "face_embedding", error: embedder }]
+}

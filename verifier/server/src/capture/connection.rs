@@ -209,9 +209,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         last_accepted = Some(now);
                         cap.next_frame += 1;
                         let frame = Pending { id: cap.next_frame, seq: seq.unwrap_or(cap.next_frame), bytes, at: now };
-                        if inflight.is_none() {
-                            inflight = Some(start_job(svc, &cap, frame));
-                        } else if waiting.replace(frame).is_some() {
+                        if waiting.replace(frame).is_some() {
                             metrics::counter!("capture_frames_dropped_total").increment(1);
                         }
                     }
@@ -260,9 +258,11 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                     asked_interval = target;
                     let _ = send(socket, &ServerMessage::Rate { frame_interval_ms: target.as_millis() as u64 }).await;
                 }
-                if let Some(next) = waiting.take() {
-                    inflight = Some(start_job(svc, &cap, next));
-                }
+            }
+            permit = svc.admission.clone().acquire_owned(), if inflight.is_none() && waiting.is_some() => {
+                let Ok(permit) = permit else { return park(cap, false) };
+                let frame = waiting.take().expect("the branch runs only with a waiting frame");
+                inflight = Some(start_job(svc, &cap, frame, permit));
             }
             () = tokio::time::sleep_until(deadline.into()) => {
                 cap.machine.handle_input(Input::Timeout(Instant::now()));
@@ -291,7 +291,12 @@ fn park(cap: Box<Capture>, in_flight: bool) -> Option<Box<Capture>> {
     Some(cap)
 }
 
-fn start_job(svc: &Arc<CaptureService>, cap: &Capture, frame: Pending) -> Job {
+fn start_job(
+    svc: &Arc<CaptureService>,
+    cap: &Capture,
+    frame: Pending,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Job {
     let analysis = cap.machine.analysis();
     let today = cap.machine.today();
     let cancelled = cap.cancelled.clone();
@@ -325,6 +330,7 @@ fn start_job(svc: &Arc<CaptureService>, cap: &Capture, frame: Pending) -> Job {
             Err(JobError::Cancelled) => Err(FrameError::Corrupt("cancelled".into())),
             Err(e) => Err(FrameError::Model(e.to_string())),
         };
+        drop(permit);
         (frame, analysed)
     })
 }

@@ -43,6 +43,11 @@ pub struct CaptureService {
     pub quality: QualityConfig,
     /// Model name to SHA-256, recorded in each decision.
     pub model_versions: BTreeMap<String, String>,
+    /// Frames under analysis across all sessions, at most one per pool thread plus one (so a
+    /// thread never idles between jobs). A frame waits in its session's one-frame slot for a
+    /// permit, where a newer frame replaces it: queueing happens nowhere else, so a frame's
+    /// wait is bounded by its session's frame interval, whatever the load.
+    pub admission: Arc<tokio::sync::Semaphore>,
     live: Mutex<HashMap<String, Slot>>,
 }
 
@@ -89,6 +94,7 @@ impl CaptureService {
             limits,
             quality,
             model_versions,
+            admission: Arc::new(tokio::sync::Semaphore::new(rayon::current_num_threads() + 1)),
             live: Mutex::new(HashMap::new()),
         }
     }
