@@ -74,6 +74,7 @@ impl App {
             config.capture,
             config.images,
             config.face_match.quality,
+            config.portrait,
         ));
         tokio::spawn(capture.clone().sweep_forever(std::time::Duration::from_secs(5)));
         Ok(Self {

@@ -41,7 +41,7 @@ const PORTRAIT_CANDIDATES: usize = 6;
 pub struct Capture {
     session_id: String,
     machine: Session,
-    next_frame: FrameId,
+    next_frame: u64,
     hashes: HashMap<FrameId, String>,
     evidence: HashMap<&'static str, (Bytes, Option<FaceBox>)>,
     portraits: VecDeque<(FrameId, Bytes, Option<FaceBox>)>,
@@ -208,7 +208,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         }
                         last_accepted = Some(now);
                         cap.next_frame += 1;
-                        let frame = Pending { id: cap.next_frame, seq: seq.unwrap_or(cap.next_frame), bytes, at: now };
+                        let frame = Pending { id: FrameId(cap.next_frame), seq: seq.unwrap_or(cap.next_frame), bytes, at: now };
                         if waiting.replace(frame).is_some() {
                             metrics::counter!("capture_frames_dropped_total").increment(1);
                         }
@@ -309,6 +309,7 @@ fn start_job(
                 engines: &job_svc.engines,
                 limits: &job_svc.limits,
                 quality: &job_svc.quality,
+                portrait: &job_svc.portrait,
                 today,
             };
             analyse(&cx, analysis, &bytes)
