@@ -185,6 +185,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                             let _ = send(socket, &ServerMessage::Pong { t }).await;
                         }
                         Err(e) => {
+                            tracing::info!(error = %e, "capture: malformed message refused");
                             let _ = send(socket, &ServerMessage::error("message.malformed", e.to_string())).await;
                         }
                     },
@@ -192,6 +193,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         let now = Instant::now();
                         let seq = next_seq.take();
                         if bytes.len() > cfg.max_frame_bytes {
+                            tracing::info!(bytes = bytes.len(), "capture: oversized frame refused");
                             let message = format!("{} bytes; the limit is {}", bytes.len(), cfg.max_frame_bytes);
                             let _ = send(socket, &ServerMessage::error("frame.too_large", message)).await;
                             metrics::counter!("capture_frames_refused_total", "reason" => "too_large").increment(1);
@@ -201,6 +203,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                             metrics::counter!("capture_frames_refused_total", "reason" => "too_fast").increment(1);
                             if last_too_fast.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)) {
                                 last_too_fast = Some(now);
+                                tracing::info!("capture: frames over the rate cap dropped");
                                 let message = format!("at most one frame per {} ms", cfg.min_frame_interval.as_millis());
                                 let _ = send(socket, &ServerMessage::error("frame.too_fast", message)).await;
                             }
@@ -244,6 +247,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         }
                     }
                     Err(FrameError::Corrupt(message)) => {
+                        tracing::info!(error = %message, "capture: undecodable frame refused");
                         metrics::counter!("capture_frames_refused_total", "reason" => "corrupt").increment(1);
                         let _ = send(socket, &ServerMessage::error("frame.corrupt", message)).await;
                     }
