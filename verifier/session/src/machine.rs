@@ -259,6 +259,8 @@ impl Session {
                 if self.step == Step::Done {
                     return;
                 }
+                // The frame's feedback goes before what it caused (an instruction, the decision).
+                let at_queue = self.outputs.len();
                 let code = match (self.step, findings) {
                     (Step::Document, Findings::Document { mrz, portrait }) => {
                         self.on_document(frame, &mrz, portrait, at)
@@ -269,7 +271,7 @@ impl Session {
                     // Analysed for a step that has since ended: nothing to learn.
                     _ => None,
                 };
-                self.outputs.push_back(Output::Feedback { frame, code });
+                self.outputs.insert(at_queue, Output::Feedback { frame, code });
             }
         }
     }
