@@ -23,9 +23,11 @@ use crate::Error;
 use crate::effects::{BackgroundKind, Photometry, PixelRng, background, defocus, glare, photometry, thumb};
 use crate::face::{FacePhoto, FaceRef, head_box};
 use crate::frame::{encode_jpeg, project};
+use crate::mrz_text::Layout;
 use crate::render::Rect;
-use crate::sample::{Assets, DocumentLabel, DocumentSample, LABEL_SCHEMA, Spec, document};
-use crate::warp::{Homography, warp_onto};
+use crate::render::has_front;
+use crate::sample::{Assets, DocumentLabel, DocumentSample, FrontLabel, LABEL_SCHEMA, Spec, document, front_of};
+use crate::warp::{Homography, half, warp_onto};
 use crate::y4m::Y4mWriter;
 
 /// What a sequence shows.
@@ -46,12 +48,27 @@ pub enum Scenario {
     Replay,
     /// A live person who is not the document's holder.
     Impostor,
+    /// A live person showing a TD1 card's back (the MRZ side), turning it over to its portrait
+    /// side, then their face, following the challenge.
+    TurnOver,
 }
 
 impl Scenario {
     /// Every scenario, in a fixed order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Genuine,
+        Scenario::PrintedPhoto,
+        Scenario::ScreenReplay,
+        Scenario::StaticImage,
+        Scenario::WrongChallenge,
+        Scenario::Replay,
+        Scenario::Impostor,
+        Scenario::TurnOver,
+    ];
+
+    /// The attacks a random sequence draws from (the other half is genuine). The turn-over
+    /// scenario is only made on request, so earlier seeds keep their scenarios.
+    const ATTACKS: [Scenario; 6] = [
         Scenario::PrintedPhoto,
         Scenario::ScreenReplay,
         Scenario::StaticImage,
@@ -93,8 +110,10 @@ impl Challenge {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
-    /// The document is shown.
+    /// The document is shown (its MRZ side).
     Document,
+    /// The card's portrait side is shown (after turning it over), or the card is mid-turn.
+    DocumentFront,
     /// The face is shown, still.
     Face,
     /// The face moves as asked (or not).
@@ -165,6 +184,9 @@ pub struct SequenceLabel {
     pub replay_of_seed: Option<u64>,
     /// The document shown.
     pub document: DocumentLabel,
+    /// The card's portrait side, when the sequence turns the card over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_front: Option<FrontLabel>,
     /// The face shown live (differs from the document's for impostors).
     pub live_face: FaceRef,
     /// Frames per second.
@@ -360,7 +382,7 @@ pub fn sequence(seed: u64, assets: &Assets, vspec: &VideoSpec) -> Result<Sequenc
         if rng.random_bool(0.5) {
             Scenario::Genuine
         } else {
-            *Scenario::ALL[1..].choose(&mut rng).unwrap_or(&Scenario::PrintedPhoto)
+            *Scenario::ATTACKS.choose(&mut rng).unwrap_or(&Scenario::PrintedPhoto)
         }
     });
     if scenario == Scenario::Replay {
@@ -398,7 +420,7 @@ pub fn sequence(seed: u64, assets: &Assets, vspec: &VideoSpec) -> Result<Sequenc
 fn reasons(doc: &DocumentLabel, scenario: Scenario) -> Vec<String> {
     let mut r = doc.expected.reasons.clone();
     let extra: &[&str] = match scenario {
-        Scenario::Genuine => &[],
+        Scenario::Genuine | Scenario::TurnOver => &[],
         Scenario::PrintedPhoto | Scenario::ScreenReplay => &["liveness.presentation_attack"],
         Scenario::StaticImage => &["liveness.presentation_attack", "liveness.challenge_failed"],
         Scenario::WrongChallenge | Scenario::Replay => &["liveness.challenge_failed"],
@@ -410,6 +432,25 @@ fn reasons(doc: &DocumentLabel, scenario: Scenario) -> Vec<String> {
 
 /// Every scenario but replay: document phase, then a face (live, printed, on a screen or still).
 fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenario) -> Result<Sequence, Error> {
+    let mut spec = vspec.spec.clone();
+    if scenario == Scenario::TurnOver && !spec.layout.is_some_and(has_front) {
+        spec.layout = Some(Layout::FrenchId2021);
+    }
+    let doc = document(seed ^ 0xD0C0_0000, assets, &spec)?;
+    sequence_of(seed, assets, vspec, scenario, &doc)
+}
+
+/// A sequence of `scenario` (any but [`Scenario::Replay`], which replays another sequence) showing
+/// the given document, its holder's face being the photo the document's portrait was made from.
+/// [`sequence`] draws the document from the seed; this lets a caller show one it made itself (the
+/// browser harness shows documents of one identity).
+pub fn sequence_of(
+    seed: u64,
+    assets: &Assets,
+    vspec: &VideoSpec,
+    scenario: Scenario,
+    doc: &DocumentSample,
+) -> Result<Sequence, Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5E0E_4CE5);
     let (fw, fh) = vspec.spec.resolution.unwrap_or((640, 480));
     if fw % 2 == 1 || fh % 2 == 1 || !(16..=4096).contains(&fw) || !(16..=4096).contains(&fh) {
@@ -418,8 +459,16 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
     if vspec.fps == 0 || vspec.fps > 120 || vspec.durations_s.iter().any(|d| !(0.0..=60.0).contains(d)) {
         return Err(Error::BadSpec { reason: "fps must be 1..=120 and durations 0..=60 s".to_owned() });
     }
+    if scenario == Scenario::Replay {
+        return Err(Error::BadSpec { reason: "a replay replays another sequence: use `sequence`".to_owned() });
+    }
     let requested = *Challenge::ALL.choose(&mut rng).unwrap_or(&Challenge::TurnLeft);
-    let doc: DocumentSample = document(seed ^ 0xD0C0_0000, assets, &vspec.spec)?;
+    let front = if scenario == Scenario::TurnOver { Some(front_of(doc, assets)?) } else { None };
+    let front_levels = front.as_ref().map(|f| {
+        let l1 = half(&f.image);
+        let l2 = half(&l1);
+        [l1, l2]
+    });
     let holder_face = assets.faces.iter().find(|f| f.file == doc.label.face.file).unwrap_or(&assets.faces[0]);
     let live_face: &FacePhoto = if scenario == Scenario::Impostor {
         let others: Vec<&FacePhoto> = assets.faces.iter().filter(|f| f.person != holder_face.person).collect();
@@ -469,8 +518,25 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
     let skin = *[[230.0f32, 185.0, 155.0], [190.0, 135.0, 100.0], [125.0, 85.0, 60.0]]
         .choose(&mut rng)
         .unwrap_or(&[220.0, 170.0, 140.0]);
+    // Turning the card over: the back for 45 % of the document phase, a half-turn about the
+    // card's vertical axis for 10 %, then the front.
+    let (back_n, flip_n) = if front.is_some() {
+        let back = (n[0] as f32 * 0.45).ceil() as u32;
+        (back, ((n[0] as f32 * 0.1).round() as u32).min(n[0] - back))
+    } else {
+        (n[0], 0)
+    };
     for i in 0..n[0] {
         let t = f64::from(smoothstep(i as f32 / n[0].max(1) as f32));
+        // How far the card has turned (0 = back facing the camera, 1 = front).
+        let turned = if i < back_n {
+            0.0
+        } else if i < back_n + flip_n {
+            (i - back_n + 1) as f32 / (flip_n + 1) as f32
+        } else {
+            1.0
+        };
+        let showing_front = turned > 0.5;
         let corners = project(
             geom.size_mm,
             lerp(p0.roll, p1.roll, t),
@@ -481,6 +547,23 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
             lerp(p0.coverage, p1.coverage, t),
             [lerp(p0.shift[0], p1.shift[0], t), lerp(p0.shift[1], p1.shift[1], t)],
         );
+        // Mid-turn the card is seen edge-on: squash it about its vertical centre line.
+        let squash = (turned * std::f32::consts::PI).cos().abs().max(0.06);
+        let corners = if squash < 1.0 {
+            let (mid_top, mid_bottom) = (
+                [(corners[0][0] + corners[1][0]) / 2.0, (corners[0][1] + corners[1][1]) / 2.0],
+                [(corners[3][0] + corners[2][0]) / 2.0, (corners[3][1] + corners[2][1]) / 2.0],
+            );
+            let toward = |p: [f32; 2], m: [f32; 2]| [m[0] + (p[0] - m[0]) * squash, m[1] + (p[1] - m[1]) * squash];
+            [
+                toward(corners[0], mid_top),
+                toward(corners[1], mid_top),
+                toward(corners[2], mid_bottom),
+                toward(corners[3], mid_bottom),
+            ]
+        } else {
+            corners
+        };
         let h = Homography::from_points(doc_corners, corners.map(|p| p.map(f64::from)))
             .ok_or_else(|| Error::BadSpec { reason: "degenerate document pose".to_owned() })?;
         let mut img = desk.clone();
@@ -492,7 +575,16 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
         } else {
             2
         };
-        let src = doc.level(level);
+        let src = match (&front, &front_levels) {
+            (Some(f), Some(levels)) if showing_front => {
+                if level == 0 {
+                    &f.image
+                } else {
+                    &levels[level - 1]
+                }
+            }
+            _ => doc.level(level),
+        };
         warp_onto(&mut img, src, &h, (dw, dh), src.width() as f32 / dw);
         // The hand holding the card.
         let s = geom.px_per_mm;
@@ -515,10 +607,10 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
         labels.push(VideoFrameLabel {
             index: i,
             time_ms: 0,
-            phase: Phase::Document,
+            phase: if turned > 0.0 { Phase::DocumentFront } else { Phase::Document },
             requested_challenge: None,
             document_corners: Some(corners),
-            mrz_corners: Some(map(&geom.mrz)),
+            mrz_corners: (turned == 0.0).then(|| map(&geom.mrz)),
             face_box: None,
             yaw_deg: 0.0,
             pitch_deg: 0.0,
@@ -653,6 +745,7 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
         performed_challenge: performed,
         replay_of_seed: None,
         document: doc_label,
+        document_front: front.map(|f| f.label),
         live_face: live_face.reference(),
         fps: vspec.fps,
         width: fw,
