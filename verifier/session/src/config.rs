@@ -1,0 +1,110 @@
+//! The session's settings: time budgets, how much evidence each step needs, and the challenge.
+//!
+//! Built by the server from its validated configuration (`verifier/server/config/default.toml`,
+//! where each value has its note); thresholds have no `Default`. [`SessionConfig::example`] is a
+//! fixed set for documentation and tests only.
+
+use std::time::Duration;
+
+use vision::face::MatchPolicy;
+
+use crate::challenge::ChallengeAction;
+
+/// Everything one session needs to know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// The whole session, from its start to its decision.
+    pub budget: Duration,
+    /// Each step's own budget, from the moment it starts.
+    pub document_budget: Duration,
+    /// The TD1 card's front side (turn it over, show the portrait).
+    pub document_front_budget: Duration,
+    /// The live face and the match.
+    pub face_budget: Duration,
+    /// The whole head-movement challenge (each movement has its own window too).
+    pub challenge_budget: Duration,
+    /// Frames that must read trustworthily to the same fields before the document is settled.
+    pub mrz_confirmations: usize,
+    /// Frames with an MRZ read after which an unsettled document is given up: its checks'
+    /// reasons (a misprinted check digit) or `mrz.unreadable`.
+    pub mrz_give_up_frames: usize,
+    /// Frames reading a refused kind of document (a driving licence) before the session ends.
+    pub refused_kind_frames: usize,
+    /// Document frames with a portrait to collect before moving on.
+    pub portrait_frames: usize,
+    /// The multi-frame face match.
+    pub face_match: MatchPolicy,
+    /// Below the match threshold by less than this, the match is `review`, not `rejected`.
+    pub face_review_margin: f32,
+    /// The head-movement challenge.
+    pub challenge: ChallengeConfig,
+}
+
+/// The head-movement challenge's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeConfig {
+    /// Movements the sequence is drawn from.
+    pub actions: Vec<ChallengeAction>,
+    /// Fewest and most movements in one sequence.
+    pub min_steps: usize,
+    /// See `min_steps`.
+    pub max_steps: usize,
+    /// Time to reach and hold one movement once it is asked for.
+    pub window: Duration,
+    /// Consecutive analysed frames a movement must be held.
+    pub hold_frames: usize,
+    /// Random pause before each movement is asked for (the page cannot know when).
+    pub pause_min: Duration,
+    /// See `pause_min`.
+    pub pause_max: Duration,
+    /// Head yaw from the person's own frontal pose, in degrees, that counts as a turn.
+    pub turn_deg: f32,
+    /// Head pitch from the frontal pose, in degrees, that counts as looking up or down.
+    pub nod_deg: f32,
+    /// Within this many degrees of the frontal pose on both axes, the head faces the camera.
+    pub neutral_deg: f32,
+    /// Cosine similarity to the face step's person below which a challenge frame shows
+    /// someone else.
+    pub continuity_min: f32,
+    /// Consecutive frames of someone else (or of no face) that fail the challenge.
+    pub max_changed_frames: usize,
+}
+
+impl SessionConfig {
+    /// A fixed configuration for examples and tests (not the service's: that one comes from its
+    /// configuration file).
+    pub fn example() -> SessionConfig {
+        SessionConfig {
+            budget: Duration::from_secs(120),
+            document_budget: Duration::from_secs(45),
+            document_front_budget: Duration::from_secs(30),
+            face_budget: Duration::from_secs(30),
+            challenge_budget: Duration::from_secs(30),
+            mrz_confirmations: 2,
+            mrz_give_up_frames: 24,
+            refused_kind_frames: 2,
+            portrait_frames: 2,
+            face_match: MatchPolicy { threshold: 0.6, frames: 3, min_frames: 3 },
+            face_review_margin: 0.05,
+            challenge: ChallengeConfig {
+                actions: vec![
+                    ChallengeAction::TurnLeft,
+                    ChallengeAction::TurnRight,
+                    ChallengeAction::LookUp,
+                    ChallengeAction::LookDown,
+                ],
+                min_steps: 2,
+                max_steps: 3,
+                window: Duration::from_secs(6),
+                hold_frames: 2,
+                pause_min: Duration::from_millis(300),
+                pause_max: Duration::from_millis(1200),
+                turn_deg: 15.0,
+                nod_deg: 10.0,
+                neutral_deg: 8.0,
+                continuity_min: 0.35,
+                max_changed_frames: 3,
+            },
+        }
+    }
+}

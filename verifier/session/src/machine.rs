@@ -1,0 +1,650 @@
+//! The state machine: one session's steps, budgets and evidence, driven by inputs and drained
+//! of outputs.
+//!
+//! Owns the order of the steps and when each ends; the rules inside a step belong to their own
+//! modules (MRZ consensus in `vision::mrz`, the face match in `vision::face`, the challenge in
+//! [`crate::challenge`], names in [`crate::identity`]).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use mrz::{AcceptancePolicy, Format, MrzRead, Verdict};
+use vision::face::{Embedding, LiveSample, MatchOutcome, decide};
+use vision::mrz::MrzConsensus;
+
+use crate::challenge::{ChallengeAction, ChallengePlan, ChallengeTracker, Progress};
+use crate::config::SessionConfig;
+use crate::decision::{Decision, Outcome, Scores};
+use crate::findings::{FaceFindings, Findings, HeadPose, PortraitFinding};
+use crate::identity::{ExpectedIdentity, IdentityMatch, compare};
+
+/// A frame's number within its session, given by the caller in arrival order.
+pub type FrameId = u64;
+
+/// What the person is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Show the document's MRZ side.
+    Document,
+    /// Turn the card over and show the portrait side.
+    DocumentFront,
+    /// Look at the camera.
+    Face,
+    /// Perform the movements asked for.
+    Challenge,
+    /// Nothing more: the decision is made.
+    Done,
+}
+
+impl Step {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Document => "document",
+            Step::DocumentFront => "document_front",
+            Step::Face => "face",
+            Step::Challenge => "challenge",
+            Step::Done => "done",
+        }
+    }
+}
+
+/// Which camera the step wants, where the device has two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Camera {
+    /// The rear camera (documents).
+    Environment,
+    /// The front camera (the face).
+    User,
+}
+
+impl Camera {
+    /// The wire name (`facingMode` in the browser).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Camera::Environment => "environment",
+            Camera::User => "user",
+        }
+    }
+}
+
+/// What the next frame should be analysed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analysis {
+    /// The MRZ, and the portrait where the layout puts it on the MRZ side.
+    Document,
+    /// The portrait on a card's front.
+    DocumentFront,
+    /// The live face: quality, embedding, head pose.
+    Face,
+    /// Nothing: the session is decided.
+    None,
+}
+
+/// Which piece of evidence a kept frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// The document (MRZ side) frame the reading settled on.
+    Document,
+    /// The frame whose portrait the match used.
+    Portrait,
+    /// The best live face frame.
+    Face,
+}
+
+/// An instruction for the person.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Instruction {
+    /// The step.
+    pub step: Step,
+    /// A hint code for the page (`mrz.too_blurry`, `document.turn_over`, ...), or none.
+    pub code: Option<&'static str>,
+    /// The movement asked for, during the challenge.
+    pub challenge: Option<ChallengeAction>,
+    /// The camera the step wants.
+    pub camera: Camera,
+    /// How far along the session is, 0 to 1.
+    pub progress: f32,
+    /// Time left in the step.
+    pub step_remaining: Duration,
+}
+
+/// An input to the session.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// The findings of one analysed frame, received at `at`.
+    Findings {
+        /// The frame's id.
+        frame: FrameId,
+        /// When the frame arrived.
+        at: Instant,
+        /// What its analysis found.
+        findings: Findings,
+    },
+    /// Time has passed.
+    Timeout(Instant),
+}
+
+/// An output of the session.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Tell the person something new.
+    Instruction(Instruction),
+    /// The hint for one analysed frame.
+    Feedback {
+        /// The frame.
+        frame: FrameId,
+        /// Its hint code, if any.
+        code: Option<&'static str>,
+    },
+    /// Keep this frame as evidence of this kind (replacing the previous one of that kind).
+    KeepEvidence {
+        /// Which evidence.
+        kind: EvidenceKind,
+        /// The frame.
+        frame: FrameId,
+    },
+    /// The decision; it comes once, and the session takes no more input after it.
+    Decision(Box<Decision>),
+    /// Nothing more now: call back with [`Input::Timeout`] at this instant at the latest.
+    Timeout(Instant),
+}
+
+/// One verification session.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    expected: Option<ExpectedIdentity>,
+    today: mrz::Date,
+    plan: ChallengePlan,
+    started: Instant,
+    step: Step,
+    step_started: Instant,
+    consensus: MrzConsensus,
+    mrz_frames: Vec<FrameId>,
+    refusals: usize,
+    document: Option<MrzRead>,
+    portraits: Vec<(FrameId, Embedding, f32)>,
+    live: Vec<(FrameId, LiveSample)>,
+    poses: Vec<HeadPose>,
+    reference: Option<Embedding>,
+    face_review: bool,
+    tracker: Option<ChallengeTracker>,
+    changed: usize,
+    scores: Scores,
+    used: Vec<FrameId>,
+    last: Option<Instruction>,
+    outputs: VecDeque<Output>,
+}
+
+impl Session {
+    /// A new session started at `now`. `seed` draws the challenge (the caller takes it from a
+    /// secure random source); `today` is the date documents are checked against.
+    pub fn new(
+        config: SessionConfig,
+        expected: Option<ExpectedIdentity>,
+        seed: u64,
+        today: mrz::Date,
+        now: Instant,
+    ) -> Session {
+        let plan = ChallengePlan::draw(&config.challenge, seed);
+        let consensus = MrzConsensus::new(today, config.mrz_confirmations);
+        let mut session = Session {
+            scores: Scores { challenge: plan.steps.iter().map(|s| s.1).collect(), ..Scores::default() },
+            config,
+            expected,
+            today,
+            plan,
+            started: now,
+            step: Step::Document,
+            step_started: now,
+            consensus,
+            mrz_frames: Vec::new(),
+            refusals: 0,
+            document: None,
+            portraits: Vec::new(),
+            live: Vec::new(),
+            poses: Vec::new(),
+            reference: None,
+            face_review: false,
+            tracker: None,
+            changed: 0,
+            used: Vec::new(),
+            last: None,
+            outputs: VecDeque::new(),
+        };
+        session.instruct(None, now);
+        session
+    }
+
+    /// The current step.
+    pub fn step(&self) -> Step {
+        self.step
+    }
+
+    /// What the next frame should be analysed for.
+    pub fn analysis(&self) -> Analysis {
+        match self.step {
+            Step::Document => Analysis::Document,
+            Step::DocumentFront => Analysis::DocumentFront,
+            Step::Face | Step::Challenge => Analysis::Face,
+            Step::Done => Analysis::None,
+        }
+    }
+
+    /// The last instruction sent (for a client that reconnects).
+    pub fn last_instruction(&self) -> Option<Instruction> {
+        self.last
+    }
+
+    /// Whether the decision has been made.
+    pub fn is_decided(&self) -> bool {
+        self.step == Step::Done
+    }
+
+    /// Feeds one input.
+    pub fn handle_input(&mut self, input: Input) {
+        if self.step == Step::Done {
+            return;
+        }
+        match input {
+            Input::Timeout(now) => self.on_time(now),
+            Input::Findings { frame, at, findings } => {
+                self.on_time(at);
+                if self.step == Step::Done {
+                    return;
+                }
+                let code = match (self.step, findings) {
+                    (Step::Document, Findings::Document { mrz, portrait }) => {
+                        self.on_document(frame, &mrz, portrait, at)
+                    }
+                    (Step::DocumentFront, Findings::DocumentFront(portrait)) => self.on_front(frame, portrait, at),
+                    (Step::Face, Findings::Face(face)) => self.on_face(frame, face, at),
+                    (Step::Challenge, Findings::Face(face)) => self.on_challenge(frame, face, at),
+                    // Analysed for a step that has since ended: nothing to learn.
+                    _ => None,
+                };
+                self.outputs.push_back(Output::Feedback { frame, code });
+            }
+        }
+    }
+
+    /// The next output; [`Output::Timeout`] when there is nothing more for now.
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(o) = self.outputs.pop_front() {
+            return o;
+        }
+        Output::Timeout(self.next_deadline())
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let session_end = self.started + self.config.budget;
+        if self.step == Step::Done {
+            return session_end;
+        }
+        let step_end = self.step_started + self.step_budget();
+        let mut next = session_end.min(step_end);
+        if let Some(t) = self.tracker.as_ref().and_then(|t| t.deadline(&self.config.challenge)) {
+            next = next.min(t);
+        }
+        next
+    }
+
+    fn step_budget(&self) -> Duration {
+        match self.step {
+            Step::Document => self.config.document_budget,
+            Step::DocumentFront => self.config.document_front_budget,
+            Step::Face => self.config.face_budget,
+            Step::Challenge => self.config.challenge_budget,
+            Step::Done => Duration::ZERO,
+        }
+    }
+
+    fn on_time(&mut self, now: Instant) {
+        if now >= self.started + self.config.budget {
+            return self.decide_now(Outcome::Rejected, vec!["session.timeout"], now);
+        }
+        if now >= self.step_started + self.step_budget() {
+            let reason = match self.step {
+                Step::Document if !self.mrz_frames.is_empty() || self.consensus.frames() > 0 => "mrz.unreadable",
+                Step::Document | Step::Face => "session.timeout",
+                Step::DocumentFront => "document.portrait_not_found",
+                Step::Challenge => "liveness.challenge_failed",
+                Step::Done => return,
+            };
+            return self.decide_now(Outcome::Rejected, vec![reason], now);
+        }
+        if let Some(tracker) = &mut self.tracker
+            && let Progress::Failed(reason) = tracker.tick(now, &self.config.challenge)
+        {
+            self.decide_now(Outcome::Rejected, vec![reason], now);
+        }
+    }
+
+    fn on_document(
+        &mut self,
+        frame: FrameId,
+        read: &vision::mrz::MrzFrameRead,
+        portrait: PortraitFinding,
+        now: Instant,
+    ) -> Option<&'static str> {
+        self.consensus.add(read);
+        let parsed = read.parsed.as_ref().and_then(|p| p.as_ref().ok());
+        if parsed.is_some_and(MrzRead::is_trustworthy) {
+            self.mrz_frames.push(frame);
+            self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Document, frame });
+        }
+        // A refused kind of document (a driving licence) ends the session at once, without
+        // waiting for a fully checked reading: no reading of it could be accepted.
+        if let Some(read) = parsed
+            && let Verdict::Refuse(code) = AcceptancePolicy::standard().verdict(read.kind)
+            && read.kind != mrz::DocumentKind::Unknown
+        {
+            self.refusals += 1;
+            self.used.push(frame);
+            if self.refusals >= self.config.refused_kind_frames.max(1) {
+                self.decide_now(Outcome::Rejected, vec![code.as_str()], now);
+                return None;
+            }
+        }
+        if let PortraitFinding::Found { embedding, score } = portrait {
+            self.portraits.push((frame, embedding, score));
+        }
+        self.scores.mrz_frames = self.consensus.frames();
+        if self.document.is_none() && self.consensus.is_settled() {
+            let best = self.consensus.best()?;
+            self.used.extend(self.mrz_frames.iter().copied());
+            let reasons: Vec<&'static str> = dedup(best.acceptance.reasons.iter().map(|r| r.code.as_str()));
+            if !best.acceptance.accepted {
+                self.document = Some(best);
+                self.decide_now(Outcome::Rejected, reasons, now);
+                return None;
+            }
+            let portrait_behind = best.format == Format::Td1;
+            self.document = Some(best);
+            if portrait_behind {
+                // Portraits seen so far were not on this side (a TD1 card's MRZ is on the back).
+                self.portraits.clear();
+                self.enter(Step::DocumentFront, Some("document.turn_over"), now);
+                return Some("document.turn_over");
+            }
+        }
+        if self.document.is_some() {
+            if self.portraits.len() >= self.config.portrait_frames.max(1) {
+                self.enter(Step::Face, None, now);
+                return None;
+            }
+            self.instruct(Some("document.portrait_not_found"), now);
+            return Some("document.portrait_not_found");
+        }
+        if self.consensus.frames() >= self.config.mrz_give_up_frames.max(1) {
+            let reasons = match self.consensus.best() {
+                Some(best) if !best.acceptance.accepted => {
+                    dedup(best.acceptance.reasons.iter().map(|r| r.code.as_str()))
+                }
+                _ => vec!["mrz.unreadable"],
+            };
+            self.decide_now(Outcome::Rejected, reasons, now);
+            return None;
+        }
+        let code = match (&read.issue, parsed) {
+            (Some(issue), _) => mrz_code(issue.as_str()),
+            (None, Some(_)) => Some("document.hold_still"),
+            (None, None) => Some("mrz.not_found"),
+        };
+        self.instruct(code, now);
+        code
+    }
+
+    fn on_front(&mut self, frame: FrameId, portrait: PortraitFinding, now: Instant) -> Option<&'static str> {
+        match portrait {
+            PortraitFinding::Found { embedding, score } => {
+                self.portraits.push((frame, embedding, score));
+                if self.portraits.len() >= self.config.portrait_frames.max(1) {
+                    self.enter(Step::Face, None, now);
+                    return None;
+                }
+                self.instruct(Some("document.hold_still"), now);
+                Some("document.hold_still")
+            }
+            PortraitFinding::Missing(code) => {
+                self.instruct(Some(code), now);
+                Some(code)
+            }
+        }
+    }
+
+    fn on_face(&mut self, frame: FrameId, face: FaceFindings, now: Instant) -> Option<&'static str> {
+        if let Some(issue) = face.issue {
+            self.instruct(Some(issue), now);
+            return Some(issue);
+        }
+        let Some(embedding) = face.embedding else {
+            self.instruct(Some("face.not_found"), now);
+            return Some("face.not_found");
+        };
+        let best_rank = self.live.iter().map(|(_, s)| s.rank).fold(f32::NEG_INFINITY, f32::max);
+        if face.rank > best_rank {
+            self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Face, frame });
+        }
+        self.live.push((frame, LiveSample { rank: face.rank, embedding }));
+        if let Some(pose) = face.pose {
+            self.poses.push(pose);
+        }
+        if self.live.len() < self.config.face_match.frames.max(self.config.face_match.min_frames).max(1) {
+            self.instruct(Some("face.hold_still"), now);
+            return Some("face.hold_still");
+        }
+        let Some((portrait_frame, portrait)) =
+            self.portraits.iter().max_by(|a, b| a.2.total_cmp(&b.2)).map(|(f, e, _)| (*f, e.clone()))
+        else {
+            // Unreachable through the steps (the face step starts with portraits); still no
+            // panic on a bug: the session cannot decide without one.
+            self.decide_now(Outcome::Rejected, vec!["document.portrait_not_found"], now);
+            return None;
+        };
+        self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Portrait, frame: portrait_frame });
+        let samples: Vec<LiveSample> = self.live.iter().map(|(_, s)| s.clone()).collect();
+        let policy = self.config.face_match;
+        let decision = decide(&portrait, &samples, &policy);
+        self.scores.face_similarity = decision.score;
+        self.scores.face_similarities = decision.scores.clone();
+        self.scores.face_threshold = Some(decision.threshold);
+        self.scores.portrait_frames = self.portraits.len();
+        self.used.push(portrait_frame);
+        self.used.extend(self.live.iter().map(|(f, _)| *f));
+        match decision.outcome {
+            MatchOutcome::Match => {}
+            MatchOutcome::NoMatch
+                if decision.score.is_some_and(|s| s >= policy.threshold - self.config.face_review_margin) =>
+            {
+                self.face_review = true;
+            }
+            MatchOutcome::NoMatch => {
+                self.decide_now(Outcome::Rejected, vec!["face.no_match"], now);
+                return None;
+            }
+            MatchOutcome::NotEnoughFrames => {
+                self.instruct(Some("face.hold_still"), now);
+                return Some("face.hold_still");
+            }
+        }
+        // The person the challenge must keep seeing: the best-ranked live frame.
+        self.reference =
+            self.live.iter().max_by(|a, b| a.1.rank.total_cmp(&b.1.rank)).map(|(_, s)| s.embedding.clone());
+        let frontal = median_pose(&self.poses).unwrap_or(HeadPose { yaw_deg: 0.0, pitch_deg: 0.0 });
+        self.tracker = Some(ChallengeTracker::new(self.plan.clone(), frontal, now));
+        self.enter(Step::Challenge, None, now);
+        None
+    }
+
+    fn on_challenge(&mut self, frame: FrameId, face: FaceFindings, now: Instant) -> Option<&'static str> {
+        // The same person throughout: a frame with no face, or with someone else's, counts
+        // against the sequence.
+        let similarity = match (&face.embedding, &self.reference) {
+            (Some(e), Some(r)) => Some(e.cosine(r)),
+            _ => None,
+        };
+        if let Some(s) = similarity {
+            self.scores.continuity_min = Some(self.scores.continuity_min.map_or(s, |m| m.min(s)));
+        }
+        let same = similarity.is_some_and(|s| s >= self.config.challenge.continuity_min);
+        self.changed = if same { 0 } else { self.changed + 1 };
+        self.used.push(frame);
+        if self.changed >= self.config.challenge.max_changed_frames.max(1) {
+            self.decide_now(Outcome::Rejected, vec!["liveness.challenge_failed"], now);
+            return None;
+        }
+        let Some(tracker) = &mut self.tracker else { return None };
+        let pose = if same { face.pose } else { None };
+        let progress = tracker.observe(pose, now, &self.config.challenge);
+        let code = match progress {
+            Progress::Same => self.last.and_then(|l| l.code),
+            Progress::BackToCentre => Some("challenge.back_to_centre"),
+            Progress::Ask(_) => None,
+            Progress::Holding => Some("challenge.hold"),
+            Progress::Passed => {
+                self.scores.challenge_reached = tracker.reached.clone();
+                self.finish(now);
+                return None;
+            }
+            Progress::Failed(reason) => {
+                self.scores.challenge_reached = tracker.reached.clone();
+                self.decide_now(Outcome::Rejected, vec![reason], now);
+                return None;
+            }
+        };
+        self.instruct(code, now);
+        code
+    }
+
+    /// Every step passed: the identity and the match's band decide between accepted and review.
+    fn finish(&mut self, now: Instant) {
+        let mut reasons = Vec::new();
+        let mut outcome = Outcome::Accepted;
+        if let (Some(expected), Some(document)) = (&self.expected, &self.document) {
+            match compare(document, expected) {
+                IdentityMatch::Same => {}
+                IdentityMatch::NameMismatch => {
+                    outcome = Outcome::Review;
+                    reasons.push("identity.name_mismatch");
+                }
+                IdentityMatch::BirthDateMismatch => {
+                    return self.decide_now(Outcome::Rejected, vec!["identity.birth_date_mismatch"], now);
+                }
+            }
+        }
+        if self.face_review {
+            outcome = Outcome::Review;
+            reasons.push("face.uncertain_match");
+        }
+        self.decide_now(outcome, reasons, now);
+    }
+
+    fn decide_now(&mut self, outcome: Outcome, reasons: Vec<&'static str>, now: Instant) {
+        if self.step == Step::Done {
+            return;
+        }
+        self.step = Step::Done;
+        self.step_started = now;
+        self.tracker = None;
+        let mut used = std::mem::take(&mut self.used);
+        used.sort_unstable();
+        used.dedup();
+        let decision = Decision {
+            outcome,
+            reasons,
+            identity: self.document.take().map(Box::new),
+            scores: std::mem::take(&mut self.scores),
+            frames: used,
+            elapsed: now.saturating_duration_since(self.started),
+        };
+        self.instruct(None, now);
+        self.outputs.push_back(Output::Decision(Box::new(decision)));
+    }
+
+    fn enter(&mut self, step: Step, code: Option<&'static str>, now: Instant) {
+        self.step = step;
+        self.step_started = now;
+        self.instruct(code, now);
+    }
+
+    /// Queues an instruction for the current step when it differs from the last one.
+    fn instruct(&mut self, code: Option<&'static str>, now: Instant) {
+        let challenge = self.tracker.as_ref().and_then(ChallengeTracker::asked);
+        let camera = match self.step {
+            Step::Document | Step::DocumentFront => Camera::Environment,
+            _ => Camera::User,
+        };
+        let instruction = Instruction {
+            step: self.step,
+            code,
+            challenge,
+            camera,
+            progress: self.progress(),
+            step_remaining: (self.step_started + self.step_budget()).saturating_duration_since(now),
+        };
+        let changed = self.last.is_none_or(|l| (l.step, l.code, l.challenge) != (instruction.step, code, challenge));
+        if changed {
+            self.last = Some(instruction);
+            self.outputs.push_back(Output::Instruction(instruction));
+        }
+    }
+
+    fn progress(&self) -> f32 {
+        match self.step {
+            Step::Document => 0.05,
+            Step::DocumentFront => 0.3,
+            Step::Face => 0.5,
+            Step::Challenge => {
+                let done = self.tracker.as_ref().map_or(0, |t| t.reached.len()) as f32;
+                0.7 + 0.25 * done / self.plan.steps.len().max(1) as f32
+            }
+            Step::Done => 1.0,
+        }
+    }
+
+    /// The date documents are checked against.
+    pub fn today(&self) -> mrz::Date {
+        self.today
+    }
+}
+
+/// The page's code for a reader quality issue (`too_blurry` -> `mrz.too_blurry`).
+fn mrz_code(issue: &str) -> Option<&'static str> {
+    Some(match issue {
+        "too_blurry" => "mrz.too_blurry",
+        "glare" => "mrz.glare",
+        "too_small" => "mrz.too_small",
+        "cut_off" => "mrz.cut_off",
+        "not_found" => "mrz.not_found",
+        _ => "mrz.unreadable",
+    })
+}
+
+fn dedup(codes: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for c in codes {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn median_pose(poses: &[HeadPose]) -> Option<HeadPose> {
+    if poses.is_empty() {
+        return None;
+    }
+    let median = |mut v: Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    Some(HeadPose {
+        yaw_deg: median(poses.iter().map(|p| p.yaw_deg).collect()),
+        pitch_deg: median(poses.iter().map(|p| p.pitch_deg).collect()),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,277 @@
+//! Session tests on simulated time: a scripted person answers each instruction with the
+//! findings a frame of them would give.
+
+use std::time::{Duration, Instant};
+
+use vision::face::Embedding;
+use vision::mrz::{MrzFrameRead, MrzLine};
+
+use super::*;
+use crate::challenge::ChallengeAction;
+use crate::config::SessionConfig;
+
+const PASSPORT: [&str; 2] =
+    ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"];
+const ID_CARD: [&str; 3] =
+    ["I<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"];
+const LICENCE: [&str; 1] = ["D1FRA13AA000026181231MARTIN<<9"];
+
+fn today() -> mrz::Date {
+    mrz::Date::new(2011, 6, 1).expect("a valid date")
+}
+
+/// A frame's MRZ read of `lines`, each character certain.
+fn mrz_frame(lines: &[&str]) -> MrzFrameRead {
+    MrzFrameRead {
+        location: None,
+        lines: lines.iter().map(|l| MrzLine { alternatives: l.bytes().map(|b| vec![(b, 0.0)]).collect() }).collect(),
+        parsed: Some(mrz::parse(lines, today())),
+        issue: None,
+        sharpness: Some(0.5),
+    }
+}
+
+/// A unit embedding at `deg` degrees: cosine with another is the cosine of the angle between.
+fn person(deg: f32) -> Embedding {
+    let r = deg.to_radians();
+    Embedding::new(vec![r.cos(), r.sin()]).expect("a unit vector")
+}
+
+const HOLDER: f32 = 0.0;
+const STRANGER: f32 = 80.0;
+
+/// How the scripted person behaves.
+#[derive(Clone, Copy)]
+struct Person {
+    document: &'static [&'static str],
+    /// Who stands in front of the camera (an angle, see `person`).
+    face: f32,
+    /// Who is printed on the document.
+    portrait: f32,
+    follows_challenge: bool,
+}
+
+const GENUINE: Person = Person { document: &PASSPORT, face: HOLDER, portrait: HOLDER, follows_challenge: true };
+
+fn face_findings(who: f32, pose: HeadPose) -> Findings {
+    Findings::Face(FaceFindings { issue: None, rank: 1.0, embedding: Some(person(who)), pose: Some(pose) })
+}
+
+fn pose_for(action: Option<ChallengeAction>) -> HeadPose {
+    let (yaw_deg, pitch_deg) = match action {
+        None => (1.0, -2.0),
+        Some(ChallengeAction::TurnLeft) => (28.0, -2.0),
+        Some(ChallengeAction::TurnRight) => (-26.0, 0.0),
+        Some(ChallengeAction::LookUp) => (2.0, 17.0),
+        Some(ChallengeAction::LookDown) => (0.0, -19.0),
+    };
+    HeadPose { yaw_deg, pitch_deg }
+}
+
+/// Runs a session with `p` (one frame every 100 ms) until it decides; returns the decision
+/// and every instruction sent.
+fn run(p: Person, expected: Option<ExpectedIdentity>, seed: u64) -> (Decision, Vec<Instruction>) {
+    run_with(SessionConfig::example(), p, expected, seed, |_, f| Some(f))
+}
+
+fn run_with(
+    config: SessionConfig,
+    p: Person,
+    expected: Option<ExpectedIdentity>,
+    seed: u64,
+    tamper: impl Fn(u64, Findings) -> Option<Findings>,
+) -> (Decision, Vec<Instruction>) {
+    #[allow(clippy::disallowed_methods)] // the test's epoch; the session never reads the clock
+    let t0 = Instant::now();
+    let mut session = Session::new(config, expected, seed, today(), t0);
+    let mut instructions = Vec::new();
+    for i in 1..3000u64 {
+        let now = t0 + Duration::from_millis(100 * i);
+        loop {
+            match session.poll_output() {
+                Output::Instruction(ins) => instructions.push(ins),
+                Output::Decision(d) => return (*d, instructions),
+                Output::Feedback { .. } | Output::KeepEvidence { .. } => {}
+                Output::Timeout(at) => {
+                    assert!(at > now - Duration::from_millis(100), "deadlines lie ahead");
+                    break;
+                }
+            }
+        }
+        let asked = session.last_instruction().and_then(|l| l.challenge);
+        let findings = match session.analysis() {
+            Analysis::Document => Findings::Document {
+                mrz: Box::new(mrz_frame(p.document)),
+                portrait: if p.document.len() == 3 {
+                    PortraitFinding::Missing("document.portrait_not_found")
+                } else {
+                    PortraitFinding::Found { embedding: person(p.portrait), score: 0.9 }
+                },
+            },
+            Analysis::DocumentFront => {
+                Findings::DocumentFront(PortraitFinding::Found { embedding: person(p.portrait), score: 0.9 })
+            }
+            Analysis::Face => {
+                let pose = if p.follows_challenge { pose_for(asked) } else { pose_for(None) };
+                face_findings(p.face, pose)
+            }
+            Analysis::None => unreachable!("the loop returns at the decision"),
+        };
+        if let Some(findings) = tamper(i, findings) {
+            session.handle_input(Input::Findings { frame: i, at: now, findings });
+        } else {
+            session.handle_input(Input::Timeout(now));
+        }
+    }
+    panic!("no decision in 300 simulated seconds");
+}
+
+fn check(p: Person, expected: Option<ExpectedIdentity>, outcome: Outcome, reasons: &[&str]) {
+    for seed in [1, 2, 3, 40, 41] {
+        let (d, _) = run(p, expected.clone(), seed);
+        assert_eq!((d.outcome, d.reasons.as_slice()), (outcome, reasons), "seed {seed}: {d:?}");
+    }
+}
+
+fn expected(surname: &str, given: &str) -> Option<ExpectedIdentity> {
+    Some(ExpectedIdentity { surname: surname.into(), given_names: given.into(), birth_date: None })
+}
+
+#[test]
+fn a_genuine_passport_holder_is_accepted() {
+    check(GENUINE, expected("Eriksson", "Anna Maria"), Outcome::Accepted, &[]);
+    let (d, instructions) = run(GENUINE, None, 5);
+    let steps: Vec<Step> = instructions.iter().map(|i| i.step).collect();
+    for step in [Step::Document, Step::Face, Step::Challenge, Step::Done] {
+        assert!(steps.contains(&step), "{step:?} in {steps:?}");
+    }
+    assert!(!steps.contains(&Step::DocumentFront), "a passport has its portrait on the MRZ page");
+    assert_eq!(d.identity.as_ref().map(|r| r.surname.expose().clone()), Some("ERIKSSON".into()));
+    assert!(d.scores.face_similarity.is_some_and(|s| s > 0.99));
+    assert_eq!(d.scores.challenge_reached.len(), d.scores.challenge.len());
+    assert!(!d.frames.is_empty());
+    assert!(d.elapsed < Duration::from_secs(30), "{:?}", d.elapsed);
+}
+
+#[test]
+fn a_td1_card_is_turned_over_for_its_portrait() {
+    let card = Person { document: &ID_CARD, ..GENUINE };
+    check(card, expected("ERIKSSON", "ANNA"), Outcome::Accepted, &[]);
+    let (_, instructions) = run(card, None, 9);
+    let front = instructions.iter().find(|i| i.step == Step::DocumentFront).expect("asked to turn the card");
+    assert_eq!((front.code, front.camera), (Some("document.turn_over"), Camera::Environment));
+}
+
+#[test]
+fn a_driving_licence_is_refused_at_once() {
+    let licence = Person { document: &LICENCE, ..GENUINE };
+    check(licence, None, Outcome::Rejected, &["document.driving_licence_refused"]);
+    let (d, instructions) = run(licence, None, 1);
+    assert!(instructions.iter().all(|i| matches!(i.step, Step::Document | Step::Done)));
+    assert!(d.elapsed <= Duration::from_millis(500), "{:?}", d.elapsed);
+}
+
+#[test]
+fn another_persons_face_is_no_match() {
+    check(Person { face: STRANGER, ..GENUINE }, None, Outcome::Rejected, &["face.no_match"]);
+}
+
+#[test]
+fn a_borderline_match_goes_to_review() {
+    // cos 55 degrees = 0.574: under the 0.6 threshold, within the 0.05 review margin.
+    check(Person { face: 55.0, ..GENUINE }, None, Outcome::Review, &["face.uncertain_match"]);
+}
+
+#[test]
+fn ignoring_the_challenge_fails_it() {
+    check(Person { follows_challenge: false, ..GENUINE }, None, Outcome::Rejected, &["liveness.challenge_failed"]);
+}
+
+#[test]
+fn someone_else_taking_over_during_the_challenge_fails_it() {
+    for seed in [1, 2, 3] {
+        let (d, _) = run_with(SessionConfig::example(), GENUINE, None, seed, |i, f| {
+            // From frame 7 on (the challenge starts at frame 5), a stranger follows the movements.
+            match f {
+                Findings::Face(mut face) if i >= 7 => {
+                    face.embedding = Some(person(STRANGER));
+                    Some(Findings::Face(face))
+                }
+                other => Some(other),
+            }
+        });
+        assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Rejected, &["liveness.challenge_failed"][..]));
+    }
+}
+
+#[test]
+fn a_name_that_differs_goes_to_review() {
+    check(GENUINE, expected("Martin", "Jean"), Outcome::Review, &["identity.name_mismatch"]);
+    let with_birth = Some(ExpectedIdentity {
+        surname: "Eriksson".into(),
+        given_names: "Anna".into(),
+        birth_date: Some(mrz::Date::from_iso("1980-01-01").expect("a valid date")),
+    });
+    check(GENUINE, with_birth, Outcome::Rejected, &["identity.birth_date_mismatch"]);
+}
+
+#[test]
+fn an_expired_passport_is_refused() {
+    let later = mrz::Date::new(2013, 1, 1).expect("a valid date");
+    #[allow(clippy::disallowed_methods)] // the test's epoch
+    let t0 = Instant::now();
+    let mut session = Session::new(SessionConfig::example(), None, 1, later, t0);
+    let mut decision = None;
+    for i in 1..10u64 {
+        let mut read = mrz_frame(&PASSPORT);
+        read.parsed = Some(mrz::parse(&PASSPORT, later));
+        let findings = Findings::Document {
+            mrz: Box::new(read),
+            portrait: PortraitFinding::Found { embedding: person(HOLDER), score: 0.9 },
+        };
+        session.handle_input(Input::Findings { frame: i, at: t0 + Duration::from_millis(100 * i), findings });
+        while let o = session.poll_output()
+            && !matches!(o, Output::Timeout(_))
+        {
+            if let Output::Decision(d) = o {
+                decision = Some(d);
+            }
+        }
+    }
+    let d = decision.expect("decided");
+    assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Rejected, &["document.expired"][..]));
+}
+
+#[test]
+fn nobody_showing_anything_times_out_and_an_unreadable_document_is_given_up() {
+    let (d, _) = run_with(SessionConfig::example(), GENUINE, None, 1, |_, _| None);
+    assert_eq!(d.reasons, vec!["session.timeout"]);
+    let blurred = |_, f| match f {
+        Findings::Document { mut mrz, portrait } => {
+            mrz.parsed = None;
+            mrz.issue = Some(vision::mrz::QualityIssue::TooBlurry);
+            Some(Findings::Document { mrz, portrait })
+        }
+        other => Some(other),
+    };
+    let (d, instructions) = run_with(SessionConfig::example(), GENUINE, None, 1, blurred);
+    assert_eq!(d.reasons, vec!["mrz.unreadable"]);
+    assert!(instructions.iter().any(|i| i.code == Some("mrz.too_blurry")));
+}
+
+#[test]
+fn nothing_is_taken_after_the_decision() {
+    let licence = Person { document: &LICENCE, ..GENUINE };
+    let (d, _) = run(licence, None, 1);
+    assert_eq!(d.outcome, Outcome::Rejected);
+    #[allow(clippy::disallowed_methods)] // the test's epoch
+    let t0 = Instant::now();
+    let mut session = Session::new(SessionConfig::example(), None, 1, today(), t0);
+    session.handle_input(Input::Timeout(t0 + Duration::from_secs(500)));
+    assert!(session.is_decided());
+    let outputs: Vec<Output> =
+        std::iter::from_fn(|| Some(session.poll_output()).filter(|o| !matches!(o, Output::Timeout(_)))).collect();
+    assert_eq!(outputs.iter().filter(|o| matches!(o, Output::Decision(_))).count(), 1);
+    session.handle_input(Input::Findings { frame: 1, at: t0, findings: face_findings(HOLDER, pose_for(None)) });
+    assert!(matches!(session.poll_output(), Output::Timeout(_)), "no output after the decision");
+}
