@@ -33,7 +33,17 @@ const HARNESS_SEED = 7;
 
 const run = promisify(execFile);
 const missing = [VERIFIER, SYNTH].filter((p) => !fs.existsSync(p));
-const skip = missing.length && !REQUIRED ? `not built: ${missing.join(', ')} (cargo build first)` : false;
+
+/** Why the cases cannot run here (binaries not built, or a verifier without the capture side). */
+async function unavailable() {
+  if (missing.length) return `not built: ${missing.join(', ')} (cargo build first)`;
+  const help = await run(VERIFIER, ['--help'], { cwd: ROOT }).then((r) => r.stdout, (e) => String(e.stdout || e));
+  if (!/\bclients\b/.test(help)) return `${VERIFIER} has no \`clients\` command yet (sessions API not built)`;
+  return false;
+}
+const reason = await unavailable();
+const skip = reason && !REQUIRED ? reason : false;
+if (skip) console.log(`end-to-end cases skipped: ${skip}`);
 
 let server = null;
 let origin = null;
@@ -55,7 +65,7 @@ async function freePort() {
 
 before(async () => {
   if (skip) return;
-  assert.deepEqual(missing, [], 'binaries built');
+  assert.equal(reason, false, 'the end-to-end cases can run (REQUIRE_VERIFIER_E2E=1)');
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'verifier-e2e-'));
   await fsp.mkdir(ARTIFACTS, { recursive: true });
   setDir = path.join(tmp, 'harness');
@@ -228,7 +238,7 @@ test('genuine passport holder: accepted (screenshots of each step)', { skip }, a
   const summary = { time_to_decision_ms: r.ms, since_creation_ms: Math.round(performance.now() - created), frames_sent: r.sent,
     steps: [...new Set(r.instructions.map((i) => i.step))] };
   await fsp.writeFile(path.join(ARTIFACTS, 'genuine-passport.json'), JSON.stringify(summary, null, 2));
-  console.log(`# genuine passport: decision in ${r.ms} ms after Start, ${r.sent} frames`);
+  console.log(`genuine passport: decision in ${r.ms} ms after Start, ${r.sent} frames`);
 });
 
 test('TD1 card holder: back, turned over when told, then the face: accepted', { skip }, async () => {

@@ -343,6 +343,38 @@ test('a dropped connection is reopened and the page shows the instruction the se
   }
 });
 
+test('a phone: portrait camera stream in a narrow viewport keeps the guides inside the preview', async () => {
+  let c;
+  scripts.set('tok-phone', (x) => {
+    c = x;
+    x.send(ready());
+    x.send(instruction('document', { code: 'mrz.too_small', progress: 0.1 }));
+  });
+  const b = await launch({ locale: 'fr-FR', viewport: { width: 390, height: 844 } });
+  await b.page.addInitScript(fakeCameraScript({ width: 720, height: 1280 }));
+  const { page } = b;
+  try {
+    await page.goto(`${fixture.origin}/capture/tok-phone`);
+    await page.click('#start');
+    await waitText(page, '#hint', 'Rapprochez-vous');
+    await page.waitForFunction(() => document.getElementById('video').videoWidth > 0);
+    const inside = (sel) => page.evaluate((s) => {
+      const stage = document.getElementById('stage').getBoundingClientRect();
+      const r = document.querySelector(s).getBoundingClientRect();
+      return r.width > stage.width * 0.5 && r.left >= stage.left - 1 && r.right <= stage.right + 1
+        && r.top >= stage.top - 1 && r.bottom <= stage.bottom + 1;
+    }, sel);
+    assert.ok(await inside('.overlay-document'), 'document frame inside the preview');
+    await page.screenshot({ path: path.join(SHOTS, '08-phone-document.png') });
+    c.send(instruction('challenge', { challenge: 'look_down', progress: 0.8 }));
+    await waitText(page, '#challenge', 'Baissez les yeux');
+    assert.ok(await inside('.overlay-face'), 'face oval inside the preview');
+    await page.screenshot({ path: path.join(SHOTS, '09-phone-challenge.png') });
+  } finally {
+    await b.close();
+  }
+});
+
 test('accessibility: names, labels, focus order and text contrast', async () => {
   let c;
   scripts.set('tok-a11y', (x) => {
