@@ -4,8 +4,9 @@
 //! fake camera; with an index saying which file is which and what a session should expect.
 //!
 //! Owns the choice of holder, photos and documents for the set. The pixels come from
-//! [`crate::render`], [`crate::video::turn_head`] and [`crate::video::sequence_of`]; writing the files is
-//! [`write_harness`]'s only I/O.
+//! [`crate::render`], [`crate::video::turn_face`] and [`crate::video::sequence_of`]; writing the
+//! files is [`write_harness`]'s only I/O. Pass face boxes (`--face-boxes`) so head turns centre on
+//! the faces.
 
 use std::path::Path;
 
@@ -23,7 +24,7 @@ use crate::identity::{COUNTRIES, Identity, country};
 use crate::mrz_text::{DocumentContent, Expected, Layout, content, expected};
 use crate::render::{DocumentGeometry, FrontGeometry, render, render_front};
 use crate::sample::{Assets, DocumentLabel, DocumentSample, LABEL_SCHEMA, Spec};
-use crate::video::{Scenario, VideoSpec, sequence_of, turn_head};
+use crate::video::{Scenario, VideoSpec, sequence_of, turn_face};
 use crate::y4m::Y4mWriter;
 
 /// Head poses the harness renders, named as the challenge that asks for them, with (yaw, pitch)
@@ -225,7 +226,7 @@ pub fn harness(seed: u64, assets: &Assets, spec: &Spec) -> Result<Harness, Error
         let mut poses = std::collections::BTreeMap::new();
         for (pose, yaw, pitch) in POSES {
             let file = format!("{role}_{pose}.png");
-            faces.push((file.clone(), turn_head(&photo.photo, yaw, pitch)));
+            faces.push((file.clone(), turn_face(photo, yaw, pitch)));
             poses.insert(pose.to_owned(), file);
         }
         face_entries.insert(role.to_owned(), HarnessFace { photo: photo.reference(), poses });

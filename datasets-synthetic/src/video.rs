@@ -2,8 +2,9 @@
 //! then a head movement answering a challenge, plus presentation attacks (printed photo, screen
 //! replay, static image, wrong movement, replay of an earlier genuine sequence, impostor face).
 //!
-//! Owns the timeline, the head-turn simulation (the face photo mapped onto a cylinder and rotated,
-//! which is crude but moves the nose, cheeks and shading the way a yaw or pitch does) and the
+//! Owns the timeline, the head-turn simulation (the face photo mapped onto a cylinder with a nose
+//! ridge and rotated, which is crude but moves the nose against the eyes, the cheeks and the
+//! shading the way a yaw or pitch does) and the
 //! per-frame and per-sequence labels. Output is a Y4M file (`C420jpeg`, for Chromium's fake camera)
 //! plus a folder of JPEG frames with one JSON label each.
 //!
@@ -220,17 +221,67 @@ fn smoothstep(t: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// Height of the head's surface above the image plane at normalised head coordinates (s, t)
+/// (-1..1 across the head ellipse), in units of its half-width: a cylinder, plus a ridge down the
+/// middle of the face for the nose, which stands out about half an eye distance from the eyes'
+/// plane. Without the ridge every feature lies on the cylinder and moves almost together, so
+/// landmark-based pose estimates (the nose against the eyes) barely see a turn.
+fn head_depth(s: f32, t: f32) -> f32 {
+    const NOSE_HEIGHT: f32 = 0.3;
+    const NOSE_HALF_WIDTH: f32 = 0.16;
+    const NOSE_HALF_LENGTH: f32 = 0.28;
+    const NOSE_CENTRE_T: f32 = 0.08;
+    let cylinder = (1.0 - s * s).max(0.0).sqrt();
+    let (u, v) = (s / NOSE_HALF_WIDTH, (t - NOSE_CENTRE_T) / NOSE_HALF_LENGTH);
+    cylinder + NOSE_HEIGHT * (-(u * u) - v * v).exp()
+}
+
+/// The source point (s, t) that a rotation by `yaw` then `pitch` (radians) brings to the output
+/// point (x, y), all in normalised head coordinates: solves x = s cos(yaw) + d(s, t) sin(yaw) and
+/// y = t cos(pitch) - d(s, t) sin(pitch) by fixed-point iteration from the bare cylinder's
+/// closed-form answer. Self-occlusion (the far cheek behind the nose) is ignored.
+fn source_point(x: f32, y: f32, yaw: f32, pitch: f32) -> (f32, f32) {
+    let clamp = |v: f32| v.clamp(-0.999, 0.999);
+    let mut s = clamp((x.asin() - yaw).clamp(-1.5, 1.5).sin());
+    let mut t = clamp((y.asin() + pitch).clamp(-1.5, 1.5).sin());
+    for _ in 0..8 {
+        let d = head_depth(s, t);
+        s = clamp((x - d * yaw.sin()) / yaw.cos());
+        t = clamp((y + d * pitch.sin()) / pitch.cos());
+    }
+    (s, t)
+}
+
 /// The photo with the head turned by (yaw, pitch) degrees: pixels inside an ellipse around the
-/// head box are resampled from a cylinder rotated about the vertical (yaw) and horizontal (pitch)
-/// axes, with the far side darkened; a feathered rim blends into the unchanged surroundings.
+/// head box are resampled from the head's surface (a cylinder with a nose ridge, see
+/// `head_depth`) rotated about the vertical (yaw) and horizontal (pitch) axes, with the far side
+/// darkened; a feathered rim blends into the unchanged surroundings.
 pub fn turn_head(photo: &RgbImage, yaw_deg: f32, pitch_deg: f32) -> RgbImage {
-    if yaw_deg.abs() < 0.1 && pitch_deg.abs() < 0.1 {
+    let (w, h) = photo.dimensions();
+    let (bx, by, bw, bh) = head_box(w, h);
+    let ellipse = [bx as f32 + bw as f32 / 2.0, by as f32 + bh as f32 * 0.5, bw as f32 * 0.5, bh as f32 * 0.5];
+    turn_head_in(photo, ellipse, yaw_deg, pitch_deg)
+}
+
+/// [`turn_head`] for a face photo: around its detected face box when it has one (the head
+/// ellipse then centres on the face, so the nose ridge lies on the nose), else around the
+/// heuristic head box.
+pub fn turn_face(face: &FacePhoto, yaw_deg: f32, pitch_deg: f32) -> RgbImage {
+    match face.face_box {
+        // A detector's box spans brows to chin; the head is a little larger.
+        Some([x, y, w, h]) => {
+            turn_head_in(&face.photo, [x + w / 2.0, y + h / 2.0, w * 0.62, h * 0.62], yaw_deg, pitch_deg)
+        }
+        None => turn_head(&face.photo, yaw_deg, pitch_deg),
+    }
+}
+
+/// The head turn inside the ellipse `[cx, cy, rx, ry]` (photo pixels).
+fn turn_head_in(photo: &RgbImage, [cx, cy, rx, ry]: [f32; 4], yaw_deg: f32, pitch_deg: f32) -> RgbImage {
+    if yaw_deg.abs() < 0.1 && pitch_deg.abs() < 0.1 || rx < 1.0 || ry < 1.0 {
         return photo.clone();
     }
     let (w, h) = photo.dimensions();
-    let (bx, by, bw, bh) = head_box(w, h);
-    let (cx, cy) = (bx as f32 + bw as f32 / 2.0, by as f32 + bh as f32 * 0.5);
-    let (rx, ry) = (bw as f32 * 0.5, bh as f32 * 0.5);
     let (yaw, pitch) = (yaw_deg.to_radians(), pitch_deg.to_radians());
     let mut out = photo.clone();
     let x0 = (cx - rx * 1.1).max(0.0) as u32;
@@ -246,7 +297,7 @@ pub fn turn_head(photo: &RgbImage, yaw_deg: f32, pitch_deg: f32) -> RgbImage {
             }
             let (nxc, nyc) = (nx.clamp(-0.999, 0.999), ny.clamp(-0.999, 0.999));
             let (tx, ty) = (nxc.asin() - yaw, nyc.asin() + pitch);
-            let (sx, sy) = (tx.clamp(-1.5, 1.5).sin(), ty.clamp(-1.5, 1.5).sin());
+            let (sx, sy) = source_point(nxc, nyc, yaw, pitch);
             let src_x = cx + sx * rx - 0.5;
             let src_y = cy + sy * ry - 0.5;
             let shade = (tx.cos() * ty.cos()).clamp(0.0, 1.0).powf(0.35);
@@ -657,7 +708,7 @@ pub fn sequence_of(
                     p.clone()
                 } else {
                     // The phone plays a recording of the holder turning as asked.
-                    let recorded = turn_head(photo, yaw, pitch);
+                    let recorded = turn_face(live_face, yaw, pitch);
                     let mut shot = RgbImage::from_pixel(psize.0, psize.1, Rgb([0, 0, 0]));
                     image::imageops::replace(&mut shot, &recorded, 0, 0);
                     screen(&shot, index, moire, screen_bits)
@@ -695,7 +746,7 @@ pub fn sequence_of(
                 (Some(fb), Some(corners))
             }
             _ => {
-                let turned = turn_head(photo, yaw, pitch);
+                let turned = turn_face(live_face, yaw, pitch);
                 let h = face_placement(psize, fw, fh, zoom, dx, dy);
                 warp_onto(&mut img, &to_rgba(&turned), &h, (psize.0 as f32, psize.1 as f32), 1.0);
                 (Some(head_box_in_frame(psize, &h)), None)
@@ -779,4 +830,51 @@ pub fn write_sequence(seed: u64, assets: &Assets, vspec: &VideoSpec, dir: &Path)
     let path = dir.join("sequence.json");
     let text = serde_json::to_string_pretty(&seq.label).map_err(|e| Error::Encode { reason: e.to_string() })?;
     std::fs::write(&path, text).map_err(|e| io(&path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the rotation by (yaw, pitch) degrees takes the head point (s, t).
+    fn forward(s: f32, t: f32, yaw: f32, pitch: f32) -> (f32, f32) {
+        let (yaw, pitch) = (yaw.to_radians(), pitch.to_radians());
+        let d = head_depth(s, t);
+        (s * yaw.cos() + d * yaw.sin(), t * pitch.cos() - d * pitch.sin())
+    }
+
+    /// `source_point` inverts the rotation at `(s, t)`.
+    fn check(s: f32, t: f32, yaw: f32, pitch: f32) {
+        let (x, y) = forward(s, t, yaw, pitch);
+        let (s2, t2) = source_point(x, y, yaw.to_radians(), pitch.to_radians());
+        assert!((s2 - s).abs() < 0.01 && (t2 - t).abs() < 0.01, "({s}, {t}) at {yaw}/{pitch}: got ({s2}, {t2})");
+    }
+
+    #[test]
+    fn source_point_inverts_the_rotation() {
+        for (s, t) in [(0.0, 0.08), (0.3, -0.3), (-0.3, -0.3), (0.2, 0.5), (-0.5, 0.1)] {
+            check(s, t, 25.0, 0.0);
+            check(s, t, -25.0, 0.0);
+            check(s, t, 0.0, 20.0);
+            check(s, t, 0.0, -20.0);
+        }
+    }
+
+    #[test]
+    fn the_nose_moves_against_the_eyes() {
+        // The quality gate's yaw is the nose's offset from the eyes' midpoint in eye distances;
+        // a turn must move it (on a bare cylinder it hardly moves).
+        let yaw_ratio = |yaw: f32| {
+            let (nose, _) = forward(0.0, 0.08, yaw, 0.0);
+            let (l, _) = forward(-0.3, -0.3, yaw, 0.0);
+            let (r, _) = forward(0.3, -0.3, yaw, 0.0);
+            (nose - (l + r) / 2.0) / (r - l)
+        };
+        assert!(yaw_ratio(0.0).abs() < 1e-6);
+        assert!(yaw_ratio(25.0) > 0.15, "{}", yaw_ratio(25.0));
+        assert!(yaw_ratio(-25.0) < -0.15);
+        let (_, nose_up) = forward(0.0, 0.08, 0.0, 20.0);
+        let (_, eye_up) = forward(0.3, -0.3, 0.0, 20.0);
+        assert!((0.08 - nose_up) > (-0.3 - eye_up) + 0.05, "looking up lifts the nose more than the eyes");
+    }
 }

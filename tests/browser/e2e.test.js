@@ -25,6 +25,8 @@ const VERIFIER = path.resolve(ROOT, process.env.VERIFIER_BIN || 'target/debug/ve
 const SYNTH = path.resolve(ROOT, process.env.DATASETS_SYNTHETIC_BIN || 'target/debug/datasets-synthetic');
 const ARTIFACTS = path.resolve(ROOT, process.env.E2E_ARTIFACTS || 'target/e2e-artifacts');
 const REQUIRED = process.env.REQUIRE_VERIFIER_E2E === '1';
+/** The face photos the generator reads (its default `--faces`). */
+const FACES = path.resolve(ROOT, '../shared/datasets/faces');
 /** How long one session may take before the test gives up (the session budget is 120 s). */
 const SESSION_TIMEOUT_MS = Number(process.env.E2E_SESSION_TIMEOUT_MS || 150000);
 /** How long the synthetic person takes to react to a new instruction, as a reader would. */
@@ -69,8 +71,25 @@ before(async () => {
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'verifier-e2e-'));
   await fsp.mkdir(ARTIFACTS, { recursive: true });
   setDir = path.join(tmp, 'harness');
-  await run(SYNTH, ['harness', '--seed', String(HARNESS_SEED), '--out', setDir], { cwd: ROOT, maxBuffer: 1 << 24 });
+  // Head turns centre on the face when the generator knows where it is: find the chosen photos'
+  // face boxes with the verifier's own detector (a first, image-only pass names the photos), as
+  // scripts/face_boxes.sh does for the whole folder.
+  const probe = path.join(tmp, 'probe');
+  await run(SYNTH, ['harness', '--seed', String(HARNESS_SEED), '--out', probe, '--no-video'], { cwd: ROOT });
+  const first = JSON.parse(await fsp.readFile(path.join(probe, 'harness.json'), 'utf8'));
+  const boxes = {};
+  if (!first.placeholder_faces) {
+    for (const ref of [first.portrait_photo, first.faces.holder.photo, first.faces.other.photo]) {
+      const { stdout } = await run(VERIFIER, ['face', 'detect', path.join(FACES, ref.file)], { cwd: ROOT });
+      const found = JSON.parse(stdout).faces;
+      if (found.length) boxes[ref.file] = found.reduce((a, f) => (f.box[2] * f.box[3] > a[2] * a[3] ? f.box : a), found[0].box);
+    }
+  }
+  const boxFile = path.join(tmp, 'face-boxes.json');
+  await fsp.writeFile(boxFile, JSON.stringify(boxes));
+  await run(SYNTH, ['harness', '--seed', String(HARNESS_SEED), '--out', setDir, '--face-boxes', boxFile], { cwd: ROOT });
   set = JSON.parse(await fsp.readFile(path.join(setDir, 'harness.json'), 'utf8'));
+  assert.deepEqual(set.faces, first.faces, 'face boxes change crops, not the choice of photos');
 
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
