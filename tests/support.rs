@@ -55,6 +55,28 @@ pub async fn get(addr: std::net::SocketAddr, path: &str) -> Response {
     Response { status, body }
 }
 
+/// Sends one request with `headers` (`Name: value` lines) and `body` over a new connection.
+pub async fn request(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Response {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("the server accepts connections");
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("the request is sent");
+    stream.write_all(body).await.expect("the body is sent");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("the response is read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    Response { status, body }
+}
+
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {

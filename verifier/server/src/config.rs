@@ -30,6 +30,9 @@ pub struct RawConfig {
     images: RawImages,
     face: RawFace,
     mrz: RawMrz,
+    session: crate::capture::config::RawSession,
+    capture: crate::capture::config::RawCapture,
+    demo: crate::capture::config::RawDemo,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +60,7 @@ struct RawServer {
     shutdown_grace_secs: u64,
     max_body_bytes: usize,
     log_format: String,
+    public_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +168,12 @@ pub struct Config {
     pub face_match: FaceMatchConfig,
     /// The MRZ reader.
     pub mrz: MrzConfig,
+    /// Verification sessions.
+    pub session: crate::capture::config::SessionSettings,
+    /// The capture endpoint's limits.
+    pub capture: crate::capture::config::CaptureConfig,
+    /// Whether `/demo` is served.
+    pub demo: bool,
 }
 
 /// MRZ reader settings.
@@ -215,6 +225,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Log output format.
     pub log_format: LogFormat,
+    /// The base URL capture links are built on (`https://verify.example.com`); `None`: from
+    /// each request's `Host` header, over plain HTTP (local use).
+    pub public_url: Option<String>,
 }
 
 /// Database settings.
@@ -358,12 +371,23 @@ impl RawConfig {
         if det.max_faces == 0 {
             return Err(invalid("face.detector.max_faces", "must be at least 1", "0".into()));
         }
+        let public_url = match s.public_url.trim_end_matches('/') {
+            "" => None,
+            url if url.starts_with("https://") || url.starts_with("http://") => Some(url.to_owned()),
+            other => return Err(invalid("server.public_url", "expected an http(s):// URL or empty", other.into())),
+        };
+        let policy = MatchPolicy { threshold: m.threshold, frames: m.frames, min_frames: m.min_frames };
+        let (session, capture, demo) = crate::capture::config::validate(self.session, self.capture, self.demo, policy)?;
         Ok(Config {
+            session,
+            capture,
+            demo,
             server: ServerConfig {
                 listen,
                 shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
                 max_body_bytes: s.max_body_bytes,
                 log_format,
+                public_url,
             },
             database: DatabaseConfig { url: d.url, max_connections: d.max_connections },
             models: ModelsConfig { cache_dir: self.models.cache_dir, shared_mirror: self.models.shared_mirror },
@@ -381,7 +405,7 @@ impl RawConfig {
             face_match: FaceMatchConfig {
                 embedder_role: role,
                 threshold: m.threshold,
-                policy: MatchPolicy { threshold: m.threshold, frames: m.frames, min_frames: m.min_frames },
+                policy,
                 quality: QualityConfig {
                     second_face_score: q.second_face_score,
                     min_eye_distance_px: q.min_eye_distance_px,

@@ -24,6 +24,9 @@ pub enum JobError {
     /// The model failed.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The job's session ended before the job started; it was not run.
+    #[error("the job was cancelled")]
+    Cancelled,
 }
 
 /// Runs `job` on the rayon pool and waits for it without blocking the async runtime.
@@ -38,6 +41,25 @@ pub async fn on_rayon<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'stati
         Ok(Ok(value)) => Ok(value),
         Ok(Err(_)) | Err(_) => Err(JobError::Panicked),
     }
+}
+
+/// Like [`on_rayon`], but the job is skipped (and [`JobError::Cancelled`] returned) when
+/// `cancelled` is set by the time the pool reaches it: a session that ended does not keep the
+/// pool busy with frames nobody will read.
+pub async fn on_rayon_unless<T: Send + 'static>(
+    cancelled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, JobError> {
+    let (tx, rx) = oneshot::channel();
+    rayon::spawn(move || {
+        if cancelled.load(std::sync::atomic::Ordering::Acquire) {
+            let _ = tx.send(Err(JobError::Cancelled));
+            return;
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).map_err(|_| JobError::Panicked);
+        let _ = tx.send(result);
+    });
+    rx.await.unwrap_or(Err(JobError::Panicked))
 }
 
 /// Batching settings.

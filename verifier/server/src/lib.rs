@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod engines;
@@ -51,8 +52,33 @@ impl App {
         for m in &engines.loaded {
             tracing::info!(model = %m.name, sha256 = %m.sha256, "model loaded");
         }
+        if config.demo {
+            cli::clients::ensure_demo_client(&store).await.context("creating the demo client")?;
+        }
+        let engines = Arc::new(engines);
+        let batcher = jobs::EmbedBatcher::start(
+            engines.faces.embedder.clone(),
+            jobs::BatchConfig { max_batch: config.capture.batch_max_faces, max_wait: config.capture.batch_max_wait },
+        );
+        let capture = Arc::new(capture::CaptureService::new(
+            store.clone(),
+            engines.clone(),
+            batcher,
+            config.session.clone(),
+            config.capture,
+            config.images,
+            config.face_match.quality,
+        ));
+        tokio::spawn(capture.clone().sweep_forever(std::time::Duration::from_secs(5)));
         Ok(Self {
-            state: AppState { store, engines: Arc::new(engines), metrics: telemetry::metrics() },
+            state: AppState {
+                store,
+                engines,
+                metrics: telemetry::metrics(),
+                capture,
+                public_url: config.server.public_url.clone(),
+                demo: config.demo,
+            },
             max_body_bytes: config.server.max_body_bytes,
         })
     }

@@ -123,6 +123,9 @@ pub enum Input {
     },
     /// Time has passed.
     Timeout(Instant),
+    /// The caller's record says the session's time is up (its link expired while no
+    /// connection held it, say): decide `session.timeout` now.
+    Expired(Instant),
 }
 
 /// An output of the session.
@@ -237,6 +240,11 @@ impl Session {
         self.last
     }
 
+    /// The session's budget left at `now`.
+    pub fn remaining(&self, now: Instant) -> Duration {
+        (self.started + self.config.budget).saturating_duration_since(now)
+    }
+
     /// Whether the decision has been made.
     pub fn is_decided(&self) -> bool {
         self.step == Step::Done
@@ -249,6 +257,7 @@ impl Session {
         }
         match input {
             Input::Timeout(now) => self.on_time(now),
+            Input::Expired(now) => self.decide_now(Outcome::Rejected, vec!["session.timeout"], now),
             Input::Findings { frame, at, findings } => {
                 self.on_time(at);
                 if self.step == Step::Done {
@@ -343,6 +352,7 @@ impl Session {
             self.refusals += 1;
             self.used.push(frame);
             if self.refusals >= self.config.refused_kind_frames.max(1) {
+                self.document = Some(read.clone());
                 self.decide_now(Outcome::Rejected, vec![code.as_str()], now);
                 return None;
             }

@@ -3,6 +3,7 @@
 //! This is the project's scripting interface. Exit status 0 means the command ran (whatever it
 //! found); non-zero means unusable input or environment, with a one-line error on stderr.
 
+pub mod clients;
 pub mod face;
 pub mod models;
 pub mod mrz;
@@ -37,6 +38,9 @@ pub enum Command {
     /// Faces in images.
     #[command(subcommand)]
     Face(face::FaceCommand),
+    /// API clients: create them.
+    #[command(subcommand)]
+    Clients(clients::ClientsCommand),
 }
 
 /// Prints `value` as one line of JSON on stdout.

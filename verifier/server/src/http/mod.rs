@@ -6,16 +6,20 @@
 
 mod error;
 mod health;
+mod pages;
+pub mod sessions;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{MatchedPath, Request};
+use axum::extract::{Path, State};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -24,6 +28,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::capture::CaptureService;
 use crate::engines::Engines;
 use crate::store::Store;
 
@@ -36,6 +41,12 @@ pub struct AppState {
     pub engines: Arc<Engines>,
     /// The Prometheus recorder's handle.
     pub metrics: PrometheusHandle,
+    /// Live capture sessions.
+    pub capture: Arc<CaptureService>,
+    /// The base URL capture links are built on, when configured.
+    pub public_url: Option<String>,
+    /// Whether `/demo` is served.
+    pub demo: bool,
 }
 
 /// The landing page (`web-capture/index.html`), compiled in.
@@ -48,12 +59,34 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/v1/sessions", post(sessions::create))
+        .route("/v1/sessions/{id}", get(sessions::get))
+        .route("/v1/capture/{token}", get(capture_socket))
+        .route("/capture/{token}", get(pages::capture))
+        .route("/assets/{name}", get(pages::asset))
+        .route("/demo", get(pages::demo))
+        .route("/demo/sessions", post(sessions::create_demo))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn(record_metrics))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the route template, never the raw path: capture links carry a credential.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+            tracing::debug_span!("request", method = %request.method(), route)
+        }))
         .with_state(state)
+}
+
+/// `GET /v1/capture/{token}`: the capture WebSocket (`docs/capture-protocol.md`). Messages
+/// over twice the frame limit close the socket (1009); smaller oversized frames are refused
+/// with a message by the connection itself, and the session goes on.
+async fn capture_socket(State(state): State<AppState>, Path(token): Path<String>, ws: WebSocketUpgrade) -> Response {
+    let limit = state.capture.capture.max_frame_bytes * 2;
+    let service = state.capture.clone();
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| crate::capture::connection::handle(service, token, socket))
 }
 
 /// Counts requests and their latency per route template (never per raw path, which could

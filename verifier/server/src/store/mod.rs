@@ -1,7 +1,11 @@
 //! Storage: the SQLite database through sqlx, with migrations run at start-up.
 //!
 //! Owns the pool and every query; callers get typed methods, never SQL. The schema lives in
-//! `migrations/`, embedded in the binary, applied in order and recorded by sqlx.
+//! `migrations/`, embedded in the binary, applied in order and recorded by sqlx. API clients are
+//! in [`clients`], verification sessions, their decisions and evidence in [`sessions`].
+
+pub mod clients;
+pub mod sessions;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -34,6 +38,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// A row with the same unique value exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
 }
 
 /// The database.

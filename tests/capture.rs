@@ -1,0 +1,268 @@
+//! The sessions API and the capture WebSocket against the real server, a real SQLite file and
+//! the real models: API keys, ownership, validation, a document refused end to end, and every
+//! kind of bad input a client can send, none of which breaks a session or a stored decision.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use verifier_e2e::{config, models_ready, request, scratch};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Server {
+    addr: SocketAddr,
+    config: verifier::config::Config,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start(name: &str, extra: &str) -> Server {
+    let dir = scratch(name);
+    let config = config(&dir, extra);
+    let app = verifier::App::start(&config).await.expect("the app starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(verifier::http::serve(
+        listener,
+        app.router(),
+        async move {
+            let _ = stopped.await;
+        },
+        Duration::from_secs(2),
+    ));
+    Server { addr, config, _stop: stop }
+}
+
+impl Server {
+    /// A new API client's key.
+    async fn client(&self, name: &str) -> String {
+        let store = verifier::store::Store::open(&self.config.database).await.expect("the database opens");
+        verifier::cli::clients::add(&store, name).await.expect("the client is created").1
+    }
+
+    async fn call(&self, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+        let auth = key.map(|k| format!("Authorization: Bearer {k}"));
+        let mut headers = vec!["Content-Type: application/json"];
+        if let Some(a) = &auth {
+            headers.push(a);
+        }
+        let r = request(self.addr, method, path, &headers, body.as_bytes()).await;
+        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
+    }
+
+    /// Creates a session; returns its id and capture token.
+    async fn session(&self, key: &str, surname: &str) -> (String, String) {
+        let body = json!({"purpose": "recipient", "reference": "letter-1", "expected_identity": {"surname": surname, "given_names": "Jean"}});
+        let (status, v) = self.call("POST", "/v1/sessions", Some(key), &body.to_string()).await;
+        assert_eq!(status, 201, "{v}");
+        let url = v["capture_url"].as_str().expect("a capture URL");
+        assert!(url.starts_with(&format!("http://{}/capture/", self.addr)), "{url}");
+        let token = url.rsplit('/').next().unwrap().to_owned();
+        assert!(token.len() >= 32 && token.chars().all(|c| c.is_ascii_hexdigit()), "at least 128 random bits");
+        (v["id"].as_str().unwrap().to_owned(), token)
+    }
+
+    async fn connect(&self, token: &str) -> Socket {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/capture/{token}", self.addr))
+            .await
+            .expect("the socket opens");
+        socket
+    }
+}
+
+/// The next text message as JSON, or the close code; `None` after 20 s of silence.
+async fn next(socket: &mut Socket) -> Option<Result<Value, u16>> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.ok()??;
+        match message {
+            Ok(Message::Text(t)) => {
+                return Some(Ok(serde_json::from_str(t.as_str()).expect("server messages are JSON")));
+            }
+            Ok(Message::Close(frame)) => return Some(Err(frame.map_or(1005, |f| u16::from(f.code)))),
+            Ok(_) => continue,
+            Err(_) => return Some(Err(1006)),
+        }
+    }
+}
+
+/// Reads until a message of `kind` (returned) or the close code.
+async fn until(socket: &mut Socket, kind: &str) -> Result<Value, u16> {
+    loop {
+        match next(socket).await {
+            Some(Ok(v)) if v["type"] == kind => return Ok(v),
+            Some(Ok(_)) => continue,
+            Some(Err(code)) => return Err(code),
+            None => panic!("no {kind} message within 20 s"),
+        }
+    }
+}
+
+fn frame_of(layout: datasets_synthetic::Layout, seed: u64) -> Vec<u8> {
+    use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date, document, frame_of};
+    let assets = Assets::new(Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"), Vec::new());
+    let mut spec = Spec::new(default_reference_date());
+    spec.layout = Some(layout);
+    spec.variants = Some(Vec::new());
+    spec.clean = true;
+    spec.resolution = Some((1280, 720));
+    let doc = document(seed, &assets, &spec).expect("the document renders");
+    frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
+}
+
+/// The offset of a JPEG's SOF0 marker, walking its segments.
+fn start_of_frame(jpeg: &[u8]) -> usize {
+    let mut at = 2;
+    while at + 4 <= jpeg.len() {
+        assert_eq!(jpeg[at], 0xFF, "a marker at {at}");
+        if jpeg[at + 1] == 0xC0 {
+            return at;
+        }
+        at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    }
+    panic!("no SOF0 segment");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_ownership_and_validation() {
+    if !models_ready() {
+        return;
+    }
+    let server = start("api", "").await;
+    let (a, b) = (server.client("letters-a").await, server.client("letters-b").await);
+    let body = r#"{"purpose":"recipient","reference":"r","expected_identity":{"surname":"Dupont"}}"#;
+    assert_eq!(server.call("POST", "/v1/sessions", None, body).await.0, 401);
+    assert_eq!(server.call("POST", "/v1/sessions", Some("vk_wrong"), body).await.0, 401);
+    let (status, v) = server.call("POST", "/v1/sessions", Some(&a), r#"{"purpose":"x"}"#).await;
+    assert_eq!((status, v["field"].as_str()), (422, Some("purpose")));
+    let (status, v) = server.call("POST", "/v1/sessions", Some(&a), "{not json").await;
+    assert_eq!((status, v["error"].as_str()), (400, Some("malformed")));
+    let sneaky = r#"{"purpose":"recipient","reference":"x'); DROP TABLE sessions;--","expected_identity":{"surname":"O'Brien"}}"#;
+    let (status, created) = server.call("POST", "/v1/sessions", Some(&a), sneaky).await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let (status, v) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&a), "").await;
+    assert_eq!(
+        (status, v["status"].as_str(), v["reference"].as_str()),
+        (200, Some("created"), Some("x'); DROP TABLE sessions;--"))
+    );
+    assert!(v["decision"].is_null());
+    // Another client's session does not exist for it.
+    assert_eq!(server.call("GET", &format!("/v1/sessions/{id}"), Some(&b), "").await.0, 404);
+    assert_eq!(server.call("GET", "/v1/sessions/se_nothing", Some(&a), "").await.0, 404);
+    // The demo creates sessions without a key; the page is served.
+    let (status, _) = server.call("POST", "/demo/sessions", None, body).await;
+    assert_eq!(status, 201);
+    assert_eq!(request(server.addr, "GET", "/demo", &[], b"").await.status, 200);
+    let off = start("api-demo-off", "[demo]\nenabled = false\n").await;
+    assert_eq!(off.call("POST", "/demo/sessions", None, body).await.0, 404);
+    assert_eq!(request(off.addr, "GET", "/demo", &[], b"").await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driving_licence_is_refused_and_the_decision_stays() {
+    if !models_ready() {
+        return;
+    }
+    let server = start("licence", "").await;
+    let key = server.client("letters").await;
+    let (id, token) = server.session(&key, "Dupont").await;
+    let licence = frame_of(datasets_synthetic::Layout::EuDrivingLicence, 5);
+    let mut socket = server.connect(&token).await;
+    socket.send(Message::text(r#"{"type":"hello","lang":"fr"}"#)).await.unwrap();
+    let ready = until(&mut socket, "ready").await.expect("ready");
+    assert_eq!(ready["session_id"], id.as_str());
+    let first = until(&mut socket, "instruction").await.expect("an instruction");
+    assert_eq!((first["step"].as_str(), first["camera"].as_str()), (Some("document"), Some("environment")));
+    let mut result = None;
+    for seq in 0..40u64 {
+        socket
+            .send(Message::text(json!({"type": "frame", "seq": seq, "captured_at_ms": seq * 150}).to_string()))
+            .await
+            .unwrap();
+        socket.send(Message::binary(licence.clone())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(1), socket.next()).await {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] == "result" {
+                result = Some(v);
+            }
+        }
+        if result.is_some() {
+            break;
+        }
+    }
+    let result = match result {
+        Some(r) => r,
+        None => until(&mut socket, "result").await.expect("a result"),
+    };
+    assert_eq!(result["outcome"], "rejected");
+    assert_eq!(result["reasons"], json!(["document.driving_licence_refused"]));
+    assert_eq!(until(&mut socket, "never").await, Err(1000), "closed after the result");
+    let (status, v) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["status"], "decided");
+    let decision = &v["decision"];
+    assert_eq!(decision["outcome"], "rejected");
+    assert_eq!(decision["identity"]["document_kind"], "driving_licence");
+    assert!(decision["model_versions"].as_object().is_some_and(|m| !m.is_empty()));
+    assert!(decision["frames_sha256"].as_array().is_some_and(|f| !f.is_empty()));
+    // The link is dead now, and nothing sent to it changes the decision.
+    let mut again = server.connect(&token).await;
+    assert_eq!(until(&mut again, "ready").await, Err(4410));
+    let (_, after) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await;
+    assert_eq!(after["decision"], *decision);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_answer_and_the_session_goes_on() {
+    if !models_ready() {
+        return;
+    }
+    let server = start("bad-input", "[capture]\nidle_timeout_secs = 2\n").await;
+    let key = server.client("letters").await;
+    let mut unknown = server.connect(&"0".repeat(64)).await;
+    assert_eq!(until(&mut unknown, "ready").await, Err(4404));
+
+    // Rendered before connecting: the connection closes after 2 s of silence.
+    let mut huge = frame_of(datasets_synthetic::Layout::Passport, 3);
+    let small = frame_of(datasets_synthetic::Layout::Passport, 4);
+    let (_, token) = server.session(&key, "Dupont").await;
+    let mut socket = server.connect(&token).await;
+    until(&mut socket, "instruction").await.expect("an instruction");
+    // A second live connection for the same session is refused; the first goes on.
+    let mut second = server.connect(&token).await;
+    assert_eq!(until(&mut second, "ready").await, Err(4409));
+
+    for (text, code) in [("not json", "message.malformed"), (r#"{"type":"launch"}"#, "message.malformed")] {
+        socket.send(Message::text(text)).await.unwrap();
+        assert_eq!(until(&mut socket, "error").await.expect("an error")["code"], code);
+    }
+    socket.send(Message::binary(vec![0xFFu8; 2 * 1024 * 1024 + 1])).await.unwrap();
+    assert_eq!(until(&mut socket, "error").await.expect("an error")["code"], "frame.too_large");
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    socket.send(Message::binary(b"\xFF\xD8 not really a jpeg".to_vec())).await.unwrap();
+    assert_eq!(until(&mut socket, "error").await.expect("an error")["code"], "frame.corrupt");
+    // A JPEG whose header declares 10000 x 10000 pixels.
+    let sof = start_of_frame(&huge);
+    huge[sof + 5..sof + 9].copy_from_slice(&[0x27, 0x10, 0x27, 0x10]);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    socket.send(Message::binary(huge)).await.unwrap();
+    let refused = until(&mut socket, "error").await;
+    assert_eq!(refused.as_ref().map(|e| e["code"].clone()), Ok(json!("frame.corrupt")), "{refused:?}");
+    // A flood: frames closer than the cap are dropped with one message a second.
+    for _ in 0..30 {
+        socket.send(Message::binary(small.clone())).await.unwrap();
+    }
+    assert_eq!(until(&mut socket, "error").await.expect("an error")["code"], "frame.too_fast");
+    socket.send(Message::text(r#"{"type":"ping","t":42}"#)).await.unwrap();
+    assert_eq!(until(&mut socket, "pong").await.expect("a pong")["t"], 42.0);
+    // Silence closes the connection (4408); the session resumes on a new one.
+    assert_eq!(until(&mut socket, "never").await, Err(4408));
+    let mut resumed = server.connect(&token).await;
+    until(&mut resumed, "ready").await.expect("ready again");
+    let again = until(&mut resumed, "instruction").await.expect("the current instruction again");
+    assert_eq!(again["step"], "document");
+}

@@ -1,0 +1,172 @@
+//! The analysis of one frame for the step the session names: decode, then the MRZ and the
+//! portrait, or the live face. Runs on the rayon pool (never on a tokio worker); the live face's
+//! embedding is left to the cross-session batcher.
+//!
+//! Pure CPU over bytes and loaded models: no socket, no database. The result is converted into
+//! the session's [`Findings`] by [`Prepared::into_findings`] once the embedding (if any) is back.
+
+use session::{Analysis, FaceFindings, Findings, HeadPose, PortraitFinding};
+use sha2::{Digest, Sha256};
+use vision::face::{
+    AlignedFace, Embedding, FaceBox, FaceQuality, QualityConfig, align_face, assess, find_portrait, largest,
+};
+use vision::frame::{DecodeLimits, Frame, decode};
+use vision::mrz::read_mrz;
+
+use crate::engines::Engines;
+
+/// What the CPU part of a frame's analysis found.
+pub struct Prepared {
+    /// SHA-256 (hex) of the frame's bytes, for the evidence.
+    pub sha256: String,
+    /// Where the evidence crop would be cut, in frame pixels (a face or portrait box).
+    pub crop: Option<FaceBox>,
+    /// The findings, or the live face's parts still to embed.
+    pub partial: Partial,
+}
+
+/// Findings complete, or waiting for the live face's embedding.
+pub enum Partial {
+    /// Nothing left to compute.
+    Done(Findings),
+    /// A live face: embed `aligned` (if any) and finish with [`Prepared::into_findings`].
+    Face {
+        /// The gate's first issue code.
+        issue: Option<&'static str>,
+        /// The gate's rank.
+        rank: f32,
+        /// The aligned crop of the largest face.
+        aligned: Option<AlignedFace>,
+        /// The head pose.
+        pose: Option<HeadPose>,
+    },
+}
+
+/// Why a frame could not be analysed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// Not a decodable image, or over the size limits.
+    #[error("{0}")]
+    Corrupt(String),
+    /// A model failed (logged by the caller; the frame is skipped).
+    #[error("model error: {0}")]
+    Model(String),
+}
+
+/// Everything the analysis reads besides the frame.
+pub struct AnalysisContext<'a> {
+    /// The models.
+    pub engines: &'a Engines,
+    /// Decoding limits.
+    pub limits: &'a DecodeLimits,
+    /// The live-face gate.
+    pub quality: &'a QualityConfig,
+    /// The date documents are read against.
+    pub today: mrz::Date,
+}
+
+/// Decodes and analyses `bytes` for `analysis`.
+pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Result<Prepared, FrameError> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let frame = decode(bytes, cx.limits).map_err(|e| FrameError::Corrupt(e.to_string()))?;
+    let faces = &cx.engines.faces;
+    let model = |e: vision::model::ModelError| FrameError::Model(e.to_string());
+    let (partial, crop) = match analysis {
+        Analysis::Document => {
+            let read = read_mrz(&frame, &cx.engines.mrz, cx.today);
+            // The portrait is looked for only where an MRZ places the document: a face anywhere
+            // in the frame could be the person's own.
+            let (portrait, crop) = match &read.location {
+                Some(location) => portrait_finding(find_portrait(&frame, Some(location), faces).map_err(model)?),
+                None => (PortraitFinding::Missing("document.portrait_not_found"), None),
+            };
+            (Partial::Done(Findings::Document { mrz: Box::new(read), portrait }), crop)
+        }
+        Analysis::DocumentFront => {
+            let (portrait, crop) = portrait_finding(find_portrait(&frame, None, faces).map_err(model)?);
+            (Partial::Done(Findings::DocumentFront(portrait)), crop)
+        }
+        Analysis::Face => {
+            let detected = faces.detector.detect(&frame).map_err(model)?;
+            let quality = assess(&frame, &detected, cx.quality);
+            let face = largest(&detected);
+            let aligned = face.and_then(|f| align_face(&frame, &f, faces.embedder.input_size()));
+            let pose = face.map(|_| landmark_pose(&quality));
+            let issue = quality.issues.first().map(|i| i.code());
+            (Partial::Face { issue, rank: quality.rank(), aligned, pose }, face.map(|f| f.bbox))
+        }
+        Analysis::None => return Err(FrameError::Corrupt("the session is decided".into())),
+    };
+    Ok(Prepared { sha256, crop, partial })
+}
+
+fn portrait_finding(p: Option<vision::face::Portrait>) -> (PortraitFinding, Option<FaceBox>) {
+    match p {
+        Some(p) => match p.embedding {
+            Some(embedding) => (PortraitFinding::Found { embedding, score: p.face.score }, Some(p.face.bbox)),
+            None => (PortraitFinding::Missing("document.portrait_not_found"), None),
+        },
+        None => (PortraitFinding::Missing("document.portrait_not_found"), None),
+    }
+}
+
+/// Head pose from the detector's five landmarks: the nose's offset along the eye axis, in eye
+/// distances, is about 0.55 sin(yaw) for an adult head (nose tip depth over eye distance), and
+/// its position between the eye and mouth lines moves with pitch. Coarse, but the challenge
+/// measures movements from the person's own frontal pose, not absolute angles.
+fn landmark_pose(q: &FaceQuality) -> HeadPose {
+    let yaw = (q.yaw / 0.55).clamp(-1.0, 1.0).asin().to_degrees();
+    let pitch = ((0.5 - q.pitch) / 0.5).clamp(-1.0, 1.0).asin().to_degrees();
+    HeadPose { yaw_deg: yaw, pitch_deg: pitch }
+}
+
+impl Prepared {
+    /// The crop still to embed, if any.
+    pub fn to_embed(&self) -> Option<AlignedFace> {
+        match &self.partial {
+            Partial::Face { aligned, .. } => aligned.clone(),
+            Partial::Done(_) => None,
+        }
+    }
+
+    /// The session's findings, with the live face's embedding when there was one to make.
+    pub fn into_findings(self, embedding: Option<Embedding>) -> Findings {
+        match self.partial {
+            Partial::Done(f) => f,
+            Partial::Face { issue, rank, pose, .. } => Findings::Face(FaceFindings { issue, rank, embedding, pose }),
+        }
+    }
+}
+
+/// An evidence crop: the box grown to show the head (or the whole frame without a box), at most
+/// 640 pixels a side, JPEG. Runs on the rayon pool.
+pub fn evidence_crop(bytes: &[u8], crop: Option<FaceBox>, limits: &DecodeLimits) -> Option<Vec<u8>> {
+    let frame: Frame = decode(bytes, limits).ok()?;
+    let image = frame.image();
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let (x0, y0, x1, y1) = match crop {
+        Some(b) => {
+            let grow = 0.4;
+            (
+                (b.x - b.width * grow).max(0.0),
+                (b.y - b.height * grow).max(0.0),
+                (b.x + b.width * (1.0 + grow)).min(w),
+                (b.y + b.height * (1.0 + grow)).min(h),
+            )
+        }
+        None => (0.0, 0.0, w, h),
+    };
+    if x1 - x0 < 2.0 || y1 - y0 < 2.0 {
+        return None;
+    }
+    let cut = image::imageops::crop_imm(image, x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32).to_image();
+    let cut = if cut.width().max(cut.height()) > 640 {
+        image::DynamicImage::ImageRgb8(cut).resize(640, 640, image::imageops::FilterType::Triangle).to_rgb8()
+    } else {
+        cut
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&cut).ok()?;
+    Some(out)
+}

@@ -1,0 +1,221 @@
+//! The `[session]`, `[capture]` and `[demo]` configuration sections: raw forms as read, and
+//! their validation into [`SessionSettings`], [`CaptureConfig`] and the demo switch.
+//!
+//! Kept beside the capture code it configures; `crate::config` calls [`validate`] as one of its
+//! stages, so every key is still checked once at start-up and named when wrong.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use session::challenge::ChallengeAction;
+use session::config::{ChallengeConfig, SessionConfig};
+use vision::face::MatchPolicy;
+
+use crate::config::ConfigError;
+
+/// `[session]` as read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSession {
+    budget_secs: u64,
+    open_within_secs: u64,
+    document_secs: u64,
+    document_front_secs: u64,
+    face_secs: u64,
+    challenge_secs: u64,
+    mrz_confirmations: usize,
+    mrz_give_up_frames: usize,
+    refused_kind_frames: usize,
+    portrait_frames: usize,
+    face_review_margin: f32,
+    challenge: RawChallenge,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChallenge {
+    actions: Vec<String>,
+    min_steps: usize,
+    max_steps: usize,
+    window_ms: u64,
+    hold_frames: usize,
+    pause_min_ms: u64,
+    pause_max_ms: u64,
+    turn_deg: f32,
+    nod_deg: f32,
+    neutral_deg: f32,
+    continuity_min: f32,
+    max_changed_frames: usize,
+}
+
+/// `[capture]` as read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapture {
+    max_frame_bytes: usize,
+    min_frame_interval_ms: u64,
+    frame_interval_ms: u64,
+    max_frame_interval_ms: u64,
+    idle_timeout_secs: u64,
+    batch_max_faces: usize,
+    batch_max_wait_ms: u64,
+}
+
+/// `[demo]` as read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDemo {
+    enabled: bool,
+}
+
+/// The session settings, plus how long a new session's link may wait to be opened.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// Each session's state machine settings.
+    pub machine: SessionConfig,
+    /// A capture link not opened within this is dead.
+    pub open_within: Duration,
+}
+
+/// The capture endpoint's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureConfig {
+    /// Largest frame accepted; larger ones are refused with a message, the session goes on.
+    pub max_frame_bytes: usize,
+    /// Frames closer together than this are dropped (`frame.too_fast`): the frame-rate cap.
+    pub min_frame_interval: Duration,
+    /// The frame interval asked of a page at the start.
+    pub frame_interval: Duration,
+    /// The longest interval the server asks for under load.
+    pub max_frame_interval: Duration,
+    /// A connection silent for this long is closed (4408); the session may resume.
+    pub idle_timeout: Duration,
+    /// Face crops embedded in one shared model run, across sessions.
+    pub batch_max_faces: usize,
+    /// How long the first crop of a batch waits for others.
+    pub batch_max_wait: Duration,
+}
+
+/// Validates the three sections; `face_match` comes from `[face.match]`.
+pub fn validate(
+    s: RawSession,
+    c: RawCapture,
+    d: RawDemo,
+    face_match: MatchPolicy,
+) -> Result<(SessionSettings, CaptureConfig, bool), ConfigError> {
+    let invalid = |key, problem, value: String| ConfigError::Invalid { key, problem, value };
+    let secs = |key: &'static str, v: u64| {
+        if v == 0 { Err(invalid(key, "must be at least 1", "0".into())) } else { Ok(Duration::from_secs(v)) }
+    };
+    let count =
+        |key: &'static str, v: usize| if v == 0 { Err(invalid(key, "must be at least 1", "0".into())) } else { Ok(v) };
+    let budget = secs("session.budget_secs", s.budget_secs)?;
+    let ch = s.challenge;
+    let mut actions = Vec::new();
+    for name in &ch.actions {
+        match ChallengeAction::parse(name) {
+            Some(a) => actions.push(a),
+            None if name == "blink" => {
+                return Err(invalid(
+                    "session.challenge.actions",
+                    "blink cannot be measured yet (no eye-state model proven on real photos)",
+                    name.clone(),
+                ));
+            }
+            None => {
+                return Err(invalid(
+                    "session.challenge.actions",
+                    "expected turn_left, turn_right, look_up or look_down",
+                    name.clone(),
+                ));
+            }
+        }
+    }
+    if actions.len() < 2 {
+        return Err(invalid("session.challenge.actions", "needs at least two movements", ch.actions.join(",")));
+    }
+    if ch.min_steps == 0 || ch.min_steps > ch.max_steps {
+        return Err(invalid("session.challenge.min_steps", "must be 1 to max_steps", ch.min_steps.to_string()));
+    }
+    if ch.pause_min_ms > ch.pause_max_ms {
+        return Err(invalid(
+            "session.challenge.pause_min_ms",
+            "must not exceed pause_max_ms",
+            ch.pause_min_ms.to_string(),
+        ));
+    }
+    for (key, v) in [
+        ("session.challenge.turn_deg", ch.turn_deg),
+        ("session.challenge.nod_deg", ch.nod_deg),
+        ("session.challenge.neutral_deg", ch.neutral_deg),
+    ] {
+        if !(v > 0.0 && v < 90.0) {
+            return Err(invalid(key, "must be between 0 and 90 degrees", v.to_string()));
+        }
+    }
+    if ch.neutral_deg >= ch.turn_deg.min(ch.nod_deg) {
+        return Err(invalid(
+            "session.challenge.neutral_deg",
+            "must be below turn_deg and nod_deg",
+            ch.neutral_deg.to_string(),
+        ));
+    }
+    if !(-1.0..=1.0).contains(&ch.continuity_min) {
+        return Err(invalid(
+            "session.challenge.continuity_min",
+            "must be a cosine in -1..=1",
+            ch.continuity_min.to_string(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&s.face_review_margin) {
+        return Err(invalid("session.face_review_margin", "must be in 0..=1", s.face_review_margin.to_string()));
+    }
+    let machine = SessionConfig {
+        budget,
+        document_budget: secs("session.document_secs", s.document_secs)?,
+        document_front_budget: secs("session.document_front_secs", s.document_front_secs)?,
+        face_budget: secs("session.face_secs", s.face_secs)?,
+        challenge_budget: secs("session.challenge_secs", s.challenge_secs)?,
+        mrz_confirmations: count("session.mrz_confirmations", s.mrz_confirmations)?,
+        mrz_give_up_frames: count("session.mrz_give_up_frames", s.mrz_give_up_frames)?,
+        refused_kind_frames: count("session.refused_kind_frames", s.refused_kind_frames)?,
+        portrait_frames: count("session.portrait_frames", s.portrait_frames)?,
+        face_match,
+        face_review_margin: s.face_review_margin,
+        challenge: ChallengeConfig {
+            actions,
+            min_steps: ch.min_steps,
+            max_steps: ch.max_steps,
+            window: Duration::from_millis(ch.window_ms.max(1)),
+            hold_frames: count("session.challenge.hold_frames", ch.hold_frames)?,
+            pause_min: Duration::from_millis(ch.pause_min_ms),
+            pause_max: Duration::from_millis(ch.pause_max_ms),
+            turn_deg: ch.turn_deg,
+            nod_deg: ch.nod_deg,
+            neutral_deg: ch.neutral_deg,
+            continuity_min: ch.continuity_min,
+            max_changed_frames: count("session.challenge.max_changed_frames", ch.max_changed_frames)?,
+        },
+    };
+    let settings = SessionSettings { machine, open_within: secs("session.open_within_secs", s.open_within_secs)? };
+    if c.max_frame_bytes < 1024 {
+        return Err(invalid("capture.max_frame_bytes", "must be at least 1024", c.max_frame_bytes.to_string()));
+    }
+    if c.min_frame_interval_ms > c.frame_interval_ms || c.frame_interval_ms > c.max_frame_interval_ms {
+        return Err(invalid(
+            "capture.frame_interval_ms",
+            "must lie between min_frame_interval_ms and max_frame_interval_ms",
+            c.frame_interval_ms.to_string(),
+        ));
+    }
+    let capture = CaptureConfig {
+        max_frame_bytes: c.max_frame_bytes,
+        min_frame_interval: Duration::from_millis(c.min_frame_interval_ms),
+        frame_interval: Duration::from_millis(c.frame_interval_ms),
+        max_frame_interval: Duration::from_millis(c.max_frame_interval_ms),
+        idle_timeout: secs("capture.idle_timeout_secs", c.idle_timeout_secs)?,
+        batch_max_faces: count("capture.batch_max_faces", c.batch_max_faces)?,
+        batch_max_wait: Duration::from_millis(c.batch_max_wait_ms),
+    };
+    Ok((settings, capture, d.enabled))
+}

@@ -1,0 +1,260 @@
+//! The sessions API: `POST /v1/sessions` creates a session and its capture link, `GET
+//! /v1/sessions/{id}` reports its status and decision, both for the API client whose key the
+//! request carries; `POST /demo/sessions` does the first for the demo page.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, AppState};
+use crate::capture::record;
+use crate::store::clients::ClientRow;
+use crate::store::sessions::NewSession;
+
+/// The demo page's own client, created at start-up when the demo is on.
+pub const DEMO_CLIENT: &str = "demo";
+
+/// The API client a request authenticates as.
+pub struct Client(pub ClientRow);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 200)
+            .ok_or(ApiError::Unauthorized)?;
+        let hash = hex::encode(Sha256::digest(key.as_bytes()));
+        match state.store.client_by_key(&hash).await? {
+            // The demo client's key is never given out; it cannot call the API.
+            Some(c) if c.name != DEMO_CLIENT => Ok(Client(c)),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// `POST /v1/sessions`.
+pub async fn create(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    create_for(&state, &client, &headers, &body).await
+}
+
+/// `POST /demo/sessions`: the same body, for the demo client.
+pub async fn create_demo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    if !state.demo {
+        return Err(ApiError::NotFound);
+    }
+    let client = state
+        .store
+        .client_by_name(DEMO_CLIENT)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the demo client is missing")))?;
+    create_for(&state, &client, &headers, &body).await
+}
+
+/// A request's validated body.
+struct NewSessionRequest {
+    purpose: &'static str,
+    reference: String,
+    expected: Option<Value>,
+}
+
+fn validate(body: &[u8]) -> Result<NewSessionRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| ApiError::Malformed)?;
+    let object = value.as_object().ok_or(ApiError::Malformed)?;
+    let purpose = match object.get("purpose").and_then(Value::as_str) {
+        Some("recipient") => "recipient",
+        Some("sender_onboarding") => "sender_onboarding",
+        _ => {
+            return Err(ApiError::Invalid {
+                field: "purpose",
+                problem: "expected \"recipient\" or \"sender_onboarding\"",
+            });
+        }
+    };
+    let reference = match object.get("reference") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(r)) if r.chars().count() <= 200 && !r.chars().any(char::is_control) => r.clone(),
+        Some(_) => {
+            return Err(ApiError::Invalid {
+                field: "reference",
+                problem: "expected a string of at most 200 characters",
+            });
+        }
+    };
+    let expected = match object.get("expected_identity") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(e)) => {
+            let name = |key: &'static str, required: bool| -> Result<String, ApiError> {
+                match e.get(key) {
+                    Some(Value::String(s))
+                        if !s.trim().is_empty() && s.chars().count() <= 120 && !s.chars().any(char::is_control) =>
+                    {
+                        Ok(s.trim().to_owned())
+                    }
+                    None | Some(Value::Null) if !required => Ok(String::new()),
+                    _ => Err(ApiError::Invalid {
+                        field: if key == "surname" {
+                            "expected_identity.surname"
+                        } else {
+                            "expected_identity.given_names"
+                        },
+                        problem: "expected a non-empty name of at most 120 characters",
+                    }),
+                }
+            };
+            let surname = name("surname", true)?;
+            let given_names = name("given_names", false)?;
+            let birth_date = match e.get("birth_date") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(d)) if d.len() == 10 && mrz::Date::from_iso(d).is_some() => Some(d.clone()),
+                Some(_) => {
+                    return Err(ApiError::Invalid {
+                        field: "expected_identity.birth_date",
+                        problem: "expected a calendar date YYYY-MM-DD",
+                    });
+                }
+            };
+            Some(json!({ "surname": surname, "given_names": given_names, "birth_date": birth_date }))
+        }
+        Some(_) => return Err(ApiError::Invalid { field: "expected_identity", problem: "expected an object" }),
+    };
+    Ok(NewSessionRequest { purpose, reference, expected })
+}
+
+async fn create_for(
+    state: &AppState,
+    client: &ClientRow,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request = validate(body)?;
+    let id = format!("se_{}", hex::encode(rand::random::<[u8; 16]>()));
+    // 256 random bits from the operating system's generator (rand's thread RNG is a CSPRNG
+    // seeded from it): the link is the only credential the recipient holds.
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let now_ms = record::unix_ms();
+    let open_by_ms = now_ms + state.capture.settings.open_within.as_millis() as i64;
+    let expected = request.expected.as_ref().map(Value::to_string);
+    state
+        .store
+        .create_session(&NewSession {
+            id: &id,
+            client_id: &client.id,
+            purpose: request.purpose,
+            reference: &request.reference,
+            expected_identity: expected.as_deref(),
+            token_sha256: &hex::encode(Sha256::digest(token.as_bytes())),
+            created_at: &record::rfc3339_of_ms(now_ms),
+            open_by_ms,
+        })
+        .await?;
+    metrics::counter!("sessions_created_total", "purpose" => request.purpose).increment(1);
+    let base = match &state.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| valid_host(h));
+            format!("http://{}", host.unwrap_or("127.0.0.1"))
+        }
+    };
+    let body = json!({
+        "id": id,
+        "capture_url": format!("{base}/capture/{token}"),
+        "expires_at": record::rfc3339_of_ms(open_by_ms),
+    });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// A Host header fit to build a link from: a name or address and an optional port.
+fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// `GET /v1/sessions/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if id.len() > 64 {
+        return Err(ApiError::NotFound);
+    }
+    let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
+    let now = record::unix_ms();
+    let status = match row.status.as_str() {
+        "created" if now > row.open_by_ms => "expired",
+        other => other,
+    };
+    let decision: Value = row.decision.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(Value::Null);
+    Ok(Json(json!({
+        "id": row.id,
+        "status": status,
+        "purpose": row.purpose,
+        "reference": row.reference,
+        "created_at": row.created_at,
+        "expires_at": record::rfc3339_of_ms(row.capture_until_ms.unwrap_or(row.open_by_ms)),
+        "decision": decision,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: &str, expect: Result<(), &str>) {
+        let got = validate(body.as_bytes()).map(|_| ()).map_err(|e| match e {
+            ApiError::Invalid { field, .. } => field.to_owned(),
+            other => other.to_string(),
+        });
+        assert_eq!(got, expect.map_err(str::to_owned), "{body}");
+    }
+
+    #[test]
+    fn bodies_are_validated_field_by_field() {
+        check(
+            r#"{"purpose":"recipient","reference":"L-1","expected_identity":{"surname":"Dupont","given_names":"Jean","birth_date":"1980-02-29"}}"#,
+            Ok(()),
+        );
+        check(r#"{"purpose":"sender_onboarding"}"#, Ok(()));
+        check(r#"{"purpose":"other"}"#, Err("purpose"));
+        check(r#"{"purpose":"recipient","reference":5}"#, Err("reference"));
+        check(
+            r#"{"purpose":"recipient","expected_identity":{"given_names":"Jean"}}"#,
+            Err("expected_identity.surname"),
+        );
+        check(
+            r#"{"purpose":"recipient","expected_identity":{"surname":"A","birth_date":"1981-02-29"}}"#,
+            Err("expected_identity.birth_date"),
+        );
+        check(r#"{"purpose":"recipient","expected_identity":{"surname":"Robert'); DROP TABLE sessions;--"}}"#, Ok(()));
+        check(r#"{"purpose":"recipient","expected_identity":"x"}"#, Err("expected_identity"));
+        check("[]", Err("the body is not a JSON object"));
+        check("{", Err("the body is not a JSON object"));
+    }
+
+    #[test]
+    fn only_plain_hosts_make_links() {
+        assert!(valid_host("127.0.0.1:8080") && valid_host("verify.example.com") && valid_host("[::1]:80"));
+        assert!(!valid_host("evil.com/path") && !valid_host("a b") && !valid_host(""));
+    }
+}

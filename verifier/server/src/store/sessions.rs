@@ -1,0 +1,225 @@
+//! Verification sessions: creation, the capture token, status, the decision and its evidence.
+//!
+//! A decision is written once: the update only applies to a session that is not yet decided or
+//! expired, in the same transaction as its evidence, so a late or repeated decision cannot
+//! change a stored one.
+
+use super::{Store, StoreError};
+
+/// A session to create.
+pub struct NewSession<'a> {
+    /// Its id (`se_...`).
+    pub id: &'a str,
+    /// The client that owns it.
+    pub client_id: &'a str,
+    /// `recipient` or `sender_onboarding`.
+    pub purpose: &'a str,
+    /// The client's own reference.
+    pub reference: &'a str,
+    /// The expected identity, as JSON.
+    pub expected_identity: Option<&'a str>,
+    /// SHA-256 (hex) of the capture token.
+    pub token_sha256: &'a str,
+    /// RFC 3339.
+    pub created_at: &'a str,
+    /// Unix ms before which the token must be opened.
+    pub open_by_ms: i64,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Its id.
+    pub id: String,
+    /// The owning client.
+    pub client_id: String,
+    /// `recipient` or `sender_onboarding`.
+    pub purpose: String,
+    /// The client's reference.
+    pub reference: String,
+    /// The expected identity, as JSON.
+    pub expected_identity: Option<String>,
+    /// `created`, `capturing`, `decided` or `expired`.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Unix ms: open the token before this.
+    pub open_by_ms: i64,
+    /// Unix ms: capture ends by this, once opened.
+    pub capture_until_ms: Option<i64>,
+    /// The decision, as JSON.
+    pub decision: Option<String>,
+}
+
+/// One evidence crop.
+pub struct EvidenceRow {
+    /// `document`, `portrait` or `face`.
+    pub kind: &'static str,
+    /// SHA-256 (hex) of the bytes.
+    pub sha256: String,
+    /// e.g. `image/jpeg`.
+    pub media_type: &'static str,
+    /// The encoded crop.
+    pub bytes: Vec<u8>,
+}
+
+type Row = (String, String, String, String, Option<String>, String, String, i64, Option<i64>, Option<String>);
+
+/// The columns a [`Row`] reads, in order (a macro, so queries stay static strings).
+macro_rules! columns {
+    () => {
+        "id, client_id, purpose, reference, expected_identity, status, created_at, open_by_ms, capture_until_ms, decision"
+    };
+}
+
+fn session(row: Row) -> SessionRow {
+    let (
+        id,
+        client_id,
+        purpose,
+        reference,
+        expected_identity,
+        status,
+        created_at,
+        open_by_ms,
+        capture_until_ms,
+        decision,
+    ) = row;
+    SessionRow {
+        id,
+        client_id,
+        purpose,
+        reference,
+        expected_identity,
+        status,
+        created_at,
+        open_by_ms,
+        capture_until_ms,
+        decision,
+    }
+}
+
+impl Store {
+    /// Creates a session in status `created`.
+    pub async fn create_session(&self, s: &NewSession<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, client_id, purpose, reference, expected_identity, token_sha256, status, \
+             created_at, open_by_ms) VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?)",
+        )
+        .bind(s.id)
+        .bind(s.client_id)
+        .bind(s.purpose)
+        .bind(s.reference)
+        .bind(s.expected_identity)
+        .bind(s.token_sha256)
+        .bind(s.created_at)
+        .bind(s.open_by_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The session `id` if `client_id` owns it.
+    pub async fn session_of_client(&self, id: &str, client_id: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row: Option<Row> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = ? AND client_id = ?"))
+                .bind(id)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(session))
+    }
+
+    /// The session whose capture token hashes to `token_sha256`.
+    pub async fn session_by_token(&self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row: Option<Row> = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE token_sha256 = ?"))
+            .bind(token_sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(session))
+    }
+
+    /// Moves a `created` session to `capturing`, with the end of its capture; false when it was
+    /// not `created` (already opened, decided or expired).
+    pub async fn start_capture(&self, id: &str, capture_until_ms: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET status = 'capturing', capture_until_ms = ? WHERE id = ? AND status = 'created'",
+        )
+        .bind(capture_until_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores the decision and its evidence, once: false (and nothing written) when the session
+    /// was already decided or expired.
+    pub async fn store_decision(
+        &self,
+        id: &str,
+        outcome: &str,
+        decision_json: &str,
+        decided_at: &str,
+        evidence: &[EvidenceRow],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE sessions SET status = 'decided', outcome = ?, decision = ?, decided_at = ? \
+             WHERE id = ? AND status IN ('created', 'capturing')",
+        )
+        .bind(outcome)
+        .bind(decision_json)
+        .bind(decided_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for e in evidence {
+            sqlx::query(
+                "INSERT INTO evidence (session_id, kind, sha256, media_type, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(e.kind)
+            .bind(&e.sha256)
+            .bind(e.media_type)
+            .bind(&e.bytes)
+            .bind(decided_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Marks sessions never opened before their `open_by` as expired; returns how many.
+    pub async fn expire_unopened(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET status = 'expired' WHERE status = 'created' AND open_by_ms < ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Sessions in capture whose capture time ended before `now_ms` (the caller decides them).
+    pub async fn overdue_captures(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM sessions WHERE status = 'capturing' AND capture_until_ms < ?")
+                .bind(now_ms)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// The kinds and hashes of a session's stored evidence.
+    pub async fn evidence_hashes(&self, id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT kind, sha256 FROM evidence WHERE session_id = ? ORDER BY kind")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows)
+    }
+}
