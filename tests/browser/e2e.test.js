@@ -246,7 +246,7 @@ function expectOutcome(run, outcome, reason) {
   console.log(`${run.result.outcome} ${JSON.stringify(run.result.reasons)} in ${run.ms} ms after Start (${run.sent} frames)`);
   const trail = JSON.stringify(run.instructions.map((i) => [i.step, i.code, i.challenge]));
   assert.equal(run.result.outcome, outcome, `outcome ${run.result.outcome} ${JSON.stringify(run.result.reasons)}; ${trail}`);
-  if (reason) assert.ok(run.result.reasons.includes(reason), `reasons ${JSON.stringify(run.result.reasons)} include ${reason}`);
+  if (reason) assert.ok(run.result.reasons.includes(reason), `reasons ${JSON.stringify(run.result.reasons)} include ${reason}; ${trail}`);
   assert.equal(run.session.decision.outcome, outcome, 'GET /v1/sessions agrees');
   assert.deepEqual([...run.session.decision.reasons].sort(), [...run.result.reasons].sort());
 }

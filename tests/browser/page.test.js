@@ -136,6 +136,10 @@ test('instructions: step, hint, overlay, progress and challenge arrow; aria-live
     await waitText(page, '#hint', 'Turn the card over');
     assert.equal(await text(page, '#progress-label'), 'Step 2 of 4');
 
+    c.send(instruction('document_front', { code: 'document.hold_still', progress: 0.4 }));
+    await waitText(page, '#hint', 'Reading');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.corner')).borderTopColor), 'rgb(55, 214, 122)',
+      'the guide turns green while reading');
     c.send(instruction('face', { code: 'face.too_small', progress: 0.5 }));
     await waitText(page, '#hint', 'Move closer');
     assert.equal(await page.locator('#stage').getAttribute('data-overlay'), 'face');
