@@ -102,3 +102,44 @@ async fn refuses_to_start_with_a_corrupted_model() {
     };
     assert!(err.contains("yunet_n_dynamic.onnx") && err.contains("104ee26c71d5c270"), "{err}");
 }
+
+/// A model that loaded but fails every run (a broken runtime, say).
+struct Broken;
+
+impl vision::model::Model for Broken {
+    fn name(&self) -> &str {
+        "broken"
+    }
+    fn run(&self, _: &[vision::model::Tensor]) -> Result<vision::model::Outputs, vision::model::ModelError> {
+        Err(vision::model::ModelError::Inference { model: "broken".into(), reason: "no run succeeds".into() })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_when_a_model_cannot_run() {
+    if !models_ready() {
+        return;
+    }
+    let dir = scratch("broken-model");
+    let config = config(&dir, "");
+    let manifest = verifier_models::Manifest::embedded();
+    let loaded = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || verifier::engines::load(&config, &manifest)
+    });
+    let mut engines = loaded.await.unwrap().expect("the real models load");
+    engines.faces.detector = vision::face::FaceDetector::new(std::sync::Arc::new(Broken), config.detector);
+    let store = verifier::store::Store::open(&config.database).await.unwrap();
+    let app = verifier::App::from_engines(&config, store, engines).await.expect("the app starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(verifier::http::serve(listener, app.router(), std::future::pending(), Duration::from_secs(1)));
+    let ready = get(addr, "/readyz").await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    let body: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+    let models = body["checks"].as_array().unwrap().iter().find(|c| c["name"] == "models").unwrap();
+    assert_eq!(
+        (models["ok"].as_bool(), models["error"].as_str()),
+        (Some(false), Some("face_detector failed its warm-up run"))
+    );
+}

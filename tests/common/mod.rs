@@ -14,12 +14,18 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// True when the models are provisioned; otherwise skips with a message, or panics when
-/// REQUIRE_VERIFIER_MODELS is set (as `make test` and CI set it).
+/// True when the ONNX Runtime library and the file of every model a role of the manifest names
+/// are provisioned; otherwise skips with a message, or panics when REQUIRE_VERIFIER_MODELS is set
+/// (as `make test` and CI set it).
 pub fn models_ready() -> bool {
     let root = workspace();
-    let needed = [".cache/onnxruntime/libonnxruntime.so", ".cache/models/yunet_n_dynamic.onnx"];
-    let missing: Vec<&str> = needed.iter().copied().filter(|p| !root.join(p).exists()).collect();
+    let manifest = verifier_models::Manifest::embedded();
+    let mut needed = vec![".cache/onnxruntime/libonnxruntime.so".to_owned()];
+    for model in manifest.roles.values() {
+        let spec = manifest.model(model).expect("the embedded manifest's roles name its models");
+        needed.push(format!(".cache/models/{}", spec.file));
+    }
+    let missing: Vec<&str> = needed.iter().map(String::as_str).filter(|p| !root.join(p).exists()).collect();
     if missing.is_empty() {
         return true;
     }
@@ -27,6 +33,19 @@ pub fn models_ready() -> bool {
     assert!(std::env::var_os("REQUIRE_VERIFIER_MODELS").is_none(), "{message}");
     eprintln!("skipping: {message}");
     false
+}
+
+/// The shared real face photos, when present; without them a test skips with a message, or
+/// panics when REQUIRE_VERIFIER_MODELS is set (CI has `../shared`, so a face test never passes
+/// there by skipping).
+pub fn shared_faces() -> Option<PathBuf> {
+    let dir = workspace().join("../shared/datasets/faces");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("REQUIRE_VERIFIER_MODELS").is_none(), "../shared/datasets/faces is absent");
+    eprintln!("skipping: ../shared/datasets/faces is absent");
+    None
 }
 
 /// A fresh directory under the system temp dir, unique to this process and `name`.

@@ -11,9 +11,9 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
-use vision::face::{DetectorConfig, MatchPolicy, QualityConfig};
+use vision::face::{CardConfig, DetectorConfig, MatchPolicy, MeshConfig, PortraitConfig, QualityConfig};
 use vision::frame::DecodeLimits;
-use vision::mrz::MrzReaderConfig;
+use vision::mrz::{ConsensusConfig, MrzReaderConfig};
 use vision::onnx::OnnxThreads;
 
 /// The defaults compiled into the binary.
@@ -39,6 +39,15 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawMrz {
     reader: RawMrzReader,
+    consensus: RawConsensus,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsensus {
+    confirmations: usize,
+    failing_agreements: usize,
+    max_frames: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +109,22 @@ struct RawFace {
     #[serde(rename = "match")]
     matching: RawMatch,
     quality: RawQuality,
+    mesh: RawMesh,
+    portrait: RawPortrait,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPortrait {
+    min_face_mm: f32,
+    max_face_mm: f32,
+    card_min_contrast: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMesh {
+    min_presence: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +152,7 @@ struct RawEmbedder {
 #[serde(deny_unknown_fields)]
 struct RawMatch {
     threshold: f32,
+    review_threshold: f32,
     frames: usize,
     min_frames: usize,
 }
@@ -166,6 +192,10 @@ pub struct Config {
     pub detector: DetectorConfig,
     /// Face embedding and matching.
     pub face_match: FaceMatchConfig,
+    /// The face mesh (head pose).
+    pub face_mesh: MeshConfig,
+    /// Finding the document portrait.
+    pub portrait: PortraitConfig,
     /// The MRZ reader.
     pub mrz: MrzConfig,
     /// Verification sessions.
@@ -185,6 +215,8 @@ pub struct MrzConfig {
     pub recogniser: MrzRecogniser,
     /// The reader's settings.
     pub reader: MrzReaderConfig,
+    /// When the multi-frame consensus settles or gives up.
+    pub consensus: ConsensusConfig,
 }
 
 /// What recognises MRZ characters.
@@ -336,6 +368,13 @@ impl RawConfig {
         if !(-1.0..=1.0).contains(&m.threshold) {
             return Err(invalid("face.match.threshold", "must be within -1..=1", m.threshold.to_string()));
         }
+        if !(-1.0..=m.threshold).contains(&m.review_threshold) {
+            return Err(invalid(
+                "face.match.review_threshold",
+                "must be within -1..=threshold",
+                m.review_threshold.to_string(),
+            ));
+        }
         if m.min_frames == 0 || m.frames < m.min_frames {
             return Err(invalid(
                 "face.match.frames",
@@ -343,9 +382,29 @@ impl RawConfig {
                 format!("{} and {}", m.min_frames, m.frames),
             ));
         }
+        let mesh = self.face.mesh;
+        if !(0.0..=1.0).contains(&mesh.min_presence) {
+            return Err(invalid("face.mesh.min_presence", "must be within 0..=1", mesh.min_presence.to_string()));
+        }
+        let p = self.face.portrait;
+        if !(p.min_face_mm > 0.0 && p.min_face_mm < p.max_face_mm) {
+            return Err(invalid(
+                "face.portrait.min_face_mm",
+                "need 0 < min_face_mm < max_face_mm",
+                format!("{} and {}", p.min_face_mm, p.max_face_mm),
+            ));
+        }
         let q = self.face.quality;
         if q.pitch_min >= q.pitch_max || q.brightness_min >= q.brightness_max {
             return Err(invalid("face.quality", "each _min must be below its _max", format!("{q:?}")));
+        }
+        let c = self.mrz.consensus;
+        if c.confirmations == 0 || c.failing_agreements == 0 || c.max_frames < c.confirmations {
+            return Err(invalid(
+                "mrz.consensus",
+                "need confirmations and failing_agreements >= 1 and max_frames >= confirmations",
+                format!("{c:?}"),
+            ));
         }
         let r = self.mrz.reader;
         if r.top_k == 0 {
@@ -376,8 +435,19 @@ impl RawConfig {
             url if url.starts_with("https://") || url.starts_with("http://") => Some(url.to_owned()),
             other => return Err(invalid("server.public_url", "expected an http(s):// URL or empty", other.into())),
         };
-        let policy = MatchPolicy { threshold: m.threshold, frames: m.frames, min_frames: m.min_frames };
-        let (session, capture, demo) = crate::capture::config::validate(self.session, self.capture, self.demo, policy)?;
+        let policy = MatchPolicy {
+            threshold: m.threshold,
+            review_threshold: m.review_threshold,
+            frames: m.frames,
+            min_frames: m.min_frames,
+        };
+        let consensus = ConsensusConfig {
+            confirmations: c.confirmations,
+            failing_agreements: c.failing_agreements,
+            max_frames: c.max_frames,
+        };
+        let (session, capture, demo) =
+            crate::capture::config::validate(self.session, self.capture, self.demo, policy, consensus)?;
         Ok(Config {
             session,
             capture,
@@ -417,6 +487,12 @@ impl RawConfig {
                     min_eye_contrast: q.min_eye_contrast,
                 },
             },
+            face_mesh: MeshConfig { min_presence: mesh.min_presence },
+            portrait: PortraitConfig {
+                min_face_mm: p.min_face_mm,
+                max_face_mm: p.max_face_mm,
+                card: CardConfig { min_contrast: p.card_min_contrast },
+            },
             mrz: MrzConfig {
                 font: r.font,
                 recogniser,
@@ -427,6 +503,7 @@ impl RawConfig {
                     max_saturated: r.max_saturated,
                     min_frame_steepness: r.min_frame_steepness,
                 },
+                consensus,
             },
         })
     }

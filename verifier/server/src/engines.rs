@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use verifier_models::{Manifest, ModelSpec};
-use vision::face::{FaceAnalyzer, FaceDetector, FaceEmbedder};
+use vision::face::{FaceAnalyzer, FaceDetector, FaceEmbedder, FaceMesh};
 use vision::model::ModelError;
 use vision::mrz::{CellNet, LineNet, MrzReader};
 use vision::onnx::{OnnxModel, OnnxRuntime};
@@ -32,6 +32,8 @@ pub struct LoadedModel {
 pub struct Engines {
     /// Face detection and embedding.
     pub faces: FaceAnalyzer,
+    /// The face mesh (head pose for the live challenge).
+    pub mesh: FaceMesh,
     /// The MRZ reader.
     pub mrz: MrzReader,
     /// What was loaded, in load order.
@@ -79,6 +81,18 @@ pub fn face_analyzer(
         .map(|s| LoadedModel { name: s.name.clone(), file: s.file.clone(), sha256: s.sha256.clone() })
         .collect();
     Ok((FaceAnalyzer { detector, embedder }, loaded))
+}
+
+/// Loads the face-mesh model the manifest's `face_mesh` role names.
+pub fn face_mesh(
+    runtime: &OnnxRuntime,
+    config: &Config,
+    manifest: &Manifest,
+) -> anyhow::Result<(FaceMesh, LoadedModel)> {
+    let spec = role(manifest, "face_mesh")?;
+    let model = Arc::new(load_model(runtime, &config.models.cache_dir, spec)?);
+    let mesh = FaceMesh::from_spec(model, spec, config.face_mesh)?;
+    Ok((mesh, LoadedModel { name: spec.name.clone(), file: spec.file.clone(), sha256: spec.sha256.clone() }))
 }
 
 /// The MRZ reader: OCR-B templates from the configured font and, unless the configuration asks
@@ -130,7 +144,48 @@ pub fn mrz_reader(
 pub fn load(config: &Config, manifest: &Manifest) -> anyhow::Result<Engines> {
     let runtime = runtime(config)?;
     let (faces, mut loaded) = face_analyzer(&runtime, config, manifest)?;
+    let (mesh, record) = face_mesh(&runtime, config, manifest)?;
+    loaded.push(record);
     let (mrz, records) = mrz_reader(Some(&runtime), config, manifest)?;
     loaded.extend(records);
-    Ok(Engines { faces, mrz, loaded })
+    Ok(Engines { faces, mesh, mrz, loaded })
+}
+
+/// One model's warm-up: a tiny input through the stage that runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmUp {
+    /// The stage (`face_detector`, `face_embedding`).
+    pub role: &'static str,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// Runs each model a request will need on a tiny input, as readiness checks: a model that
+/// loaded but cannot run (a broken runtime, a wrong input shape) fails here, not on a
+/// recipient's first frame. CPU work: call it on the rayon pool.
+pub fn warm_up(engines: &Engines) -> Vec<WarmUp> {
+    use vision::face::{DetectedFace, FaceBox, align_face};
+    use vision::frame::Frame;
+
+    let blank = Frame::from_rgb(image::RgbImage::from_pixel(96, 96, image::Rgb([128, 128, 128])));
+    let detector = engines.faces.detector.detect(&blank).err().map(|e| e.to_string());
+    let face = DetectedFace {
+        bbox: FaceBox { x: 24.0, y: 24.0, width: 48.0, height: 48.0 },
+        score: 1.0,
+        landmarks: [[36.0, 44.0], [60.0, 44.0], [48.0, 56.0], [38.0, 66.0], [58.0, 66.0]],
+    };
+    let embedder = match align_face(&blank, &face, engines.faces.embedder.input_size()) {
+        Some(crop) => match engines.faces.embedder.embed(std::slice::from_ref(&crop)) {
+            Ok(e) if e.len() == 1 => None,
+            Ok(e) => Some(format!("{} embeddings for one face", e.len())),
+            Err(e) => Some(e.to_string()),
+        },
+        None => Some("the warm-up face could not be aligned".into()),
+    };
+    let mesh = engines.mesh.landmarks(&blank, &face).err().map(|e| e.to_string());
+    vec![
+        WarmUp { role: "face_detector", error: detector },
+        WarmUp { role: "face_embedding", error: embedder },
+        WarmUp { role: "face_mesh", error: mesh },
+    ]
 }

@@ -52,6 +52,12 @@ impl App {
         for m in &engines.loaded {
             tracing::info!(model = %m.name, sha256 = %m.sha256, "model loaded");
         }
+        Self::from_engines(config, store, engines).await
+    }
+
+    /// A service over models already loaded (what [`App::start`] does after loading them;
+    /// tests give it models of their own).
+    pub async fn from_engines(config: &Config, store: store::Store, engines: engines::Engines) -> anyhow::Result<Self> {
         if config.demo {
             cli::clients::ensure_demo_client(&store).await.context("creating the demo client")?;
         }
@@ -68,6 +74,7 @@ impl App {
             config.capture,
             config.images,
             config.face_match.quality,
+            config.portrait,
         ));
         tokio::spawn(capture.clone().sweep_forever(std::time::Duration::from_secs(5)));
         Ok(Self {

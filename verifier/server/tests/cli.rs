@@ -10,17 +10,7 @@ use std::process::Command;
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 
-use common::{models_ready, scratch, workspace};
-
-fn shared_faces() -> Option<PathBuf> {
-    let dir = workspace().join("../shared/datasets/faces");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/datasets/faces is absent");
-        None
-    }
-}
+use common::{models_ready, scratch, shared_faces, workspace};
 
 struct Run {
     ok: bool,

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use vision::face::MatchPolicy;
+use vision::mrz::ConsensusConfig;
 
 use crate::challenge::ChallengeAction;
 
@@ -23,19 +24,14 @@ pub struct SessionConfig {
     pub face_budget: Duration,
     /// The whole head-movement challenge (each movement has its own window too).
     pub challenge_budget: Duration,
-    /// Frames that must read trustworthily to the same fields before the document is settled.
-    pub mrz_confirmations: usize,
-    /// Frames with an MRZ read after which an unsettled document is given up: its checks'
-    /// reasons (a misprinted check digit) or `mrz.unreadable`.
-    pub mrz_give_up_frames: usize,
+    /// When the document's MRZ is settled, or given up (a misprint, or too many frames).
+    pub consensus: ConsensusConfig,
     /// Frames reading a refused kind of document (a driving licence) before the session ends.
     pub refused_kind_frames: usize,
     /// Document frames with a portrait to collect before moving on.
     pub portrait_frames: usize,
-    /// The multi-frame face match.
+    /// The multi-frame face match (with its review band).
     pub face_match: MatchPolicy,
-    /// Below the match threshold by less than this, the match is `review`, not `rejected`.
-    pub face_review_margin: f32,
     /// The head-movement challenge.
     pub challenge: ChallengeConfig,
 }
@@ -80,12 +76,10 @@ impl SessionConfig {
             document_front_budget: Duration::from_secs(30),
             face_budget: Duration::from_secs(30),
             challenge_budget: Duration::from_secs(30),
-            mrz_confirmations: 2,
-            mrz_give_up_frames: 24,
+            consensus: ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 24 },
             refused_kind_frames: 2,
             portrait_frames: 2,
-            face_match: MatchPolicy { threshold: 0.6, frames: 3, min_frames: 3 },
-            face_review_margin: 0.05,
+            face_match: MatchPolicy { threshold: 0.6, review_threshold: 0.5, frames: 3, min_frames: 3 },
             challenge: ChallengeConfig {
                 actions: vec![
                     ChallengeAction::TurnLeft,

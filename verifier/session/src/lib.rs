@@ -44,4 +44,5 @@ mod machine;
 
 pub use decision::{Decision, Outcome};
 pub use findings::{FaceFindings, Findings, HeadPose, PortraitFinding};
-pub use machine::{Analysis, Camera, EvidenceKind, FrameId, Input, Instruction, Output, Session, Step};
+pub use machine::{Analysis, Camera, EvidenceKind, Input, Instruction, Output, Session, Step};
+pub use vision::frame::FrameId;

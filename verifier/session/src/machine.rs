@@ -10,16 +10,14 @@ use std::time::{Duration, Instant};
 
 use mrz::{AcceptancePolicy, Format, MrzRead, Verdict};
 use vision::face::{Embedding, LiveSample, MatchOutcome, decide};
-use vision::mrz::MrzConsensus;
+use vision::frame::FrameId;
+use vision::mrz::{ConsensusState, FrameVerdict, MrzConsensus};
 
 use crate::challenge::{ChallengeAction, ChallengePlan, ChallengeTracker, Progress};
 use crate::config::SessionConfig;
 use crate::decision::{Decision, Outcome, Scores};
 use crate::findings::{FaceFindings, Findings, HeadPose, PortraitFinding};
 use crate::identity::{ExpectedIdentity, IdentityMatch, compare};
-
-/// A frame's number within its session, given by the caller in arrival order.
-pub type FrameId = u64;
 
 /// What the person is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,11 +162,10 @@ pub struct Session {
     step: Step,
     step_started: Instant,
     consensus: MrzConsensus,
-    mrz_frames: Vec<FrameId>,
     refusals: usize,
     document: Option<MrzRead>,
     portraits: Vec<(FrameId, Embedding, f32)>,
-    live: Vec<(FrameId, LiveSample)>,
+    live: Vec<LiveSample>,
     poses: Vec<HeadPose>,
     reference: Option<Embedding>,
     face_review: bool,
@@ -191,7 +188,7 @@ impl Session {
         now: Instant,
     ) -> Session {
         let plan = ChallengePlan::draw(&config.challenge, seed);
-        let consensus = MrzConsensus::new(today, config.mrz_confirmations);
+        let consensus = MrzConsensus::new(today, config.consensus);
         let mut session = Session {
             scores: Scores { challenge: plan.steps.iter().map(|s| s.1).collect(), ..Scores::default() },
             config,
@@ -202,7 +199,6 @@ impl Session {
             step: Step::Document,
             step_started: now,
             consensus,
-            mrz_frames: Vec::new(),
             refusals: 0,
             document: None,
             portraits: Vec::new(),
@@ -315,7 +311,7 @@ impl Session {
         }
         if now >= self.step_started + self.step_budget() {
             let reason = match self.step {
-                Step::Document if !self.mrz_frames.is_empty() || self.consensus.frames() > 0 => "mrz.unreadable",
+                Step::Document if self.consensus.frames() > 0 => "mrz.unreadable",
                 Step::Document | Step::Face => "session.timeout",
                 Step::DocumentFront => "document.portrait_not_found",
                 Step::Challenge => "liveness.challenge_failed",
@@ -337,10 +333,9 @@ impl Session {
         portrait: PortraitFinding,
         now: Instant,
     ) -> Option<&'static str> {
-        self.consensus.add(read);
+        let verdict = self.consensus.add(frame, read);
         let parsed = read.parsed.as_ref().and_then(|p| p.as_ref().ok());
-        if parsed.is_some_and(MrzRead::is_trustworthy) {
-            self.mrz_frames.push(frame);
+        if verdict == FrameVerdict::Confirmed {
             self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Document, frame });
         }
         // A refused kind of document (a driving licence) ends the session at once, without
@@ -361,22 +356,38 @@ impl Session {
             self.portraits.push((frame, embedding, score));
         }
         self.scores.mrz_frames = self.consensus.frames();
-        if self.document.is_none() && self.consensus.is_settled() {
-            let best = self.consensus.best()?;
-            self.used.extend(self.mrz_frames.iter().copied());
-            let reasons: Vec<&'static str> = dedup(best.acceptance.reasons.iter().map(|r| r.code.as_str()));
-            if !best.acceptance.accepted {
-                self.document = Some(best);
-                self.decide_now(Outcome::Rejected, reasons, now);
-                return None;
-            }
-            let portrait_behind = best.format == Format::Td1;
-            self.document = Some(best);
-            if portrait_behind {
-                // Portraits seen so far were not on this side (a TD1 card's MRZ is on the back).
-                self.portraits.clear();
-                self.enter(Step::DocumentFront, Some("document.turn_over"), now);
-                return Some("document.turn_over");
+        if self.document.is_none() {
+            match self.consensus.state() {
+                ConsensusState::Settled(settled) => {
+                    self.used.extend(settled.evidence.iter().copied());
+                    let best = settled.reading;
+                    let reasons: Vec<&'static str> = dedup(best.acceptance.reasons.iter().map(|r| r.code.as_str()));
+                    if !best.acceptance.accepted {
+                        self.document = Some(best);
+                        self.decide_now(Outcome::Rejected, reasons, now);
+                        return None;
+                    }
+                    let portrait_behind = best.format == Format::Td1;
+                    self.document = Some(best);
+                    if portrait_behind {
+                        // Portraits seen so far were not on this side (a TD1 card's MRZ is on the
+                        // back).
+                        self.portraits.clear();
+                        self.enter(Step::DocumentFront, Some("document.turn_over"), now);
+                        return Some("document.turn_over");
+                    }
+                }
+                ConsensusState::Failed(failed) => {
+                    self.used.extend(failed.frames.iter().copied());
+                    let reasons = match dedup(failed.reasons.iter().map(|r| r.code.as_str())) {
+                        r if r.is_empty() => vec!["mrz.unreadable"],
+                        r => r,
+                    };
+                    self.document = failed.reading;
+                    self.decide_now(Outcome::Rejected, reasons, now);
+                    return None;
+                }
+                _ => {}
             }
         }
         if self.document.is_some() {
@@ -387,20 +398,10 @@ impl Session {
             self.instruct(Some("document.portrait_not_found"), now);
             return Some("document.portrait_not_found");
         }
-        if self.consensus.frames() >= self.config.mrz_give_up_frames.max(1) {
-            let reasons = match self.consensus.best() {
-                Some(best) if !best.acceptance.accepted => {
-                    dedup(best.acceptance.reasons.iter().map(|r| r.code.as_str()))
-                }
-                _ => vec!["mrz.unreadable"],
-            };
-            self.decide_now(Outcome::Rejected, reasons, now);
-            return None;
-        }
-        let code = match (&read.issue, parsed) {
-            (Some(issue), _) => mrz_code(issue.as_str()),
-            (None, Some(_)) => Some("document.hold_still"),
-            (None, None) => Some("mrz.not_found"),
+        let code = match verdict {
+            FrameVerdict::Unreadable(issue) | FrameVerdict::Used { issue: Some(issue) } => mrz_code(issue.as_str()),
+            _ if parsed.is_some() => Some("document.hold_still"),
+            _ => Some("mrz.not_found"),
         };
         self.instruct(code, now);
         code
@@ -433,11 +434,11 @@ impl Session {
             self.instruct(Some("face.not_found"), now);
             return Some("face.not_found");
         };
-        let best_rank = self.live.iter().map(|(_, s)| s.rank).fold(f32::NEG_INFINITY, f32::max);
+        let best_rank = self.live.iter().map(|s| s.rank).fold(f32::NEG_INFINITY, f32::max);
         if face.rank > best_rank {
             self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Face, frame });
         }
-        self.live.push((frame, LiveSample { rank: face.rank, embedding }));
+        self.live.push(LiveSample { frame, rank: face.rank, embedding });
         if let Some(pose) = face.pose {
             self.poses.push(pose);
         }
@@ -454,34 +455,35 @@ impl Session {
             return None;
         };
         self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Portrait, frame: portrait_frame });
-        let samples: Vec<LiveSample> = self.live.iter().map(|(_, s)| s.clone()).collect();
-        let policy = self.config.face_match;
-        let decision = decide(&portrait, &samples, &policy);
+        let decision = match decide(&portrait, &self.live, &self.config.face_match) {
+            Ok(d) => d,
+            Err(_) => {
+                // The portrait and the live face were embedded by different models: a
+                // configuration fault, never the person's. A reviewer looks at the evidence.
+                self.decide_now(Outcome::Review, vec!["face.comparison_failed"], now);
+                return None;
+            }
+        };
         self.scores.face_similarity = decision.score;
-        self.scores.face_similarities = decision.scores.clone();
+        self.scores.face_similarities = decision.compared.iter().map(|c| c.score).collect();
         self.scores.face_threshold = Some(decision.threshold);
         self.scores.portrait_frames = self.portraits.len();
         self.used.push(portrait_frame);
-        self.used.extend(self.live.iter().map(|(f, _)| *f));
+        self.used.extend(decision.compared.iter().map(|c| c.frame));
         match decision.outcome {
             MatchOutcome::Match => {}
-            MatchOutcome::NoMatch
-                if decision.score.is_some_and(|s| s >= policy.threshold - self.config.face_review_margin) =>
-            {
-                self.face_review = true;
-            }
+            MatchOutcome::Review => self.face_review = true,
             MatchOutcome::NoMatch => {
                 self.decide_now(Outcome::Rejected, vec!["face.no_match"], now);
                 return None;
             }
-            MatchOutcome::NotEnoughFrames => {
+            _ => {
                 self.instruct(Some("face.hold_still"), now);
                 return Some("face.hold_still");
             }
         }
         // The person the challenge must keep seeing: the best-ranked live frame.
-        self.reference =
-            self.live.iter().max_by(|a, b| a.1.rank.total_cmp(&b.1.rank)).map(|(_, s)| s.embedding.clone());
+        self.reference = self.live.iter().max_by(|a, b| a.rank.total_cmp(&b.rank)).map(|s| s.embedding.clone());
         let frontal = median_pose(&self.poses).unwrap_or(HeadPose { yaw_deg: 0.0, pitch_deg: 0.0 });
         self.tracker = Some(ChallengeTracker::new(self.plan.clone(), frontal, now));
         self.enter(Step::Challenge, None, now);
@@ -492,7 +494,7 @@ impl Session {
         // The same person throughout: a frame with no face, or with someone else's, counts
         // against the sequence.
         let similarity = match (&face.embedding, &self.reference) {
-            (Some(e), Some(r)) => Some(e.cosine(r)),
+            (Some(e), Some(r)) => e.cosine(r).ok(),
             _ => None,
         };
         if let Some(s) = similarity {

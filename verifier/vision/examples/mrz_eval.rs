@@ -229,12 +229,14 @@ fn documents(
         let truth = mrz::parse_alternatives(&printed, today)?;
         let mut spec = spec.clone();
         spec.resolution = Some(RESOLUTIONS[(doc_seed % RESOLUTIONS.len() as u64) as usize]);
-        let mut consensus = MrzConsensus::new(today, 2);
+        // The service's settings (config/default.toml, mrz.consensus).
+        let settings = vision::mrz::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 };
+        let mut consensus = MrzConsensus::new(today, settings);
         let mut n = 0;
         while n < frames && !consensus.is_settled() {
             let sample = frame_of(&doc, sample_seed(doc_seed, Stream::Frame, n), &spec)?;
             let image = decode(&sample.jpeg()?, &limits)?;
-            consensus.add(&read_mrz(&image, reader, today));
+            consensus.add(vision::frame::FrameId(n), &read_mrz(&image, reader, today));
             n += 1;
         }
         used += n;

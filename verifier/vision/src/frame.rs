@@ -8,6 +8,11 @@ use std::io::Cursor;
 
 use image::{ImageDecoder, ImageReader, RgbImage};
 
+/// Which frame of a capture a finding came from: the caller's number (the session's frame
+/// counter), carried through consensus and decisions so they can name their evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FrameId(pub u64);
+
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved `R, G, B`, values 0..=255.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Frame {

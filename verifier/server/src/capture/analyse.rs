@@ -8,7 +8,8 @@
 use session::{Analysis, FaceFindings, Findings, HeadPose, PortraitFinding};
 use sha2::{Digest, Sha256};
 use vision::face::{
-    AlignedFace, Embedding, FaceBox, FaceQuality, QualityConfig, align_face, assess, find_portrait, largest,
+    AlignedFace, DocumentLayout, Embedding, FaceBox, PortraitConfig, PortraitMiss, QualityConfig, align_face, assess,
+    find_front_portrait, find_portrait, head_pose, largest,
 };
 use vision::frame::{DecodeLimits, Frame, decode};
 use vision::mrz::read_mrz;
@@ -62,6 +63,8 @@ pub struct AnalysisContext<'a> {
     pub limits: &'a DecodeLimits,
     /// The live-face gate.
     pub quality: &'a QualityConfig,
+    /// Finding the document portrait.
+    pub portrait: &'a PortraitConfig,
     /// The date documents are read against.
     pub today: mrz::Date,
 }
@@ -75,16 +78,18 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
     let (partial, crop) = match analysis {
         Analysis::Document => {
             let read = read_mrz(&frame, &cx.engines.mrz, cx.today);
-            // The portrait is looked for only where an MRZ places the document: a face anywhere
-            // in the frame could be the person's own.
-            let (portrait, crop) = match &read.location {
-                Some(location) => portrait_finding(find_portrait(&frame, Some(location), faces).map_err(model)?),
-                None => (PortraitFinding::Missing("document.portrait_not_found"), None),
+            // The portrait is looked for only inside the document the MRZ places, where its
+            // layout prints it: a face elsewhere in the frame could be the person's own.
+            let (portrait, crop) = match (&read.location, DocumentLayout::of_read(&read)) {
+                (Some(location), Some(layout)) => {
+                    portrait_finding(find_portrait(&frame, location, layout, faces, cx.portrait).map_err(model)?)
+                }
+                _ => (PortraitFinding::Missing("document.portrait_not_found"), None),
             };
             (Partial::Done(Findings::Document { mrz: Box::new(read), portrait }), crop)
         }
         Analysis::DocumentFront => {
-            let (portrait, crop) = portrait_finding(find_portrait(&frame, None, faces).map_err(model)?);
+            let (portrait, crop) = portrait_finding(find_front_portrait(&frame, faces, cx.portrait).map_err(model)?);
             (Partial::Done(Findings::DocumentFront(portrait)), crop)
         }
         Analysis::Face => {
@@ -92,7 +97,13 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
             let quality = assess(&frame, &detected, cx.quality);
             let face = largest(&detected);
             let aligned = face.and_then(|f| align_face(&frame, &f, faces.embedder.input_size()));
-            let pose = face.map(|_| landmark_pose(&quality));
+            let pose = match face {
+                Some(f) => cx.engines.mesh.landmarks(&frame, &f).map_err(model)?.map(|m| {
+                    let p = head_pose(&m);
+                    HeadPose { yaw_deg: p.yaw_deg, pitch_deg: p.pitch_deg }
+                }),
+                None => None,
+            };
             let issue = quality.issues.first().map(|i| i.code());
             (Partial::Face { issue, rank: quality.rank(), aligned, pose }, face.map(|f| f.bbox))
         }
@@ -101,24 +112,17 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
     Ok(Prepared { sha256, crop, partial })
 }
 
-fn portrait_finding(p: Option<vision::face::Portrait>) -> (PortraitFinding, Option<FaceBox>) {
+fn portrait_finding(p: Result<vision::face::Portrait, PortraitMiss>) -> (PortraitFinding, Option<FaceBox>) {
     match p {
-        Some(p) => match p.embedding {
+        Ok(p) => match p.embedding {
             Some(embedding) => (PortraitFinding::Found { embedding, score: p.face.score }, Some(p.face.bbox)),
             None => (PortraitFinding::Missing("document.portrait_not_found"), None),
         },
-        None => (PortraitFinding::Missing("document.portrait_not_found"), None),
+        // The page's hints (docs/capture-protocol.md): turn the card over, or show the whole
+        // document with its photo, away from the face.
+        Err(PortraitMiss::NotOnThisSide) => (PortraitFinding::Missing("document.turn_over"), None),
+        Err(_) => (PortraitFinding::Missing("document.portrait_not_found"), None),
     }
-}
-
-/// Head pose from the detector's five landmarks: the nose's offset along the eye axis, in eye
-/// distances, is about 0.55 sin(yaw) for an adult head (nose tip depth over eye distance), and
-/// its position between the eye and mouth lines moves with pitch. Coarse, but the challenge
-/// measures movements from the person's own frontal pose, not absolute angles.
-fn landmark_pose(q: &FaceQuality) -> HeadPose {
-    let yaw = (q.yaw / 0.55).clamp(-1.0, 1.0).asin().to_degrees();
-    let pitch = ((0.5 - q.pitch) / 0.5).clamp(-1.0, 1.0).asin().to_degrees();
-    HeadPose { yaw_deg: yaw, pitch_deg: pitch }
 }
 
 impl Prepared {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use session::challenge::ChallengeAction;
 use session::config::{ChallengeConfig, SessionConfig};
 use vision::face::MatchPolicy;
+use vision::mrz::ConsensusConfig;
 
 use crate::config::ConfigError;
 
@@ -23,11 +24,8 @@ pub struct RawSession {
     document_front_secs: u64,
     face_secs: u64,
     challenge_secs: u64,
-    mrz_confirmations: usize,
-    mrz_give_up_frames: usize,
     refused_kind_frames: usize,
     portrait_frames: usize,
-    face_review_margin: f32,
     challenge: RawChallenge,
 }
 
@@ -96,12 +94,14 @@ pub struct CaptureConfig {
     pub batch_max_wait: Duration,
 }
 
-/// Validates the three sections; `face_match` comes from `[face.match]`.
+/// Validates the three sections; `face_match` comes from `[face.match]`, `consensus` from
+/// `[mrz.consensus]`.
 pub fn validate(
     s: RawSession,
     c: RawCapture,
     d: RawDemo,
     face_match: MatchPolicy,
+    consensus: ConsensusConfig,
 ) -> Result<(SessionSettings, CaptureConfig, bool), ConfigError> {
     let invalid = |key, problem, value: String| ConfigError::Invalid { key, problem, value };
     let secs = |key: &'static str, v: u64| {
@@ -167,21 +167,16 @@ pub fn validate(
             ch.continuity_min.to_string(),
         ));
     }
-    if !(0.0..=1.0).contains(&s.face_review_margin) {
-        return Err(invalid("session.face_review_margin", "must be in 0..=1", s.face_review_margin.to_string()));
-    }
     let machine = SessionConfig {
         budget,
         document_budget: secs("session.document_secs", s.document_secs)?,
         document_front_budget: secs("session.document_front_secs", s.document_front_secs)?,
         face_budget: secs("session.face_secs", s.face_secs)?,
         challenge_budget: secs("session.challenge_secs", s.challenge_secs)?,
-        mrz_confirmations: count("session.mrz_confirmations", s.mrz_confirmations)?,
-        mrz_give_up_frames: count("session.mrz_give_up_frames", s.mrz_give_up_frames)?,
+        consensus,
         refused_kind_frames: count("session.refused_kind_frames", s.refused_kind_frames)?,
         portrait_frames: count("session.portrait_frames", s.portrait_frames)?,
         face_match,
-        face_review_margin: s.face_review_margin,
         challenge: ChallengeConfig {
             actions,
             min_steps: ch.min_steps,

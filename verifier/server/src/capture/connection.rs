@@ -41,7 +41,7 @@ const PORTRAIT_CANDIDATES: usize = 6;
 pub struct Capture {
     session_id: String,
     machine: Session,
-    next_frame: FrameId,
+    next_frame: u64,
     hashes: HashMap<FrameId, String>,
     evidence: HashMap<&'static str, (Bytes, Option<FaceBox>)>,
     portraits: VecDeque<(FrameId, Bytes, Option<FaceBox>)>,
@@ -185,6 +185,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                             let _ = send(socket, &ServerMessage::Pong { t }).await;
                         }
                         Err(e) => {
+                            tracing::info!(error = %e, "capture: malformed message refused");
                             let _ = send(socket, &ServerMessage::error("message.malformed", e.to_string())).await;
                         }
                     },
@@ -192,6 +193,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         let now = Instant::now();
                         let seq = next_seq.take();
                         if bytes.len() > cfg.max_frame_bytes {
+                            tracing::info!(bytes = bytes.len(), "capture: oversized frame refused");
                             let message = format!("{} bytes; the limit is {}", bytes.len(), cfg.max_frame_bytes);
                             let _ = send(socket, &ServerMessage::error("frame.too_large", message)).await;
                             metrics::counter!("capture_frames_refused_total", "reason" => "too_large").increment(1);
@@ -201,6 +203,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                             metrics::counter!("capture_frames_refused_total", "reason" => "too_fast").increment(1);
                             if last_too_fast.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)) {
                                 last_too_fast = Some(now);
+                                tracing::info!("capture: frames over the rate cap dropped");
                                 let message = format!("at most one frame per {} ms", cfg.min_frame_interval.as_millis());
                                 let _ = send(socket, &ServerMessage::error("frame.too_fast", message)).await;
                             }
@@ -208,10 +211,8 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         }
                         last_accepted = Some(now);
                         cap.next_frame += 1;
-                        let frame = Pending { id: cap.next_frame, seq: seq.unwrap_or(cap.next_frame), bytes, at: now };
-                        if inflight.is_none() {
-                            inflight = Some(start_job(svc, &cap, frame));
-                        } else if waiting.replace(frame).is_some() {
+                        let frame = Pending { id: FrameId(cap.next_frame), seq: seq.unwrap_or(cap.next_frame), bytes, at: now };
+                        if waiting.replace(frame).is_some() {
                             metrics::counter!("capture_frames_dropped_total").increment(1);
                         }
                     }
@@ -246,6 +247,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         }
                     }
                     Err(FrameError::Corrupt(message)) => {
+                        tracing::info!(error = %message, "capture: undecodable frame refused");
                         metrics::counter!("capture_frames_refused_total", "reason" => "corrupt").increment(1);
                         let _ = send(socket, &ServerMessage::error("frame.corrupt", message)).await;
                     }
@@ -260,9 +262,11 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                     asked_interval = target;
                     let _ = send(socket, &ServerMessage::Rate { frame_interval_ms: target.as_millis() as u64 }).await;
                 }
-                if let Some(next) = waiting.take() {
-                    inflight = Some(start_job(svc, &cap, next));
-                }
+            }
+            permit = svc.admission.clone().acquire_owned(), if inflight.is_none() && waiting.is_some() => {
+                let Ok(permit) = permit else { return park(cap, false) };
+                let frame = waiting.take().expect("the branch runs only with a waiting frame");
+                inflight = Some(start_job(svc, &cap, frame, permit));
             }
             () = tokio::time::sleep_until(deadline.into()) => {
                 cap.machine.handle_input(Input::Timeout(Instant::now()));
@@ -291,7 +295,12 @@ fn park(cap: Box<Capture>, in_flight: bool) -> Option<Box<Capture>> {
     Some(cap)
 }
 
-fn start_job(svc: &Arc<CaptureService>, cap: &Capture, frame: Pending) -> Job {
+fn start_job(
+    svc: &Arc<CaptureService>,
+    cap: &Capture,
+    frame: Pending,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Job {
     let analysis = cap.machine.analysis();
     let today = cap.machine.today();
     let cancelled = cap.cancelled.clone();
@@ -304,6 +313,7 @@ fn start_job(svc: &Arc<CaptureService>, cap: &Capture, frame: Pending) -> Job {
                 engines: &job_svc.engines,
                 limits: &job_svc.limits,
                 quality: &job_svc.quality,
+                portrait: &job_svc.portrait,
                 today,
             };
             analyse(&cx, analysis, &bytes)
@@ -325,6 +335,7 @@ fn start_job(svc: &Arc<CaptureService>, cap: &Capture, frame: Pending) -> Job {
             Err(JobError::Cancelled) => Err(FrameError::Corrupt("cancelled".into())),
             Err(e) => Err(FrameError::Model(e.to_string())),
         };
+        drop(permit);
         (frame, analysed)
     })
 }

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vision::face::QualityConfig;
+use vision::face::{PortraitConfig, QualityConfig};
 use vision::frame::DecodeLimits;
 
 use self::config::{CaptureConfig, SessionSettings};
@@ -41,8 +41,15 @@ pub struct CaptureService {
     pub limits: DecodeLimits,
     /// The live-face gate.
     pub quality: QualityConfig,
+    /// Finding the document portrait.
+    pub portrait: PortraitConfig,
     /// Model name to SHA-256, recorded in each decision.
     pub model_versions: BTreeMap<String, String>,
+    /// Frames under analysis across all sessions, at most one per pool thread plus one (so a
+    /// thread never idles between jobs). A frame waits in its session's one-frame slot for a
+    /// permit, where a newer frame replaces it: queueing happens nowhere else, so a frame's
+    /// wait is bounded by its session's frame interval, whatever the load.
+    pub admission: Arc<tokio::sync::Semaphore>,
     live: Mutex<HashMap<String, Slot>>,
 }
 
@@ -78,6 +85,7 @@ impl CaptureService {
         capture: CaptureConfig,
         limits: DecodeLimits,
         quality: QualityConfig,
+        portrait: PortraitConfig,
     ) -> CaptureService {
         let model_versions = engines.loaded.iter().map(|m| (m.name.clone(), m.sha256.clone())).collect();
         CaptureService {
@@ -88,7 +96,9 @@ impl CaptureService {
             capture,
             limits,
             quality,
+            portrait,
             model_versions,
+            admission: Arc::new(tokio::sync::Semaphore::new(rayon::current_num_threads() + 1)),
             live: Mutex::new(HashMap::new()),
         }
     }

@@ -24,8 +24,9 @@ pub enum FaceCommand {
     },
     /// Compare the largest face of two images: prints `{"similarity","same_person","threshold","faces"}`.
     Match {
-        /// Image A is a document: take the holder's portrait, found above the MRZ when the MRZ
-        /// can be located (the document is turned upright first), else the largest face.
+        /// Image A is a document: take the holder's portrait from the portrait zone of the
+        /// document placed from its MRZ (the document is turned upright first); none when the
+        /// MRZ cannot be located.
         #[arg(long)]
         document: bool,
         /// First image.
@@ -161,12 +162,12 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             let (ra, rb) = if document {
                 let reader = crate::cli::mrz::reader(config)?;
                 let today = crate::cli::mrz::reference_date(None)?;
-                rayon::join(|| document_reading(&a, &reader, today, &analyzer), || analyzer.read(&b))
+                rayon::join(|| document_reading(&a, &reader, today, &analyzer, &config.portrait), || analyzer.read(&b))
             } else {
                 rayon::join(|| analyzer.read(&a), || analyzer.read(&b))
             };
             let (ra, rb) = (ra?, rb?);
-            crate::cli::print_json(&match_outcome(&ra, &rb, config.face_match.threshold))
+            crate::cli::print_json(&match_outcome(&ra, &rb, config.face_match.threshold)?)
         }
         FaceCommand::Quality { images } => {
             let analyzer = analyzer(config)?;
@@ -200,35 +201,43 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
     }
 }
 
-/// The holder's portrait of a document frame as a reading: the portrait is its only face.
+/// The holder's portrait of a document frame as a reading: the portrait is its only face. It
+/// is taken only where the MRZ's layout puts it (`vision::face::find_portrait`); a frame whose
+/// MRZ was not located, or whose layout has no portrait on the MRZ side, gives none.
 fn document_reading(
     frame: &Frame,
     reader: &vision::mrz::MrzReader,
     today: mrz::Date,
     analyzer: &FaceAnalyzer,
+    portrait: &vision::face::PortraitConfig,
 ) -> Result<FaceReading, vision::model::ModelError> {
     let mrz = vision::mrz::read_mrz(frame, reader, today);
-    let portrait = vision::face::find_portrait(frame, mrz.location.as_ref(), analyzer)?;
-    Ok(match portrait {
+    let found = match (mrz.location.as_ref(), vision::face::DocumentLayout::of_read(&mrz)) {
+        (Some(location), Some(layout)) => {
+            vision::face::find_portrait(frame, location, layout, analyzer, portrait)?.ok()
+        }
+        _ => None,
+    };
+    Ok(match found {
         Some(p) => FaceReading { faces: vec![p.face], largest: Some(p.face), embedding: p.embedding },
         None => FaceReading { faces: Vec::new(), largest: None, embedding: None },
     })
 }
 
-fn match_outcome(a: &FaceReading, b: &FaceReading, threshold: f32) -> MatchOut {
+fn match_outcome(a: &FaceReading, b: &FaceReading, threshold: f32) -> anyhow::Result<MatchOut> {
     let faces = [a.faces.len(), b.faces.len()];
     let (similarity, reason) = match (&a.embedding, &b.embedding) {
-        (Some(ea), Some(eb)) => (Some(ea.cosine(eb)), None),
+        (Some(ea), Some(eb)) => (Some(ea.cosine(eb)?), None),
         (None, _) => (None, Some("no_face_in_image_a")),
         (_, None) => (None, Some("no_face_in_image_b")),
     };
-    MatchOut {
+    Ok(MatchOut {
         similarity: similarity.map(|s| round4(f64::from(s))),
         same_person: similarity.is_some_and(|s| s >= threshold),
         threshold,
         faces,
         reason,
-    }
+    })
 }
 
 /// One labelled pair from the CSV.
@@ -285,7 +294,9 @@ fn evaluate(
             let path = if direct.is_file() { direct } else { images.join(name.rsplit('/').next().unwrap_or(name)) };
             let frame = load_frame(&path, config)?;
             let reading = match &mrz_reader {
-                Some(reader) if is_document(name) => document_reading(&frame, reader, today, &analyzer)?,
+                Some(reader) if is_document(name) => {
+                    document_reading(&frame, reader, today, &analyzer, &config.portrait)?
+                }
                 _ => analyzer.read(&frame)?,
             };
             Ok((*name, reading))
@@ -298,7 +309,7 @@ fn evaluate(
             reading(&p.a).and_then(|r| r.embedding.as_ref()),
             reading(&p.b).and_then(|r| r.embedding.as_ref()),
         ) {
-            (Some(a), Some(b)) => a.cosine(b),
+            (Some(a), Some(b)) => a.cosine(b)?,
             _ => -1.0,
         };
         if p.same { genuine.push(score) } else { impostor.push(score) }

@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod face;
+pub mod loadtest;
 pub mod models;
 pub mod mrz;
 
@@ -41,6 +42,8 @@ pub enum Command {
     /// API clients: create them.
     #[command(subcommand)]
     Clients(clients::ClientsCommand),
+    /// Concurrent capture sessions against a running local service, with latency figures.
+    Loadtest(loadtest::LoadtestArgs),
 }
 
 /// Prints `value` as one line of JSON on stdout.

@@ -396,7 +396,7 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
             *issues.entry(issue).or_default() += 1;
         }
     }
-    let consensus = by_document(&scored);
+    let consensus = by_document(&scored, &config.mrz.consensus);
     let mut times: Vec<f64> = scored.iter().map(|s| s.ms).collect();
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
@@ -437,9 +437,9 @@ struct DocumentScore {
     frames: usize,
 }
 
-/// Feeds each document's frames, in file order, to an [`MrzConsensus`] (two agreeing trustworthy
-/// frames settle it) and compares its reading with the printed MRZ's fields.
-fn by_document(scored: &[Scored]) -> Vec<DocumentScore> {
+/// Feeds each document's frames, in file order, to an [`MrzConsensus`] (settling as the
+/// configuration's `mrz.consensus` says) and compares its reading with the printed MRZ's fields.
+fn by_document(scored: &[Scored], settings: &vision::mrz::ConsensusConfig) -> Vec<DocumentScore> {
     let mut order: Vec<u64> = Vec::new();
     let mut groups: BTreeMap<u64, Vec<&Scored>> = BTreeMap::new();
     for s in scored {
@@ -452,13 +452,13 @@ fn by_document(scored: &[Scored]) -> Vec<DocumentScore> {
         .iter()
         .map(|seed| {
             let frames = &groups[seed];
-            let mut consensus = MrzConsensus::new(frames[0].today, 2);
+            let mut consensus = MrzConsensus::new(frames[0].today, *settings);
             let mut used = 0;
-            for s in frames {
+            for (i, s) in frames.iter().enumerate() {
                 if consensus.is_settled() {
                     break;
                 }
-                consensus.add(&s.read);
+                consensus.add(vision::frame::FrameId(i as u64), &s.read);
                 used += 1;
             }
             let right = match (consensus.best(), &frames[0].truth) {

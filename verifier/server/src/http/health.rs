@@ -1,7 +1,8 @@
 //! Liveness, readiness and metrics endpoints for the operator.
 //!
-//! `/healthz` says the process answers; `/readyz` says it can do its work (models loaded,
-//! database reachable) and which check failed if not; `/metrics` is the Prometheus text format.
+//! `/healthz` says the process answers; `/readyz` says it can do its work (each model answers a
+//! tiny warm-up run, the database answers a query) and which check failed if not; `/metrics`
+//! is the Prometheus text format.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -41,7 +42,17 @@ pub async fn readyz(State(state): State<AppState>) -> Readiness {
             Check { name: "database", ok: false, error: Some("database unreachable".into()) }
         }
     };
-    let models = Check { name: "models", ok: !state.engines.loaded.is_empty(), error: None };
+    let engines = state.engines.clone();
+    let models = match crate::jobs::on_rayon(move || crate::engines::warm_up(&engines)).await {
+        Ok(runs) => match runs.iter().find(|r| r.error.is_some()) {
+            None => Check { name: "models", ok: true, error: None },
+            Some(failed) => {
+                tracing::error!(role = failed.role, error = ?failed.error, "readiness: a model failed its warm-up");
+                Check { name: "models", ok: false, error: Some(format!("{} failed its warm-up run", failed.role)) }
+            }
+        },
+        Err(e) => Check { name: "models", ok: false, error: Some(e.to_string()) },
+    };
     let ready = database.ok && models.ok;
     Readiness { ready, checks: vec![models, database] }
 }

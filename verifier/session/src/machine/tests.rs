@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use vision::face::Embedding;
+use vision::frame::FrameId;
 use vision::mrz::{MrzFrameRead, MrzLine};
 
 use super::*;
@@ -34,7 +35,7 @@ fn mrz_frame(lines: &[&str]) -> MrzFrameRead {
 /// A unit embedding at `deg` degrees: cosine with another is the cosine of the angle between.
 fn person(deg: f32) -> Embedding {
     let r = deg.to_radians();
-    Embedding::new(vec![r.cos(), r.sin()]).expect("a unit vector")
+    Embedding::new("test-model", vec![r.cos(), r.sin()]).expect("a unit vector")
 }
 
 const HOLDER: f32 = 0.0;
@@ -118,7 +119,7 @@ fn run_with(
             Analysis::None => unreachable!("the loop returns at the decision"),
         };
         if let Some(findings) = tamper(i, findings) {
-            session.handle_input(Input::Findings { frame: i, at: now, findings });
+            session.handle_input(Input::Findings { frame: FrameId(i), at: now, findings });
         } else {
             session.handle_input(Input::Timeout(now));
         }
@@ -178,7 +179,7 @@ fn another_persons_face_is_no_match() {
 
 #[test]
 fn a_borderline_match_goes_to_review() {
-    // cos 55 degrees = 0.574: under the 0.6 threshold, within the 0.05 review margin.
+    // cos 55 degrees = 0.574: under the 0.6 threshold, above the 0.5 review threshold.
     check(Person { face: 55.0, ..GENUINE }, None, Outcome::Review, &["face.uncertain_match"]);
 }
 
@@ -229,7 +230,7 @@ fn an_expired_passport_is_refused() {
             mrz: Box::new(read),
             portrait: PortraitFinding::Found { embedding: person(HOLDER), score: 0.9 },
         };
-        session.handle_input(Input::Findings { frame: i, at: t0 + Duration::from_millis(100 * i), findings });
+        session.handle_input(Input::Findings { frame: FrameId(i), at: t0 + Duration::from_millis(100 * i), findings });
         while let o = session.poll_output()
             && !matches!(o, Output::Timeout(_))
         {
@@ -272,6 +273,10 @@ fn nothing_is_taken_after_the_decision() {
     let outputs: Vec<Output> =
         std::iter::from_fn(|| Some(session.poll_output()).filter(|o| !matches!(o, Output::Timeout(_)))).collect();
     assert_eq!(outputs.iter().filter(|o| matches!(o, Output::Decision(_))).count(), 1);
-    session.handle_input(Input::Findings { frame: 1, at: t0, findings: face_findings(HOLDER, pose_for(None)) });
+    session.handle_input(Input::Findings {
+        frame: FrameId(1),
+        at: t0,
+        findings: face_findings(HOLDER, pose_for(None)),
+    });
     assert!(matches!(session.poll_output(), Output::Timeout(_)), "no output after the decision");
 }

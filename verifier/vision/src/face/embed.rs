@@ -12,38 +12,67 @@ use super::align::AlignedFace;
 use crate::model::{Model, ModelError, Tensor};
 use crate::preprocess::rgb_to_tensor;
 
-/// A unit-length face embedding.
+/// A unit-length face embedding, and the model that made it (embeddings of different models
+/// live in different spaces and cannot be compared).
 #[derive(Clone, PartialEq)]
-pub struct Embedding(Vec<f32>);
+pub struct Embedding {
+    model: Arc<str>,
+    values: Vec<f32>,
+}
 
 impl std::fmt::Debug for Embedding {
     // Embeddings are biometric data: never print the values.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Embedding(dim {})", self.0.len())
+        write!(f, "Embedding({}, dim {})", self.model, self.values.len())
     }
 }
 
+/// Two embeddings from different models (or of different sizes) were compared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot compare an embedding of {left} (dim {left_dim}) with one of {right} (dim {right_dim})")]
+pub struct EmbeddingMismatch {
+    /// The first embedding's model.
+    pub left: String,
+    /// Its dimension.
+    pub left_dim: usize,
+    /// The second embedding's model.
+    pub right: String,
+    /// Its dimension.
+    pub right_dim: usize,
+}
+
 impl Embedding {
-    /// Normalises `values` to unit length; `None` for an empty, zero or non-finite vector.
-    pub fn new(values: Vec<f32>) -> Option<Self> {
+    /// Normalises `values` (made by `model`) to unit length; `None` for an empty, zero or
+    /// non-finite vector.
+    pub fn new(model: impl Into<Arc<str>>, values: Vec<f32>) -> Option<Self> {
         let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
         if values.is_empty() || !norm.is_finite() || norm <= f32::EPSILON {
             return None;
         }
-        Some(Self(values.into_iter().map(|v| v / norm).collect()))
+        Some(Self { model: model.into(), values: values.into_iter().map(|v| v / norm).collect() })
     }
 
-    /// Cosine similarity in -1..=1; 0 when the dimensions differ (different models).
-    pub fn cosine(&self, other: &Embedding) -> f32 {
-        if self.0.len() != other.0.len() {
-            return 0.0;
+    /// Cosine similarity in -1..=1; an error when the two come from different models.
+    pub fn cosine(&self, other: &Embedding) -> Result<f32, EmbeddingMismatch> {
+        if self.model != other.model || self.values.len() != other.values.len() {
+            return Err(EmbeddingMismatch {
+                left: self.model.to_string(),
+                left_dim: self.values.len(),
+                right: other.model.to_string(),
+                right_dim: other.values.len(),
+            });
         }
-        self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum::<f32>().clamp(-1.0, 1.0)
+        Ok(self.values.iter().zip(&other.values).map(|(a, b)| a * b).sum::<f32>().clamp(-1.0, 1.0))
     }
 
     /// The number of dimensions.
     pub fn dim(&self) -> usize {
-        self.0.len()
+        self.values.len()
+    }
+
+    /// The name of the model that made it.
+    pub fn model(&self) -> &str {
+        &self.model
     }
 }
 
@@ -129,7 +158,7 @@ impl FaceEmbedder {
         out.data
             .chunks(dim)
             .map(|v| {
-                Embedding::new(v.to_vec()).ok_or_else(|| ModelError::Inference {
+                Embedding::new(self.model.name(), v.to_vec()).ok_or_else(|| ModelError::Inference {
                     model: self.model.name().to_owned(),
                     reason: "the model produced a zero or non-finite embedding".into(),
                 })
@@ -197,8 +226,9 @@ mod tests {
         let embedder = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &spec()).unwrap();
         let e = embedder.embed(&[face([3, 4, 0]), face([0, 0, 9]), face([6, 8, 0])]).unwrap();
         assert_eq!(e.len(), 3);
-        assert!((e[0].cosine(&e[2]) - 1.0).abs() < 1e-6, "same direction");
-        assert!(e[0].cosine(&e[1]).abs() < 1e-6, "orthogonal");
+        assert!((e[0].cosine(&e[2]).unwrap() - 1.0).abs() < 1e-6, "same direction");
+        assert!(e[0].cosine(&e[1]).unwrap().abs() < 1e-6, "orthogonal");
+        assert_eq!(e[0].model(), "channel-means");
         assert!(embedder.embed(&[]).unwrap().is_empty());
     }
 
@@ -214,11 +244,16 @@ mod tests {
     }
 
     #[test]
-    fn cosine_of_different_dimensions_is_zero() {
-        let a = Embedding::new(vec![1.0, 0.0]).unwrap();
-        let b = Embedding::new(vec![1.0, 0.0, 0.0]).unwrap();
-        assert_eq!(a.cosine(&b), 0.0);
-        assert_eq!(Embedding::new(vec![0.0; 4]), None);
-        assert_eq!(Embedding::new(vec![f32::NAN]), None);
+    fn embeddings_of_different_models_do_not_compare() {
+        let a = Embedding::new("m", vec![1.0, 0.0]).unwrap();
+        let b = Embedding::new("m", vec![1.0, 0.0, 0.0]).unwrap();
+        let c = Embedding::new("other", vec![1.0, 0.0]).unwrap();
+        assert!(a.cosine(&b).is_err());
+        let err = a.cosine(&c).unwrap_err();
+        assert_eq!(err.to_string(), "cannot compare an embedding of m (dim 2) with one of other (dim 2)");
+        assert_eq!(a.cosine(&a), Ok(1.0));
+        assert_eq!(format!("{a:?}"), "Embedding(m, dim 2)");
+        assert_eq!(Embedding::new("m", vec![0.0; 4]), None);
+        assert_eq!(Embedding::new("m", vec![f32::NAN]), None);
     }
 }

@@ -4,19 +4,26 @@
 //! Coordinates are in pixels of the frame that was given, origin top-left, x to the right.
 
 mod align;
+mod card;
 mod decision;
 mod detect;
 mod embed;
+mod mesh;
 mod pipeline;
 mod portrait;
 mod quality;
 
 pub use align::{AlignedFace, Similarity, align_face};
-pub use decision::{LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide};
+pub use card::{Card, CardConfig, find_card};
+pub use decision::{Compared, LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide};
 pub use detect::{DetectorConfig, FaceDetector};
-pub use embed::{Embedding, FaceEmbedder};
+pub use embed::{Embedding, EmbeddingMismatch, FaceEmbedder};
+pub use mesh::{FaceMesh, HeadPose, MESH_POINTS, Mesh, MeshConfig, head_pose};
 pub use pipeline::{FaceAnalyzer, FaceReading, largest};
-pub use portrait::{Portrait, find_portrait};
+pub use portrait::{
+    DocumentLayout, DocumentOutline, MRZ_PITCH_MM, Portrait, PortraitConfig, PortraitMiss, find_front_portrait,
+    find_portrait,
+};
 pub use quality::{FaceIssue, FaceQuality, QualityConfig, assess};
 
 /// An axis-aligned box, in pixels.

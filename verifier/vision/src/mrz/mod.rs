@@ -37,7 +37,7 @@ mod recognise;
 mod rectify;
 mod segment;
 
-pub use consensus::MrzConsensus;
+pub use consensus::{ConsensusConfig, ConsensusState, FailedMrz, FailureCause, FrameVerdict, MrzConsensus, SettledMrz};
 pub use line_net::LineNet;
 pub use quality::QualityIssue;
 pub use recognise::{CellNet, TemplateError};
