@@ -200,7 +200,8 @@ async function capture(session, behave, { shots = null } = {}) {
       }
     };
     page.on('websocket', (ws) => {
-      ws.on('framesent', ({ payload }) => { if (typeof payload !== 'string') sent += 1; });
+      // Counted from the `frame` descriptions (each precedes one JPEG).
+      ws.on('framesent', ({ payload }) => { if (typeof payload === 'string' && payload.includes('"type":"frame"')) sent += 1; });
       ws.on('framereceived', ({ payload }) => {
         if (typeof payload !== 'string') return;
         const msg = JSON.parse(payload);
