@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order of cost: formatting, lints, docs, then every test with the
-# real models required (a missing model fails the run instead of skipping tests).
+# real models required (a missing model fails the run instead of skipping tests), then the
+# browser tests in Debian's Chromium (page-level against a fixture, end-to-end against the real
+# binary; .ci/run installs chromium).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,3 +15,11 @@ echo "[test] cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "[test] cargo test"
 REQUIRE_VERIFIER_MODELS=1 cargo test --workspace --locked
+echo "[test] browser tests (tests/browser, Chromium)"
+if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
+  echo "[test] ${CHROMIUM_BIN:-/usr/bin/chromium} is missing: apt-get install -y chromium" >&2
+  exit 1
+fi
+# The end-to-end tests run these binaries and build nothing themselves.
+cargo build --locked --quiet -p verifier -p datasets-synthetic --bins
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && REQUIRE_VERIFIER_E2E=1 node --test)

@@ -246,7 +246,7 @@ async function openCamera(facing) {
   video.srcObject = stream;
   video.onloadedmetadata = () => {
     if (video.videoWidth && video.videoHeight) {
-      $('stage').style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
+      $('stage').style.setProperty('--ratio', String(video.videoWidth / video.videoHeight));
     }
   };
   try {

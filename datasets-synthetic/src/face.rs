@@ -33,6 +33,8 @@ pub struct FacePhoto {
     pub photo: RgbImage,
     /// The head crop, 245 x 315, RGB.
     pub head: RgbImage,
+    /// The detected face box `[x, y, w, h]` in `photo`'s pixels, when one was given.
+    pub face_box: Option<[f32; 4]>,
 }
 
 /// The holder's face as a label records it.
@@ -81,12 +83,13 @@ impl FacePhoto {
         };
         // The box is in the original photo's pixels; the photo may have been downscaled.
         let k = photo.width() as f32 / w.max(1) as f32;
+        let face_box = face_box.map(|[x, y, bw, bh]| [x * k, y * k, bw * k, bh * k]);
         let region = match face_box {
-            Some([x, y, bw, bh]) => head_box_around([x * k, y * k, bw * k, bh * k], photo.width(), photo.height()),
+            Some(b) => head_box_around(b, photo.width(), photo.height()),
             None => head_box(photo.width(), photo.height()),
         };
         let head = head_crop(&photo, region);
-        FacePhoto { file: file.to_owned(), person, placeholder, photo, head }
+        FacePhoto { file: file.to_owned(), person, placeholder, photo, head, face_box }
     }
 
     /// How a label refers to this face.

@@ -11,8 +11,11 @@
 //! - [`FrameSample`]: that document photographed by a webcam (pose, occluding thumb, glare, blur,
 //!   noise, colour cast, JPEG), with a [`FrameLabel`] mapping the document, its MRZ and portrait
 //!   into the frame.
-//! - [`video`]: capture sequences (document, face, head-turn challenge) and presentation attacks,
-//!   written as Y4M for Chromium's fake camera and as labelled frame folders.
+//! - [`FrontSample`]: the portrait side of a TD1 card ([`front_of`]), sharing its back's content.
+//! - [`video`]: capture sequences (document, face, head-turn challenge; a TD1 card turned over)
+//!   and presentation attacks, written as Y4M for Chromium's fake camera and as labelled frame
+//!   folders.
+//! - [`harness`]: everything the browser end-to-end tests show a camera, for one identity.
 //!
 //! Every sample is a pure function of its seed ([`sample_seed`] derives per-index seeds), the
 //! [`Assets`] (fonts and face photos, passed in as bytes or decoded images) and the [`Spec`], so
@@ -38,6 +41,7 @@ pub mod date;
 pub mod effects;
 pub mod face;
 pub mod frame;
+pub mod harness;
 pub mod identity;
 pub mod mrz_text;
 pub mod pattern;
@@ -54,7 +58,11 @@ pub use face::{FacePhoto, FaceRef, load_faces, load_faces_with_boxes, placeholde
 pub use frame::{FrameLabel, FrameSample, frame, frame_of};
 pub use mrz_text::{CheckedField, DocumentContent, DocumentKind, Expected, Layout, MrzFormat, Variant, failed_checks};
 pub use raster::Fonts;
-pub use sample::{Assets, DocumentLabel, DocumentSample, Spec, Stream, default_reference_date, document, sample_seed};
+pub use render::has_front;
+pub use sample::{
+    Assets, DocumentLabel, DocumentSample, FrontLabel, FrontSample, Spec, Stream, default_reference_date, document,
+    front_of, sample_seed,
+};
 
 /// Why generation failed. Expected outcomes (an expired document, a wrong check digit) are labels,
 /// not errors.

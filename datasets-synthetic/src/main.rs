@@ -1,5 +1,6 @@
 //! The `datasets-synthetic` command line: generate documents, frames or videos into a folder,
-//! make a contact sheet of a folder, or measure frame throughput.
+//! write the browser harness's set for one identity, make a contact sheet of a folder, or measure
+//! frame throughput.
 //!
 //! Owns argument parsing, file output and progress reporting; every pixel comes from the library.
 //! Output is deterministic from `--seed` (files only; the printed rate is not).
@@ -64,6 +65,19 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write the browser tests' inputs for one identity: passport, TD1 back and front, driving
+    /// licence, the holder's and another person's face at the challenge poses, a recorded
+    /// capture of the licence, and harness.json.
+    Harness {
+        #[command(flatten)]
+        common: Common,
+        /// Output folder (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Leave out the recorded capture (driving_licence.y4m, about 55 MB).
+        #[arg(long)]
+        no_video: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +134,21 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Bench { common } => bench(&common),
+        Command::Harness { common, out, no_video } => {
+            let (assets, spec) = setup(&common)?;
+            let start = Instant::now();
+            let index = datasets_synthetic::harness::write_harness(common.seed, &assets, &spec, &out, !no_video)?;
+            eprintln!(
+                "harness set for seed {} ({} documents, {} faces, {} videos) in {:.1} s -> {}",
+                common.seed,
+                index.documents.len(),
+                index.faces.values().map(|f| f.poses.len()).sum::<usize>(),
+                index.videos.len(),
+                start.elapsed().as_secs_f64(),
+                out.display()
+            );
+            Ok(())
+        }
     }
 }
 

@@ -433,3 +433,120 @@ pub fn render<R: Rng>(
     };
     (img, geometry)
 }
+
+/// Where things are on a rendered card front (the portrait side), in document pixels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrontGeometry {
+    /// Pixels per millimetre the card was rendered at.
+    pub px_per_mm: f32,
+    /// Image size in pixels (width, height).
+    pub size_px: (u32, u32),
+    /// Physical size in millimetres (width, height).
+    pub size_mm: (f32, f32),
+    /// The holder's portrait.
+    pub portrait: Rect,
+    /// The header band.
+    pub header: Rect,
+    /// The gold marker square in the header band (same colour as the MRZ side's).
+    pub marker: Rect,
+    /// The marker's colour.
+    pub marker_color: [u8; 3],
+    /// The printed surname's field (label and value).
+    pub surname: Rect,
+}
+
+/// Whether a layout is a card with a separate portrait side that [`render_front`] draws: the TD1
+/// cards, whose MRZ is on the back.
+pub fn has_front(layout: Layout) -> bool {
+    matches!(layout, Layout::FrenchId2021 | Layout::IdCardTd1 | Layout::ResidencePermit)
+}
+
+/// Renders the portrait side of a TD1 card in the style of the French 2021 card: header band,
+/// portrait on the left, names and fields on the right, a card access number and signature at the
+/// bottom, no MRZ. `content` is the same as the back's, so both sides state one identity.
+pub fn render_front<R: Rng>(
+    content: &DocumentContent,
+    fonts: &Fonts,
+    face: &FacePhoto,
+    px_per_mm: f32,
+    rng: &mut R,
+) -> (RgbaImage, FrontGeometry) {
+    let layout = content.layout;
+    let (w_mm, h_mm) = layout.size_mm();
+    let s = px_per_mm;
+    let (w, h) = ((w_mm * s).round() as u32, (h_mm * s).round() as u32);
+    let mut img = RgbaImage::new(w, h);
+    let st = style(layout, &content.issuing_state);
+    guilloche(&mut img, (0, 0, w, h), st.palette, s, rng);
+
+    let header_h = 8.0;
+    let header = Rect::scaled(0.0, 0.0, w_mm, header_h, s);
+    let hc = st.header;
+    fill_rect(&mut img, header.x, header.y, header.x + header.w, header.y + header.h, Rgba([hc[0], hc[1], hc[2], 255]));
+    let country_name = crate::identity::country(&content.issuing_state).map_or("", |c| c.name);
+    let title = match layout {
+        Layout::ResidencePermit => "RESIDENCE PERMIT / TITRE DE SÉJOUR",
+        Layout::FrenchId2021 => "CARTE NATIONALE D'IDENTITÉ / IDENTITY CARD",
+        _ => "IDENTITY CARD / CARTE D'IDENTITÉ",
+    };
+    let holder = &content.holder;
+    {
+        let mut p = Printer { img: &mut img, fonts, s, label_ink: st.label_ink };
+        let cap = header_h * 0.28;
+        let nation = if layout == Layout::FrenchId2021 { "RÉPUBLIQUE FRANÇAISE" } else { country_name };
+        p.text(3.0, header_h * 0.45, cap * 0.9, true, st.header_text, nation);
+        p.text(3.0, header_h * 0.86, cap * 0.8, false, st.header_text, title);
+        p.text(w_mm - 13.0 - header_h * 1.2, header_h * 0.7, cap * 1.4, true, st.header_text, &content.issuing_state);
+    }
+    let marker = Rect::scaled(w_mm - 9.0, header_h * 0.2, header_h * 0.6, header_h * 0.6, s);
+    let mc = MARKER_COLOR;
+    fill_rect(&mut img, marker.x, marker.y, marker.x + marker.w, marker.y + marker.h, Rgba([mc[0], mc[1], mc[2], 255]));
+
+    // Portrait: about 25 x 32 mm on the left, as on ID-1 cards.
+    let top = header_h + 2.0;
+    let ph = (h_mm - top - 9.0).min(32.0);
+    let pw = ph * 35.0 / 45.0;
+    let portrait = Rect::scaled(3.5, top, pw, ph, s);
+    draw_image(&mut img, &face.head, portrait.x, portrait.y, portrait.w, portrait.h, 1.0, false, [1.0, 1.0, 1.0]);
+    stroke_rect(
+        &mut img,
+        portrait.x,
+        portrait.y,
+        portrait.x + portrait.w,
+        portrait.y + portrait.h,
+        0.15 * s,
+        Rgba([60, 60, 70, 200]),
+    );
+
+    let fx = 3.5 + pw + 3.5;
+    let fw = w_mm - fx - 3.0;
+    let given = holder.given_names.join(", ");
+    let row = 5.3;
+    let mut p = Printer { img: &mut img, fonts, s, label_ink: st.label_ink };
+    let surname = Rect::scaled(fx, top, fw, row, s);
+    p.field(fx, top, fw, "NOM / Surname", &holder.surname);
+    p.field(fx, top + row, fw, "Prénoms / Given names", &given);
+    let half = fw / 2.0;
+    p.field(fx, top + 2.0 * row, half - 1.0, "SEXE / Sex", holder.sex.printed());
+    p.field(fx + half, top + 2.0 * row, half, "NATIONALITÉ / Nationality", &holder.nationality);
+    p.field(fx, top + 3.0 * row, half - 1.0, "DATE DE NAISS. / Date of birth", &holder.birth_date.dd_mm_yyyy());
+    p.field(fx + half, top + 3.0 * row, half, "LIEU DE NAISSANCE / Place of birth", &holder.birth_place);
+    p.field(fx, top + 4.0 * row, half - 1.0, "N° DU DOCUMENT / Document No", &content.document_number);
+    p.field(fx + half, top + 4.0 * row, half, "DATE D'EXPIR. / Expiry date", &content.expiry_date.dd_mm_yyyy());
+    // Card access number (printed on the front of contactless cards), bottom right.
+    let can: String = (0..6).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
+    p.text(w_mm - 16.0, h_mm - 3.0, 2.0, true, TEXT_INK, &can);
+    signature(&mut img, fx, h_mm - 9.0, 24.0, 5.0, s, rng);
+    round_corners(&mut img, 3.18 * s);
+    let geometry = FrontGeometry {
+        px_per_mm: s,
+        size_px: (w, h),
+        size_mm: (w_mm, h_mm),
+        portrait,
+        header,
+        marker,
+        marker_color: MARKER_COLOR,
+        surname,
+    };
+    (img, geometry)
+}

@@ -18,7 +18,7 @@ use crate::face::{FacePhoto, FaceRef, placeholder_faces};
 use crate::identity::{COUNTRIES, Country, Identity, country};
 use crate::mrz_text::{DocumentContent, Expected, Layout, Variant, content, expected};
 use crate::raster::Fonts;
-use crate::render::{DocumentGeometry, render};
+use crate::render::{DocumentGeometry, FrontGeometry, has_front, render, render_front};
 use crate::warp::half;
 
 /// Version of the label schema written by this crate.
@@ -126,6 +126,12 @@ pub struct DocumentSample {
 }
 
 impl DocumentSample {
+    /// A sample from an image rendered elsewhere (the browser harness renders documents of one
+    /// chosen identity) and its label.
+    pub fn new(image: RgbaImage, label: DocumentLabel) -> DocumentSample {
+        DocumentSample { image, label, pyramid: OnceLock::new() }
+    }
+
     /// The image at pyramid level `level` (0 = full size, each level halves), capped at 2.
     pub fn level(&self, level: usize) -> &RgbaImage {
         if level == 0 {
@@ -232,4 +238,57 @@ pub fn document(seed: u64, assets: &Assets, spec: &Spec) -> Result<DocumentSampl
     let expected = expected(&content, spec.at);
     let label = DocumentLabel { schema: LABEL_SCHEMA, seed, content, expected, face: face.reference(), geometry };
     Ok(DocumentSample { image, label, pyramid: OnceLock::new() })
+}
+
+/// Salt separating a card front's random choices (security print, signature) from its back's.
+const FRONT_SALT: u64 = 0xF407_0000_0000_0001;
+
+/// The label of a card's portrait side, written beside its image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrontLabel {
+    /// Label schema version.
+    pub schema: u32,
+    /// The seed of the document (the back) this is the front of.
+    pub seed: u64,
+    /// What the card states: the same content as its back's label.
+    #[serde(flatten)]
+    pub content: DocumentContent,
+    /// The holder's face photo and person id.
+    pub face: FaceRef,
+    /// Where things are on the image.
+    pub geometry: FrontGeometry,
+}
+
+/// The portrait side of a TD1 card and its label.
+#[derive(Debug)]
+pub struct FrontSample {
+    /// The portrait side, RGBA (transparent outside rounded card corners), at the back's
+    /// resolution.
+    pub image: RgbaImage,
+    /// The label.
+    pub label: FrontLabel,
+}
+
+/// The portrait side of `doc`, a TD1 card (see [`has_front`]): same holder, numbers, dates and
+/// face as its back, deterministic from the back's seed.
+pub fn front_of(doc: &DocumentSample, assets: &Assets) -> Result<FrontSample, Error> {
+    let content = &doc.label.content;
+    if !has_front(content.layout) {
+        return Err(Error::BadSpec { reason: format!("{:?} has no separate portrait side", content.layout) });
+    }
+    let face = assets
+        .faces
+        .iter()
+        .find(|f| f.file == doc.label.face.file)
+        .ok_or_else(|| Error::BadSpec { reason: "the document's face is not among the assets".to_owned() })?;
+    let mut rng = ChaCha8Rng::seed_from_u64(doc.label.seed ^ FRONT_SALT);
+    let (image, geometry) = render_front(content, &assets.fonts, face, doc.label.geometry.px_per_mm, &mut rng);
+    let label = FrontLabel {
+        schema: LABEL_SCHEMA,
+        seed: doc.label.seed,
+        content: content.clone(),
+        face: face.reference(),
+        geometry,
+    };
+    Ok(FrontSample { image, label })
 }

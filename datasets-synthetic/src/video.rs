@@ -2,8 +2,9 @@
 //! then a head movement answering a challenge, plus presentation attacks (printed photo, screen
 //! replay, static image, wrong movement, replay of an earlier genuine sequence, impostor face).
 //!
-//! Owns the timeline, the head-turn simulation (the face photo mapped onto a cylinder and rotated,
-//! which is crude but moves the nose, cheeks and shading the way a yaw or pitch does) and the
+//! Owns the timeline, the head-turn simulation (the face photo mapped onto a cylinder with a nose
+//! ridge and rotated, which is crude but moves the nose against the eyes, the cheeks and the
+//! shading the way a yaw or pitch does) and the
 //! per-frame and per-sequence labels. Output is a Y4M file (`C420jpeg`, for Chromium's fake camera)
 //! plus a folder of JPEG frames with one JSON label each.
 //!
@@ -23,9 +24,11 @@ use crate::Error;
 use crate::effects::{BackgroundKind, Photometry, PixelRng, background, defocus, glare, photometry, thumb};
 use crate::face::{FacePhoto, FaceRef, head_box};
 use crate::frame::{encode_jpeg, project};
+use crate::mrz_text::Layout;
 use crate::render::Rect;
-use crate::sample::{Assets, DocumentLabel, DocumentSample, LABEL_SCHEMA, Spec, document};
-use crate::warp::{Homography, warp_onto};
+use crate::render::has_front;
+use crate::sample::{Assets, DocumentLabel, DocumentSample, FrontLabel, LABEL_SCHEMA, Spec, document, front_of};
+use crate::warp::{Homography, half, warp_onto};
 use crate::y4m::Y4mWriter;
 
 /// What a sequence shows.
@@ -46,12 +49,27 @@ pub enum Scenario {
     Replay,
     /// A live person who is not the document's holder.
     Impostor,
+    /// A live person showing a TD1 card's back (the MRZ side), turning it over to its portrait
+    /// side, then their face, following the challenge.
+    TurnOver,
 }
 
 impl Scenario {
     /// Every scenario, in a fixed order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Genuine,
+        Scenario::PrintedPhoto,
+        Scenario::ScreenReplay,
+        Scenario::StaticImage,
+        Scenario::WrongChallenge,
+        Scenario::Replay,
+        Scenario::Impostor,
+        Scenario::TurnOver,
+    ];
+
+    /// The attacks a random sequence draws from (the other half is genuine). The turn-over
+    /// scenario is only made on request, so earlier seeds keep their scenarios.
+    const ATTACKS: [Scenario; 6] = [
         Scenario::PrintedPhoto,
         Scenario::ScreenReplay,
         Scenario::StaticImage,
@@ -93,8 +111,10 @@ impl Challenge {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
-    /// The document is shown.
+    /// The document is shown (its MRZ side).
     Document,
+    /// The card's portrait side is shown (after turning it over), or the card is mid-turn.
+    DocumentFront,
     /// The face is shown, still.
     Face,
     /// The face moves as asked (or not).
@@ -165,6 +185,9 @@ pub struct SequenceLabel {
     pub replay_of_seed: Option<u64>,
     /// The document shown.
     pub document: DocumentLabel,
+    /// The card's portrait side, when the sequence turns the card over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_front: Option<FrontLabel>,
     /// The face shown live (differs from the document's for impostors).
     pub live_face: FaceRef,
     /// Frames per second.
@@ -198,17 +221,67 @@ fn smoothstep(t: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// Height of the head's surface above the image plane at normalised head coordinates (s, t)
+/// (-1..1 across the head ellipse), in units of its half-width: a cylinder, plus a ridge down the
+/// middle of the face for the nose, which stands out about half an eye distance from the eyes'
+/// plane. Without the ridge every feature lies on the cylinder and moves almost together, so
+/// landmark-based pose estimates (the nose against the eyes) barely see a turn.
+fn head_depth(s: f32, t: f32) -> f32 {
+    const NOSE_HEIGHT: f32 = 0.3;
+    const NOSE_HALF_WIDTH: f32 = 0.16;
+    const NOSE_HALF_LENGTH: f32 = 0.28;
+    const NOSE_CENTRE_T: f32 = 0.08;
+    let cylinder = (1.0 - s * s).max(0.0).sqrt();
+    let (u, v) = (s / NOSE_HALF_WIDTH, (t - NOSE_CENTRE_T) / NOSE_HALF_LENGTH);
+    cylinder + NOSE_HEIGHT * (-(u * u) - v * v).exp()
+}
+
+/// The source point (s, t) that a rotation by `yaw` then `pitch` (radians) brings to the output
+/// point (x, y), all in normalised head coordinates: solves x = s cos(yaw) + d(s, t) sin(yaw) and
+/// y = t cos(pitch) - d(s, t) sin(pitch) by fixed-point iteration from the bare cylinder's
+/// closed-form answer. Self-occlusion (the far cheek behind the nose) is ignored.
+fn source_point(x: f32, y: f32, yaw: f32, pitch: f32) -> (f32, f32) {
+    let clamp = |v: f32| v.clamp(-0.999, 0.999);
+    let mut s = clamp((x.asin() - yaw).clamp(-1.5, 1.5).sin());
+    let mut t = clamp((y.asin() + pitch).clamp(-1.5, 1.5).sin());
+    for _ in 0..8 {
+        let d = head_depth(s, t);
+        s = clamp((x - d * yaw.sin()) / yaw.cos());
+        t = clamp((y + d * pitch.sin()) / pitch.cos());
+    }
+    (s, t)
+}
+
 /// The photo with the head turned by (yaw, pitch) degrees: pixels inside an ellipse around the
-/// head box are resampled from a cylinder rotated about the vertical (yaw) and horizontal (pitch)
-/// axes, with the far side darkened; a feathered rim blends into the unchanged surroundings.
+/// head box are resampled from the head's surface (a cylinder with a nose ridge, see
+/// `head_depth`) rotated about the vertical (yaw) and horizontal (pitch) axes, with the far side
+/// darkened; a feathered rim blends into the unchanged surroundings.
 pub fn turn_head(photo: &RgbImage, yaw_deg: f32, pitch_deg: f32) -> RgbImage {
-    if yaw_deg.abs() < 0.1 && pitch_deg.abs() < 0.1 {
+    let (w, h) = photo.dimensions();
+    let (bx, by, bw, bh) = head_box(w, h);
+    let ellipse = [bx as f32 + bw as f32 / 2.0, by as f32 + bh as f32 * 0.5, bw as f32 * 0.5, bh as f32 * 0.5];
+    turn_head_in(photo, ellipse, yaw_deg, pitch_deg)
+}
+
+/// [`turn_head`] for a face photo: around its detected face box when it has one (the head
+/// ellipse then centres on the face, so the nose ridge lies on the nose), else around the
+/// heuristic head box.
+pub fn turn_face(face: &FacePhoto, yaw_deg: f32, pitch_deg: f32) -> RgbImage {
+    match face.face_box {
+        // A detector's box spans brows to chin; the head is a little larger.
+        Some([x, y, w, h]) => {
+            turn_head_in(&face.photo, [x + w / 2.0, y + h / 2.0, w * 0.62, h * 0.62], yaw_deg, pitch_deg)
+        }
+        None => turn_head(&face.photo, yaw_deg, pitch_deg),
+    }
+}
+
+/// The head turn inside the ellipse `[cx, cy, rx, ry]` (photo pixels).
+fn turn_head_in(photo: &RgbImage, [cx, cy, rx, ry]: [f32; 4], yaw_deg: f32, pitch_deg: f32) -> RgbImage {
+    if yaw_deg.abs() < 0.1 && pitch_deg.abs() < 0.1 || rx < 1.0 || ry < 1.0 {
         return photo.clone();
     }
     let (w, h) = photo.dimensions();
-    let (bx, by, bw, bh) = head_box(w, h);
-    let (cx, cy) = (bx as f32 + bw as f32 / 2.0, by as f32 + bh as f32 * 0.5);
-    let (rx, ry) = (bw as f32 * 0.5, bh as f32 * 0.5);
     let (yaw, pitch) = (yaw_deg.to_radians(), pitch_deg.to_radians());
     let mut out = photo.clone();
     let x0 = (cx - rx * 1.1).max(0.0) as u32;
@@ -224,7 +297,7 @@ pub fn turn_head(photo: &RgbImage, yaw_deg: f32, pitch_deg: f32) -> RgbImage {
             }
             let (nxc, nyc) = (nx.clamp(-0.999, 0.999), ny.clamp(-0.999, 0.999));
             let (tx, ty) = (nxc.asin() - yaw, nyc.asin() + pitch);
-            let (sx, sy) = (tx.clamp(-1.5, 1.5).sin(), ty.clamp(-1.5, 1.5).sin());
+            let (sx, sy) = source_point(nxc, nyc, yaw, pitch);
             let src_x = cx + sx * rx - 0.5;
             let src_y = cy + sy * ry - 0.5;
             let shade = (tx.cos() * ty.cos()).clamp(0.0, 1.0).powf(0.35);
@@ -360,7 +433,7 @@ pub fn sequence(seed: u64, assets: &Assets, vspec: &VideoSpec) -> Result<Sequenc
         if rng.random_bool(0.5) {
             Scenario::Genuine
         } else {
-            *Scenario::ALL[1..].choose(&mut rng).unwrap_or(&Scenario::PrintedPhoto)
+            *Scenario::ATTACKS.choose(&mut rng).unwrap_or(&Scenario::PrintedPhoto)
         }
     });
     if scenario == Scenario::Replay {
@@ -398,7 +471,7 @@ pub fn sequence(seed: u64, assets: &Assets, vspec: &VideoSpec) -> Result<Sequenc
 fn reasons(doc: &DocumentLabel, scenario: Scenario) -> Vec<String> {
     let mut r = doc.expected.reasons.clone();
     let extra: &[&str] = match scenario {
-        Scenario::Genuine => &[],
+        Scenario::Genuine | Scenario::TurnOver => &[],
         Scenario::PrintedPhoto | Scenario::ScreenReplay => &["liveness.presentation_attack"],
         Scenario::StaticImage => &["liveness.presentation_attack", "liveness.challenge_failed"],
         Scenario::WrongChallenge | Scenario::Replay => &["liveness.challenge_failed"],
@@ -410,6 +483,25 @@ fn reasons(doc: &DocumentLabel, scenario: Scenario) -> Vec<String> {
 
 /// Every scenario but replay: document phase, then a face (live, printed, on a screen or still).
 fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenario) -> Result<Sequence, Error> {
+    let mut spec = vspec.spec.clone();
+    if scenario == Scenario::TurnOver && !spec.layout.is_some_and(has_front) {
+        spec.layout = Some(Layout::FrenchId2021);
+    }
+    let doc = document(seed ^ 0xD0C0_0000, assets, &spec)?;
+    sequence_of(seed, assets, vspec, scenario, &doc)
+}
+
+/// A sequence of `scenario` (any but [`Scenario::Replay`], which replays another sequence) showing
+/// the given document, its holder's face being the photo the document's portrait was made from.
+/// [`sequence`] draws the document from the seed; this lets a caller show one it made itself (the
+/// browser harness shows documents of one identity).
+pub fn sequence_of(
+    seed: u64,
+    assets: &Assets,
+    vspec: &VideoSpec,
+    scenario: Scenario,
+    doc: &DocumentSample,
+) -> Result<Sequence, Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5E0E_4CE5);
     let (fw, fh) = vspec.spec.resolution.unwrap_or((640, 480));
     if fw % 2 == 1 || fh % 2 == 1 || !(16..=4096).contains(&fw) || !(16..=4096).contains(&fh) {
@@ -418,8 +510,16 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
     if vspec.fps == 0 || vspec.fps > 120 || vspec.durations_s.iter().any(|d| !(0.0..=60.0).contains(d)) {
         return Err(Error::BadSpec { reason: "fps must be 1..=120 and durations 0..=60 s".to_owned() });
     }
+    if scenario == Scenario::Replay {
+        return Err(Error::BadSpec { reason: "a replay replays another sequence: use `sequence`".to_owned() });
+    }
     let requested = *Challenge::ALL.choose(&mut rng).unwrap_or(&Challenge::TurnLeft);
-    let doc: DocumentSample = document(seed ^ 0xD0C0_0000, assets, &vspec.spec)?;
+    let front = if scenario == Scenario::TurnOver { Some(front_of(doc, assets)?) } else { None };
+    let front_levels = front.as_ref().map(|f| {
+        let l1 = half(&f.image);
+        let l2 = half(&l1);
+        [l1, l2]
+    });
     let holder_face = assets.faces.iter().find(|f| f.file == doc.label.face.file).unwrap_or(&assets.faces[0]);
     let live_face: &FacePhoto = if scenario == Scenario::Impostor {
         let others: Vec<&FacePhoto> = assets.faces.iter().filter(|f| f.person != holder_face.person).collect();
@@ -469,8 +569,25 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
     let skin = *[[230.0f32, 185.0, 155.0], [190.0, 135.0, 100.0], [125.0, 85.0, 60.0]]
         .choose(&mut rng)
         .unwrap_or(&[220.0, 170.0, 140.0]);
+    // Turning the card over: the back for 45 % of the document phase, a half-turn about the
+    // card's vertical axis for 10 %, then the front.
+    let (back_n, flip_n) = if front.is_some() {
+        let back = (n[0] as f32 * 0.45).ceil() as u32;
+        (back, ((n[0] as f32 * 0.1).round() as u32).min(n[0] - back))
+    } else {
+        (n[0], 0)
+    };
     for i in 0..n[0] {
         let t = f64::from(smoothstep(i as f32 / n[0].max(1) as f32));
+        // How far the card has turned (0 = back facing the camera, 1 = front).
+        let turned = if i < back_n {
+            0.0
+        } else if i < back_n + flip_n {
+            (i - back_n + 1) as f32 / (flip_n + 1) as f32
+        } else {
+            1.0
+        };
+        let showing_front = turned > 0.5;
         let corners = project(
             geom.size_mm,
             lerp(p0.roll, p1.roll, t),
@@ -481,6 +598,23 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
             lerp(p0.coverage, p1.coverage, t),
             [lerp(p0.shift[0], p1.shift[0], t), lerp(p0.shift[1], p1.shift[1], t)],
         );
+        // Mid-turn the card is seen edge-on: squash it about its vertical centre line.
+        let squash = (turned * std::f32::consts::PI).cos().abs().max(0.06);
+        let corners = if squash < 1.0 {
+            let (mid_top, mid_bottom) = (
+                [(corners[0][0] + corners[1][0]) / 2.0, (corners[0][1] + corners[1][1]) / 2.0],
+                [(corners[3][0] + corners[2][0]) / 2.0, (corners[3][1] + corners[2][1]) / 2.0],
+            );
+            let toward = |p: [f32; 2], m: [f32; 2]| [m[0] + (p[0] - m[0]) * squash, m[1] + (p[1] - m[1]) * squash];
+            [
+                toward(corners[0], mid_top),
+                toward(corners[1], mid_top),
+                toward(corners[2], mid_bottom),
+                toward(corners[3], mid_bottom),
+            ]
+        } else {
+            corners
+        };
         let h = Homography::from_points(doc_corners, corners.map(|p| p.map(f64::from)))
             .ok_or_else(|| Error::BadSpec { reason: "degenerate document pose".to_owned() })?;
         let mut img = desk.clone();
@@ -492,7 +626,16 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
         } else {
             2
         };
-        let src = doc.level(level);
+        let src = match (&front, &front_levels) {
+            (Some(f), Some(levels)) if showing_front => {
+                if level == 0 {
+                    &f.image
+                } else {
+                    &levels[level - 1]
+                }
+            }
+            _ => doc.level(level),
+        };
         warp_onto(&mut img, src, &h, (dw, dh), src.width() as f32 / dw);
         // The hand holding the card.
         let s = geom.px_per_mm;
@@ -515,10 +658,10 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
         labels.push(VideoFrameLabel {
             index: i,
             time_ms: 0,
-            phase: Phase::Document,
+            phase: if turned > 0.0 { Phase::DocumentFront } else { Phase::Document },
             requested_challenge: None,
             document_corners: Some(corners),
-            mrz_corners: Some(map(&geom.mrz)),
+            mrz_corners: (turned == 0.0).then(|| map(&geom.mrz)),
             face_box: None,
             yaw_deg: 0.0,
             pitch_deg: 0.0,
@@ -565,7 +708,7 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
                     p.clone()
                 } else {
                     // The phone plays a recording of the holder turning as asked.
-                    let recorded = turn_head(photo, yaw, pitch);
+                    let recorded = turn_face(live_face, yaw, pitch);
                     let mut shot = RgbImage::from_pixel(psize.0, psize.1, Rgb([0, 0, 0]));
                     image::imageops::replace(&mut shot, &recorded, 0, 0);
                     screen(&shot, index, moire, screen_bits)
@@ -603,7 +746,7 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
                 (Some(fb), Some(corners))
             }
             _ => {
-                let turned = turn_head(photo, yaw, pitch);
+                let turned = turn_face(live_face, yaw, pitch);
                 let h = face_placement(psize, fw, fh, zoom, dx, dy);
                 warp_onto(&mut img, &to_rgba(&turned), &h, (psize.0 as f32, psize.1 as f32), 1.0);
                 (Some(head_box_in_frame(psize, &h)), None)
@@ -653,6 +796,7 @@ fn genuine_like(seed: u64, assets: &Assets, vspec: &VideoSpec, scenario: Scenari
         performed_challenge: performed,
         replay_of_seed: None,
         document: doc_label,
+        document_front: front.map(|f| f.label),
         live_face: live_face.reference(),
         fps: vspec.fps,
         width: fw,
@@ -686,4 +830,51 @@ pub fn write_sequence(seed: u64, assets: &Assets, vspec: &VideoSpec, dir: &Path)
     let path = dir.join("sequence.json");
     let text = serde_json::to_string_pretty(&seq.label).map_err(|e| Error::Encode { reason: e.to_string() })?;
     std::fs::write(&path, text).map_err(|e| io(&path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the rotation by (yaw, pitch) degrees takes the head point (s, t).
+    fn forward(s: f32, t: f32, yaw: f32, pitch: f32) -> (f32, f32) {
+        let (yaw, pitch) = (yaw.to_radians(), pitch.to_radians());
+        let d = head_depth(s, t);
+        (s * yaw.cos() + d * yaw.sin(), t * pitch.cos() - d * pitch.sin())
+    }
+
+    /// `source_point` inverts the rotation at `(s, t)`.
+    fn check(s: f32, t: f32, yaw: f32, pitch: f32) {
+        let (x, y) = forward(s, t, yaw, pitch);
+        let (s2, t2) = source_point(x, y, yaw.to_radians(), pitch.to_radians());
+        assert!((s2 - s).abs() < 0.01 && (t2 - t).abs() < 0.01, "({s}, {t}) at {yaw}/{pitch}: got ({s2}, {t2})");
+    }
+
+    #[test]
+    fn source_point_inverts_the_rotation() {
+        for (s, t) in [(0.0, 0.08), (0.3, -0.3), (-0.3, -0.3), (0.2, 0.5), (-0.5, 0.1)] {
+            check(s, t, 25.0, 0.0);
+            check(s, t, -25.0, 0.0);
+            check(s, t, 0.0, 20.0);
+            check(s, t, 0.0, -20.0);
+        }
+    }
+
+    #[test]
+    fn the_nose_moves_against_the_eyes() {
+        // The quality gate's yaw is the nose's offset from the eyes' midpoint in eye distances;
+        // a turn must move it (on a bare cylinder it hardly moves).
+        let yaw_ratio = |yaw: f32| {
+            let (nose, _) = forward(0.0, 0.08, yaw, 0.0);
+            let (l, _) = forward(-0.3, -0.3, yaw, 0.0);
+            let (r, _) = forward(0.3, -0.3, yaw, 0.0);
+            (nose - (l + r) / 2.0) / (r - l)
+        };
+        assert!(yaw_ratio(0.0).abs() < 1e-6);
+        assert!(yaw_ratio(25.0) > 0.15, "{}", yaw_ratio(25.0));
+        assert!(yaw_ratio(-25.0) < -0.15);
+        let (_, nose_up) = forward(0.0, 0.08, 0.0, 20.0);
+        let (_, eye_up) = forward(0.3, -0.3, 0.0, 20.0);
+        assert!((0.08 - nose_up) > (-0.3 - eye_up) + 0.05, "looking up lifts the nose more than the eyes");
+    }
 }

@@ -34,6 +34,10 @@ fn every_scenario_has_consistent_labels() {
                 Phase::Document => {
                     assert!(f.document_corners.is_some() && f.mrz_corners.is_some() && f.face_box.is_none())
                 }
+                Phase::DocumentFront => {
+                    assert_eq!(scenario, Scenario::TurnOver);
+                    assert!(f.document_corners.is_some() && f.mrz_corners.is_none() && f.face_box.is_none())
+                }
                 Phase::Face => assert!(f.face_box.is_some() && f.requested_challenge.is_none()),
                 Phase::Challenge => {
                     assert!(f.face_box.is_some() && f.requested_challenge == Some(l.requested_challenge))
@@ -42,7 +46,7 @@ fn every_scenario_has_consistent_labels() {
         }
         let genuine_reasons = &l.document.expected.reasons;
         match scenario {
-            Scenario::Genuine => {
+            Scenario::Genuine | Scenario::TurnOver => {
                 assert_eq!(l.performed_challenge, Some(l.requested_challenge));
                 assert_eq!(&l.reasons, genuine_reasons);
                 let peak = seq.frame_labels.iter().map(|f| f.yaw_deg.abs().max(f.pitch_deg.abs())).fold(0.0, f32::max);

@@ -136,6 +136,10 @@ test('instructions: step, hint, overlay, progress and challenge arrow; aria-live
     await waitText(page, '#hint', 'Turn the card over');
     assert.equal(await text(page, '#progress-label'), 'Step 2 of 4');
 
+    c.send(instruction('document_front', { code: 'document.hold_still', progress: 0.4 }));
+    await waitText(page, '#hint', 'Reading');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.corner')).borderTopColor), 'rgb(55, 214, 122)',
+      'the guide turns green while reading');
     c.send(instruction('face', { code: 'face.too_small', progress: 0.5 }));
     await waitText(page, '#hint', 'Move closer');
     assert.equal(await page.locator('#stage').getAttribute('data-overlay'), 'face');
@@ -338,6 +342,38 @@ test('a dropped connection is reopened and the page shows the instruction the se
     await second.framesAtLeast(1);
     const first = connOf('tok-drop');
     assert.ok(second.frames[0].meta.seq > first.frames.at(-1).meta.seq, 'seq keeps increasing across connections');
+  } finally {
+    await b.close();
+  }
+});
+
+test('a phone: portrait camera stream in a narrow viewport keeps the guides inside the preview', async () => {
+  let c;
+  scripts.set('tok-phone', (x) => {
+    c = x;
+    x.send(ready());
+    x.send(instruction('document', { code: 'mrz.too_small', progress: 0.1 }));
+  });
+  const b = await launch({ locale: 'fr-FR', viewport: { width: 390, height: 844 } });
+  await b.page.addInitScript(fakeCameraScript({ width: 720, height: 1280 }));
+  const { page } = b;
+  try {
+    await page.goto(`${fixture.origin}/capture/tok-phone`);
+    await page.click('#start');
+    await waitText(page, '#hint', 'Rapprochez-vous');
+    await page.waitForFunction(() => document.getElementById('video').videoWidth > 0);
+    const inside = (sel) => page.evaluate((s) => {
+      const stage = document.getElementById('stage').getBoundingClientRect();
+      const r = document.querySelector(s).getBoundingClientRect();
+      return r.width > stage.width * 0.5 && r.left >= stage.left - 1 && r.right <= stage.right + 1
+        && r.top >= stage.top - 1 && r.bottom <= stage.bottom + 1;
+    }, sel);
+    assert.ok(await inside('.overlay-document'), 'document frame inside the preview');
+    await page.screenshot({ path: path.join(SHOTS, '08-phone-document.png') });
+    c.send(instruction('challenge', { challenge: 'look_down', progress: 0.8 }));
+    await waitText(page, '#challenge', 'Baissez les yeux');
+    assert.ok(await inside('.overlay-face'), 'face oval inside the preview');
+    await page.screenshot({ path: path.join(SHOTS, '09-phone-challenge.png') });
   } finally {
     await b.close();
   }
