@@ -164,14 +164,17 @@ function person({ doc = 'passport', who = 'holder', follows = true, beside = fal
   return (i) => {
     if (i.step === 'document' || i.step === 'document_front') {
       const side = doc === 'td1' ? (i.step === 'document_front' || i.code === 'document.turn_over' ? 'td1_front' : 'td1_back') : doc;
-      return { kind: 'document', image: side };
+      // The attack: the document held up beside the person's own face while it is read, so a
+      // portrait taken from anywhere in the frame would be the live face.
+      return beside ? { kind: 'beside', face: `${who}_frontal`, document: side } : { kind: 'document', image: side };
     }
     let pose = 'frontal';
     if (i.step === 'challenge' && follows && i.challenge && i.code !== 'challenge.back_to_centre' && set.faces[who].poses[i.challenge]) {
       pose = i.challenge;
     }
     const f = `${who}_${pose}`;
-    return beside ? { kind: 'beside', face: f, document: doc } : { kind: 'face', image: f };
+    // Asked to look at the camera, the person lowers the document.
+    return { kind: 'face', image: f };
   };
 }
 
