@@ -212,7 +212,10 @@ mod tests {
         assert_eq!(*model.batches.lock().unwrap(), vec![8], "one run for eight faces");
         for (colour, result) in colours.iter().zip(&results) {
             let expected = embedder(model.clone()).embed(&[crop(*colour)]).unwrap();
-            assert!((result[0].cosine(&expected[0]).expect("one model") - 1.0).abs() < 1e-6, "each caller gets its own embedding");
+            assert!(
+                (result[0].cosine(&expected[0]).expect("one model") - 1.0).abs() < 1e-6,
+                "each caller gets its own embedding"
+            );
         }
     }
 

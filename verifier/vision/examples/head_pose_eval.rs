@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use datasets_synthetic::video::{Phase, Scenario, VideoSpec, sequence, turn_head};
 use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date};
-use vision::face::{DetectorConfig, FaceDetector, FaceMesh, HeadPose, MeshConfig, head_pose, largest};
+use vision::face::{
+    DetectorConfig, FaceDetector, FaceMesh, HeadPose, MeshConfig, head_pose, head_pose_projected, largest,
+};
 use vision::frame::Frame;
 use vision::onnx::{OnnxRuntime, OnnxThreads};
 
@@ -28,6 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.iter().find_map(|a| a.strip_prefix(key)?.strip_prefix('=')?.parse().ok()).unwrap_or(default)
     };
     let (videos, seed) = (arg("videos", 12), arg("seed", 1));
+    // `projected`: the pose from the mesh's image positions alone (orthographic PnP).
+    let fit = if args.iter().any(|a| a == "projected") { head_pose_projected } else { head_pose };
+    println!("fit: {}", if args.iter().any(|a| a == "projected") { "projected (2-D PnP)" } else { "3-D mesh" });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let runtime = OnnxRuntime::load(&root.join(".cache/onnxruntime/libonnxruntime.so"), OnnxThreads { intra_op: 1 })?;
     let manifest = verifier_models::Manifest::embedded();
@@ -44,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pose_of = |img: &image::RgbImage| -> Result<Option<HeadPose>, Box<dyn std::error::Error>> {
         let frame = Frame::from_rgb(img.clone());
         let Some(face) = largest(&detector.detect(&frame)?) else { return Ok(None) };
-        Ok(mesh.landmarks(&frame, &face)?.map(|m| head_pose(&m)))
+        Ok(mesh.landmarks(&frame, &face)?.map(|m| fit(&m)))
     };
 
     let faces_dir = root.join("../shared/datasets/faces");
@@ -58,7 +63,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             frontal.push(p);
         }
     }
-    summary("photos as they are (yaw, pitch, roll)", &frontal.iter().map(|p| [p.yaw_deg, p.pitch_deg, p.roll_deg]).collect::<Vec<_>>());
+    summary(
+        "photos as they are (yaw, pitch, roll)",
+        &frontal.iter().map(|p| [p.yaw_deg, p.pitch_deg, p.roll_deg]).collect::<Vec<_>>(),
+    );
 
     // 2. The generator's head turn applied to each photo: the change from its unturned pose.
     for (yaw, pitch) in [(35.0f32, 0.0f32), (-35.0, 0.0), (20.0, 0.0), (-20.0, 0.0), (0.0, 25.0), (0.0, -25.0)] {
@@ -75,7 +83,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             errors.push([d[0] - yaw, d[1] - pitch, d[0], d[1]]);
         }
-        summary(&format!("turn_head({yaw}, {pitch}) minus unturned: error yaw, error pitch, change yaw, change pitch (wrong sign: {wrong_sign})"), &errors);
+        summary(
+            &format!(
+                "turn_head({yaw}, {pitch}) minus unturned: error yaw, error pitch, change yaw, change pitch (wrong sign: {wrong_sign})"
+            ),
+            &errors,
+        );
     }
 
     // 3. Synthetic genuine capture videos: every face or challenge frame against its label.

@@ -294,7 +294,9 @@ fn evaluate(
             let path = if direct.is_file() { direct } else { images.join(name.rsplit('/').next().unwrap_or(name)) };
             let frame = load_frame(&path, config)?;
             let reading = match &mrz_reader {
-                Some(reader) if is_document(name) => document_reading(&frame, reader, today, &analyzer, &config.portrait)?,
+                Some(reader) if is_document(name) => {
+                    document_reading(&frame, reader, today, &analyzer, &config.portrait)?
+                }
                 _ => analyzer.read(&frame)?,
             };
             Ok((*name, reading))

@@ -75,7 +75,11 @@ pub struct MatchDecision {
 
 /// Decides whether the live samples show the holder of `portrait`; an error when a live
 /// embedding comes from another model than the portrait's.
-pub fn decide(portrait: &Embedding, live: &[LiveSample], policy: &MatchPolicy) -> Result<MatchDecision, EmbeddingMismatch> {
+pub fn decide(
+    portrait: &Embedding,
+    live: &[LiveSample],
+    policy: &MatchPolicy,
+) -> Result<MatchDecision, EmbeddingMismatch> {
     let mut ranked: Vec<&LiveSample> = live.iter().collect();
     ranked.sort_by(|a, b| b.rank.total_cmp(&a.rank));
     ranked.truncate(policy.frames.max(1));

@@ -14,14 +14,15 @@ mod portrait;
 mod quality;
 
 pub use align::{AlignedFace, Similarity, align_face};
+pub use card::{Card, CardConfig, find_card};
 pub use decision::{Compared, LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide};
 pub use detect::{DetectorConfig, FaceDetector};
 pub use embed::{Embedding, EmbeddingMismatch, FaceEmbedder};
-pub use mesh::{FaceMesh, HeadPose, MESH_POINTS, Mesh, MeshConfig, head_pose};
+pub use mesh::{FaceMesh, HeadPose, MESH_POINTS, Mesh, MeshConfig, head_pose, head_pose_projected};
 pub use pipeline::{FaceAnalyzer, FaceReading, largest};
-pub use card::{Card, CardConfig, find_card};
 pub use portrait::{
-    DocumentLayout, DocumentOutline, MRZ_PITCH_MM, Portrait, PortraitConfig, PortraitMiss, find_front_portrait, find_portrait,
+    DocumentLayout, DocumentOutline, MRZ_PITCH_MM, Portrait, PortraitConfig, PortraitMiss, find_front_portrait,
+    find_portrait,
 };
 pub use quality::{FaceIssue, FaceQuality, QualityConfig, assess};
 

@@ -426,7 +426,13 @@ mod tests {
     fn agreeing_frames_settle_and_are_named() {
         let right = frame(&[L1, L2]);
         assert!(right.is_trustworthy(), "the specimen reads trustworthily");
-        let none = MrzFrameRead { location: None, lines: Vec::new(), parsed: None, issue: Some(QualityIssue::Glare), sharpness: None };
+        let none = MrzFrameRead {
+            location: None,
+            lines: Vec::new(),
+            parsed: None,
+            issue: Some(QualityIssue::Glare),
+            sharpness: None,
+        };
         check(
             &[&none, &right, &right, &right],
             &[Some(Unreadable(QualityIssue::Glare)), Some(Confirmed), Some(Confirmed), Some(Ignored)],
@@ -474,7 +480,8 @@ mod tests {
             f.parsed = None;
             f
         };
-        let frames: Vec<MrzFrameRead> = (0..8).map(|i| if i % 4 == 0 { misprint.clone() } else { junk(30 + i) }).collect();
+        let frames: Vec<MrzFrameRead> =
+            (0..8).map(|i| if i % 4 == 0 { misprint.clone() } else { junk(30 + i) }).collect();
         let mut consensus = MrzConsensus::new(today(), CONFIG);
         for (i, f) in frames.iter().enumerate() {
             consensus.add(FrameId(i as u64), f);

@@ -96,8 +96,14 @@ fn consensus_settles_on_agreeing_valid_frames() {
     let s = sample(2, true);
     let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today());
     assert!(read.is_valid());
-    let mut consensus = MrzConsensus::new(today(), consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 });
-    consensus.add(crate::frame::FrameId(1), &MrzFrameRead { location: None, lines: Vec::new(), parsed: None, issue: None, sharpness: None });
+    let mut consensus = MrzConsensus::new(
+        today(),
+        consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 },
+    );
+    consensus.add(
+        crate::frame::FrameId(1),
+        &MrzFrameRead { location: None, lines: Vec::new(), parsed: None, issue: None, sharpness: None },
+    );
     assert_eq!(consensus.frames(), 0);
     consensus.add(crate::frame::FrameId(2), &read);
     assert!(!consensus.is_settled());
@@ -124,7 +130,10 @@ fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
         parsed: None,
         ..read.clone()
     };
-    let mut consensus = MrzConsensus::new(today(), consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 });
+    let mut consensus = MrzConsensus::new(
+        today(),
+        consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 },
+    );
     consensus.add(crate::frame::FrameId(4), &short);
     consensus.add(crate::frame::FrameId(5), &short);
     consensus.add(crate::frame::FrameId(6), &read);
