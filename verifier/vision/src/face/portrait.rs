@@ -352,7 +352,7 @@ pub fn find_portrait(
 }
 
 /// Finds the holder's portrait on the front of a TD1 card whose MRZ is on the back (the French
-/// card since 2021): the card's outline from its edges (see [`super::card`]), then the face in
+/// card since 2021): the card's outline from its edges (see [`super::find_card`]), then the face in
 /// its left part at a portrait's size. A face is never taken without the card around it, so a
 /// live face shown alone is refused.
 pub fn find_front_portrait(
