@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use datasets_synthetic::video::{Phase, Scenario, VideoSpec, sequence, turn_head};
 use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date};
-use vision::face::{DetectorConfig, FaceDetector, FaceMesh, HeadPose, MeshConfig, head_pose, largest};
+use vision::face::{
+    DetectorConfig, FaceDetector, FaceMesh, HeadPose, MeshConfig, head_pose, head_pose_projected, largest,
+};
 use vision::frame::Frame;
 use vision::onnx::{OnnxRuntime, OnnxThreads};
 
@@ -28,6 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.iter().find_map(|a| a.strip_prefix(key)?.strip_prefix('=')?.parse().ok()).unwrap_or(default)
     };
     let (videos, seed) = (arg("videos", 12), arg("seed", 1));
+    // `projected`: the pose from the mesh's image positions alone (orthographic PnP).
+    let fit = if args.iter().any(|a| a == "projected") { head_pose_projected } else { head_pose };
+    println!("fit: {}", if args.iter().any(|a| a == "projected") { "projected (2-D PnP)" } else { "3-D mesh" });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let runtime = OnnxRuntime::load(&root.join(".cache/onnxruntime/libonnxruntime.so"), OnnxThreads { intra_op: 1 })?;
     let manifest = verifier_models::Manifest::embedded();
@@ -44,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pose_of = |img: &image::RgbImage| -> Result<Option<HeadPose>, Box<dyn std::error::Error>> {
         let frame = Frame::from_rgb(img.clone());
         let Some(face) = largest(&detector.detect(&frame)?) else { return Ok(None) };
-        Ok(mesh.landmarks(&frame, &face)?.map(|m| head_pose(&m)))
+        Ok(mesh.landmarks(&frame, &face)?.map(|m| fit(&m)))
     };
 
     let faces_dir = root.join("../shared/datasets/faces");

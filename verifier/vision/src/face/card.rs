@@ -90,11 +90,11 @@ pub fn find_card(frame: &Frame, face: &DetectedFace, config: &CardConfig) -> Opt
                 let at = |x: f32, y: f32| {
                     [origin[0] + s * (x * across[0] + y * down[0]), origin[1] + s * (x * across[1] + y * down[1])]
                 };
-                if let Some(contrast) = border_contrast(&luma, &at, s) {
-                    if best.is_none_or(|c| contrast > c.contrast) {
-                        let (w, h) = CARD_MM;
-                        best = Some(Card { corners: [at(0.0, 0.0), at(w, 0.0), at(w, h), at(0.0, h)], contrast });
-                    }
+                if let Some(contrast) = border_contrast(&luma, &at, s)
+                    && best.is_none_or(|c| contrast > c.contrast)
+                {
+                    let (w, h) = CARD_MM;
+                    best = Some(Card { corners: [at(0.0, 0.0), at(w, 0.0), at(w, h), at(0.0, h)], contrast });
                 }
                 cy += 1.5;
             }
@@ -104,6 +104,9 @@ pub fn find_card(frame: &Frame, face: &DetectedFace, config: &CardConfig) -> Opt
     }
     best.filter(|c| c.contrast >= config.min_contrast)
 }
+
+/// A side of the card: a point along it from t in 0..1, and the inward normal (document mm).
+type Side<'a> = (&'a dyn Fn(f32) -> (f32, f32), (f32, f32));
 
 /// The weakest side's mean |inside - outside| brightness across the card's border, sampled
 /// 1.5 mm either side of it; `None` when the card is not wholly inside the frame.
@@ -116,7 +119,7 @@ fn border_contrast(luma: &Luma, at: &dyn Fn(f32, f32) -> [f32; 2], px_per_mm: f3
     }
     const SAMPLES: usize = 24;
     // Each side: a point along it from t in 0..1, and the inward normal in document mm.
-    let sides: [(&dyn Fn(f32) -> (f32, f32), (f32, f32)); 4] = [
+    let sides: [Side<'_>; 4] = [
         (&|t| (w * t, 0.0), (0.0, 1.0)),
         (&|t| (w, h * t), (-1.0, 0.0)),
         (&|t| (w * t, h), (0.0, -1.0)),

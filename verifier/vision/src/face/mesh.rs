@@ -170,7 +170,7 @@ impl FaceMesh {
             None => 1.0,
         };
         // NaN presence (a broken model) compares false and gives no mesh.
-        if !(presence >= self.config.min_presence) {
+        if presence.is_nan() || presence < self.config.min_presence {
             return Ok(None);
         }
         let raw = outputs.get(&self.landmarks_output)?;
@@ -224,7 +224,7 @@ fn mesh_in_frame(raw: &[f32], to_frame: &Similarity) -> Vec<[f32; 3]> {
 /// position in the model's axes (x to the subject's left, y up, z towards the viewer,
 /// centimetres). The points right of the midline are the mirror images of the left ones,
 /// listed as `(left index, right index, position of the right one)`.
-const CANONICAL_MIDLINE: [(usize, [f32; 3]); 10] = [
+const CANONICAL_MIDLINE: [(usize, [f64; 3]); 10] = [
     (1, [0.0, -1.126865, 7.475604]),
     (4, [0.0, -0.463170, 7.586580]),
     (5, [0.0, 0.365669, 7.242870]),
@@ -236,7 +236,7 @@ const CANONICAL_MIDLINE: [(usize, [f32; 3]); 10] = [
     (195, [0.0, 1.059413, 6.774605]),
     (197, [0.0, 1.728369, 6.316750]),
 ];
-const CANONICAL_PAIRS: [(usize, usize, [f32; 3]); 5] = [
+const CANONICAL_PAIRS: [(usize, usize, [f64; 3]); 5] = [
     // Eye corners (outer, inner), then the face's edge at the temples, cheekbones and cheeks.
     (263, 33, [-4.445859, 2.663991, 3.173422]),
     (362, 133, [-1.856432, 2.585245, 3.757904]),
@@ -248,7 +248,7 @@ const CANONICAL_PAIRS: [(usize, usize, [f32; 3]); 5] = [
 /// The canonical points in image axes (x right as seen by the camera, y down, z away from the
 /// camera), with their mesh indices.
 fn canonical() -> Vec<(usize, [f64; 3])> {
-    let image_axes = |p: [f32; 3]| [f64::from(p[0]), -f64::from(p[1]), -f64::from(p[2])];
+    let image_axes = |p: [f64; 3]| [p[0], -p[1], -p[2]];
     let mut points: Vec<(usize, [f64; 3])> = CANONICAL_MIDLINE.iter().map(|&(i, p)| (i, image_axes(p))).collect();
     for &(left, right, p) in &CANONICAL_PAIRS {
         points.push((right, image_axes(p)));
@@ -264,6 +264,65 @@ pub fn head_pose(mesh: &Mesh) -> HeadPose {
     let target: Vec<[f64; 3]> = reference.iter().map(|&(i, _)| mesh.points[i].map(f64::from)).collect();
     let source: Vec<[f64; 3]> = reference.iter().map(|&(_, p)| p).collect();
     pose_of(&rotation_between(&source, &target))
+}
+
+/// The head's pose from its mesh's image positions alone (x, y; the model's depth ignored): an
+/// orthographic PnP solve against the canonical face's rigid points. Kept beside
+/// [`head_pose`] for comparison (`examples/head_pose_eval.rs`).
+pub fn head_pose_projected(mesh: &Mesh) -> HeadPose {
+    let reference = canonical();
+    let n = reference.len() as f64;
+    let mean_src = reference.iter().fold([0.0; 3], |a, (_, p)| [a[0] + p[0] / n, a[1] + p[1] / n, a[2] + p[2] / n]);
+    let mean_dst = reference.iter().fold([0.0; 2], |a, &(i, _)| {
+        [a[0] + f64::from(mesh.points[i][0]) / n, a[1] + f64::from(mesh.points[i][1]) / n]
+    });
+    // The affine map A (2x3) from centred model points X to centred image points x, least
+    // squares: A = (x^T X) (X^T X)^-1.
+    let mut xtx = [[0f64; 3]; 3];
+    let mut ytx = [[0f64; 3]; 2];
+    for &(i, p) in &reference {
+        let q = [p[0] - mean_src[0], p[1] - mean_src[1], p[2] - mean_src[2]];
+        let d = [f64::from(mesh.points[i][0]) - mean_dst[0], f64::from(mesh.points[i][1]) - mean_dst[1]];
+        for r in 0..3 {
+            for c in 0..3 {
+                xtx[r][c] += q[r] * q[c];
+            }
+        }
+        for r in 0..2 {
+            for c in 0..3 {
+                ytx[r][c] += d[r] * q[c];
+            }
+        }
+    }
+    let Some(inv) = inverse3(&xtx) else { return head_pose(mesh) };
+    let a: [[f64; 3]; 2] =
+        std::array::from_fn(|r| std::array::from_fn(|c| (0..3).map(|k| ytx[r][k] * inv[k][c]).sum()));
+    let norm = |v: [f64; 3]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    let (n1, n2) = (norm(a[0]), norm(a[1]));
+    if n1 <= 1e-9 || n2 <= 1e-9 {
+        return head_pose(mesh);
+    }
+    let r1 = a[0].map(|v| v / n1);
+    let dot = (0..3).map(|k| r1[k] * a[1][k]).sum::<f64>();
+    let r2 = [a[1][0] - dot * r1[0], a[1][1] - dot * r1[1], a[1][2] - dot * r1[2]];
+    let n2 = norm(r2).max(1e-12);
+    let r2 = r2.map(|v| v / n2);
+    let r3 = [r1[1] * r2[2] - r1[2] * r2[1], r1[2] * r2[0] - r1[0] * r2[2], r1[0] * r2[1] - r1[1] * r2[0]];
+    pose_of(&[r1, r2, r3])
+}
+
+fn inverse3(m: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if det.abs() < 1e-12 {
+        return None;
+    }
+    let c = |r: usize, k: usize| {
+        let (r1, r2) = ((r + 1) % 3, (r + 2) % 3);
+        let (k1, k2) = ((k + 1) % 3, (k + 2) % 3);
+        m[r1][k1] * m[r2][k2] - m[r1][k2] * m[r2][k1]
+    };
+    Some(std::array::from_fn(|i| std::array::from_fn(|j| c(j, i) / det)))
 }
 
 /// Yaw, pitch and roll of a rotation that carries the canonical (frontal) face into the scene.
@@ -315,6 +374,8 @@ fn rotation_between(a: &[[f64; 3]], b: &[[f64; 3]]) -> [[f64; 3]; 3] {
 }
 
 /// The unit eigenvector of a symmetric 4x4 matrix's largest eigenvalue (cyclic Jacobi).
+// Jacobi rotations update rows and columns p and q together: indices read more plainly here.
+#[allow(clippy::needless_range_loop)]
 fn largest_eigenvector(mut a: [[f64; 4]; 4]) -> [f64; 4] {
     let mut v = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]];
     for _sweep in 0..50 {

@@ -18,7 +18,7 @@ pub use card::{Card, CardConfig, find_card};
 pub use decision::{Compared, LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide};
 pub use detect::{DetectorConfig, FaceDetector};
 pub use embed::{Embedding, EmbeddingMismatch, FaceEmbedder};
-pub use mesh::{FaceMesh, HeadPose, MESH_POINTS, Mesh, MeshConfig, head_pose};
+pub use mesh::{FaceMesh, HeadPose, MESH_POINTS, Mesh, MeshConfig, head_pose, head_pose_projected};
 pub use pipeline::{FaceAnalyzer, FaceReading, largest};
 pub use portrait::{
     DocumentLayout, DocumentOutline, MRZ_PITCH_MM, Portrait, PortraitConfig, PortraitMiss, find_front_portrait,

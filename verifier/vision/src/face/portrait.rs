@@ -139,7 +139,7 @@ struct DocumentFrame {
 }
 
 impl DocumentFrame {
-    fn to_frame(&self, [x, y]: [f32; 2]) -> [f32; 2] {
+    fn to_frame(self, [x, y]: [f32; 2]) -> [f32; 2] {
         let s = self.px_per_mm;
         [
             self.origin[0] + s * (x * self.across[0] + y * self.down[0]),
@@ -147,7 +147,7 @@ impl DocumentFrame {
         ]
     }
 
-    fn to_document(&self, p: [f32; 2]) -> [f32; 2] {
+    fn to_document(self, p: [f32; 2]) -> [f32; 2] {
         let d = [p[0] - self.origin[0], p[1] - self.origin[1]];
         let s = self.px_per_mm;
         [(d[0] * self.across[0] + d[1] * self.across[1]) / s, (d[0] * self.down[0] + d[1] * self.down[1]) / s]
@@ -286,9 +286,11 @@ fn fit(c: &Candidate, zone: (f32, f32, f32, f32), size_mm: (f32, f32), config: &
     let (w, h) = size_mm;
     let over_document = x >= 0.0 && x <= w && y >= 0.0 && y <= h;
     if c.width_mm > config.max_face_mm {
-        // A live face overlapping the document (its centre on the page, or the page under its
-        // chin within a face's height) is what this rule exists for.
-        let near = x >= -c.width_mm && x <= w + c.width_mm && y >= -c.width_mm && y <= h + c.width_mm;
+        // A live face over the document, or just beside or above it (the page held under the
+        // chin: the face's centre is about a face's height, 1.3 widths, above the page's top),
+        // is what this rule exists for.
+        let reach = 1.5 * c.width_mm;
+        let near = x >= -reach && x <= w + reach && y >= -reach && y <= h + reach;
         return if over_document || near { Fit::TooLarge } else { Fit::Elsewhere };
     }
     let in_zone = x >= x0 && x <= x1 && y >= y0 && y <= y1;
@@ -350,7 +352,7 @@ pub fn find_portrait(
 }
 
 /// Finds the holder's portrait on the front of a TD1 card whose MRZ is on the back (the French
-/// card since 2021): the card's outline from its edges (see [`super::card`]), then the face in
+/// card since 2021): the card's outline from its edges (see [`super::find_card`]), then the face in
 /// its left part at a portrait's size. A face is never taken without the card around it, so a
 /// live face shown alone is refused.
 pub fn find_front_portrait(
@@ -551,6 +553,7 @@ mod tests {
         // A live face over the page, or just above it (the page held under the chin).
         check_fit([40.0, 30.0], 150.0, Fit::TooLarge);
         check_fit([60.0, -70.0], 140.0, Fit::TooLarge);
+        check_fit([60.0, -110.0], 85.0, Fit::TooLarge);
         // A large face far from the document is no portrait either, but not "too large".
         check_fit([600.0, 40.0], 150.0, Fit::Elsewhere);
         // Over the MRZ.
