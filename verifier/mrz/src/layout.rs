@@ -221,9 +221,13 @@ pub(crate) struct FieldMap {
 
 use CharClass::{AlnumFiller, Digit, DigitFiller, Exact, Filler, Letter, LetterFiller, Sex};
 
+// The document code's second character is the issuer's choice (ICAO 9303 part 5, 4.2.2 note
+// a). Issuers use letters and the filler, but the United States' older resident cards print
+// `C1`: a digit read there stays a digit, and only the recogniser tells `1` from `I`.
 const TD1_SPANS: &[Span] = &[
     s(0, 0, 1, Letter),
-    s(0, 1, 5, LetterFiller),
+    s(0, 1, 2, AlnumFiller),
+    s(0, 2, 5, LetterFiller),
     s(0, 5, 14, AlnumFiller),
     s(0, 14, 15, DigitFiller),
     s(0, 15, 30, AlnumFiller),
@@ -261,7 +265,8 @@ macro_rules! second_line_spans {
     ($number_check:expr, $($tail:expr),* $(,)?) => {
         &[
             s(0, 0, 1, Letter),
-            s(0, 1, 5, LetterFiller),
+            s(0, 1, 2, AlnumFiller),
+            s(0, 2, 5, LetterFiller),
             s(0, 5, 44, LetterFiller),
             s(1, 0, 9, AlnumFiller),
             s(1, 9, 10, $number_check),
