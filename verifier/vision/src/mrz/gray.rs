@@ -16,14 +16,13 @@ pub(crate) struct Gray {
 }
 
 impl Gray {
-    /// Rec. 601 luma of an RGB frame.
+    /// The brightest channel of an RGB frame. MRZ ink is black or grey (print, laser
+    /// engraving), dark in every channel; coloured print over the zone (a red `SPECIMEN` stamp,
+    /// rainbow security print) is bright in at least one, so it fades instead of joining the
+    /// glyphs as luma would make it.
     pub fn from_frame(frame: &Frame) -> Gray {
         let (w, h) = (frame.width() as usize, frame.height() as usize);
-        let px = frame
-            .as_raw()
-            .chunks_exact(3)
-            .map(|p| ((u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29) >> 8) as u8)
-            .collect();
+        let px = frame.as_raw().chunks_exact(3).map(|p| p[0].max(p[1]).max(p[2])).collect();
         Gray { w, h, px }
     }
 
