@@ -11,6 +11,7 @@
 use std::process::Command;
 
 #[path = "../../../tests/common/mod.rs"]
+#[allow(dead_code)] // Shared helpers; this test uses two of them.
 mod common;
 
 use common::{models_ready, workspace};
