@@ -310,6 +310,9 @@ pub(crate) struct Resolved {
     /// For a document number that overflowed into the optional data: that range, and how many
     /// of its characters continue the number (its check digit and a filler follow them).
     pub overflow: Option<(Range, usize)>,
+    /// For an overflow, the usual check position (holding `<`), which some states count after
+    /// the first nine characters (see [`crate::OverflowRule`]).
+    pub filler: Option<Pos>,
     /// Positions that decide where the check sits (the `<` in the usual check position, the
     /// filler ending an overflow): no search may change them.
     pub structure: Vec<Pos>,
@@ -334,6 +337,7 @@ pub(crate) fn resolve(spec: &CheckSpec, reading: &[Vec<u8>]) -> Resolved {
         over: positions(spec.over),
         filler_ok: spec.filler_ok,
         overflow: None,
+        filler: None,
         structure: Vec::new(),
     };
     if let Some(range) = spec.overflow
@@ -349,19 +353,37 @@ pub(crate) fn resolve(spec: &CheckSpec, reading: &[Vec<u8>]) -> Resolved {
             resolved.over.extend((range.start..range.start + k - 1).map(|c| (range.line, c)));
             resolved.digit = (range.line, range.start + k - 1);
             resolved.overflow = Some((range, k - 1));
+            resolved.filler = Some(spec.digit);
         }
     }
     resolved
 }
 
-/// Whether the check digit on `reading` matches what it covers.
+/// Whether the check digit on `reading` matches what it covers (for an overflowed number,
+/// under either [`crate::OverflowRule`]).
 pub(crate) fn passes(reading: &[Vec<u8>], check: &Resolved) -> bool {
     let covered: Vec<u8> = check.over.iter().map(|&p| at(reading, p)).collect();
     let digit = at(reading, check.digit);
     if check.filler_ok && digit == b'<' && covered.iter().all(|&c| c == b'<') {
         return true;
     }
-    check_digit(&covered) == Some(digit)
+    check_digit(&covered) == Some(digit) || passing_rule(reading, check).is_some()
+}
+
+/// For an overflowed document number, the rule its check digit passes under: ICAO's (the number
+/// alone) first, then with the `<` of the usual check position counted after the ninth
+/// character. `None` when it passes under neither or the number did not overflow.
+pub(crate) fn passing_rule(reading: &[Vec<u8>], check: &Resolved) -> Option<crate::OverflowRule> {
+    let filler = check.filler?;
+    let mut covered: Vec<u8> = check.over.iter().map(|&p| at(reading, p)).collect();
+    let digit = Some(at(reading, check.digit));
+    if check_digit(&covered) == digit {
+        return Some(crate::OverflowRule::WithoutFiller);
+    }
+    // The number's first nine characters are the field's; the filler sits right after them.
+    let first = check.over.iter().position(|&p| p.0 != filler.0 || p.1 > filler.1).unwrap_or(covered.len());
+    covered.insert(first, at(reading, filler));
+    (check_digit(&covered) == digit).then_some(crate::OverflowRule::WithFiller)
 }
 
 /// Corrects `reading` so its check digits pass where the candidates allow one best answer.

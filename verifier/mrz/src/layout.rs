@@ -221,9 +221,13 @@ pub(crate) struct FieldMap {
 
 use CharClass::{AlnumFiller, Digit, DigitFiller, Exact, Filler, Letter, LetterFiller, Sex};
 
+// The document code's second character is the issuer's choice (ICAO 9303 part 5, 4.2.2 note
+// a). Issuers use letters and the filler, but the United States' older resident cards print
+// `C1`: a digit read there stays a digit, and only the recogniser tells `1` from `I`.
 const TD1_SPANS: &[Span] = &[
     s(0, 0, 1, Letter),
-    s(0, 1, 5, LetterFiller),
+    s(0, 1, 2, AlnumFiller),
+    s(0, 2, 5, LetterFiller),
     s(0, 5, 14, AlnumFiller),
     s(0, 14, 15, DigitFiller),
     s(0, 15, 30, AlnumFiller),
@@ -261,7 +265,8 @@ macro_rules! second_line_spans {
     ($number_check:expr, $($tail:expr),* $(,)?) => {
         &[
             s(0, 0, 1, Letter),
-            s(0, 1, 5, LetterFiller),
+            s(0, 1, 2, AlnumFiller),
+            s(0, 2, 5, LetterFiller),
             s(0, 5, 44, LetterFiller),
             s(1, 0, 9, AlnumFiller),
             s(1, 9, 10, $number_check),
@@ -503,6 +508,35 @@ impl Layout {
     /// The layouts the lines may be in, most likely first: the French card's `IDFRA` prefix is
     /// also a TD2 identity card issued by France, so both are tried and the caller keeps the
     /// reading that fits (`read.rs`).
+    /// The field a position belongs to: a check digit's own field, then the field map's
+    /// ranges (optional data for the optional ranges); `None` for a position in none (the
+    /// document code's).
+    pub(crate) fn field_at(self, pos: Pos) -> Option<Field> {
+        if let Some(spec) = self.checks().iter().find(|c| c.digit == pos) {
+            return Some(spec.field);
+        }
+        let f = self.fields();
+        let inside = |r: Range| r.line == pos.0 && (r.start..r.end).contains(&pos.1);
+        let dated = [(f.birth, Field::BirthDate), (f.expiry, Field::ExpiryDate), (f.issue, Field::IssueDate)];
+        if f.number.is_some_and(inside) {
+            Some(Field::DocumentNumber)
+        } else if inside(f.state) {
+            Some(Field::IssuingState)
+        } else if f.nationality.is_some_and(inside) {
+            Some(Field::Nationality)
+        } else if let Some(&(_, field)) = dated.iter().find(|(r, _)| r.is_some_and(inside)) {
+            Some(field)
+        } else if f.sex == Some(pos) {
+            Some(Field::Sex)
+        } else if f.names.ranges().into_iter().any(inside) {
+            Some(Field::Names)
+        } else if f.optional.iter().any(|&r| inside(r)) {
+            Some(Field::OptionalData)
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn candidates(lines: &[Vec<u8>]) -> Vec<Layout> {
         match Layout::detect(lines) {
             Some(Layout::FrId) => vec![Layout::FrId, Layout::Td2],

@@ -1,74 +1,18 @@
-//! Document classification and the acceptance policy, as data.
+//! The acceptance policy, as data: a pure consumer of an [`MrzRead`].
 //!
-//! Owns [`DocumentKind`] (from format and document code), the table that says which kinds are
-//! accepted, and [`AcceptancePolicy::evaluate`], which adds check-digit, date and expiry reasons.
-//! What the session does with a refusal (retake, review, reject) is not decided here.
+//! Owns the table that says which document kinds are accepted, and [`AcceptancePolicy::evaluate`],
+//! which adds check-digit, invalid-field, specimen and expiry reasons to the kind's verdict. It
+//! reads what parsing found (checks, invalid fields and characters) and judges nothing about
+//! the characters itself, so a custom policy cannot leave a read's trustworthiness stale.
+//! Classification is `kind.rs`'s; what the session does with a refusal (retake, review,
+//! reject) is not decided here.
 
 use std::fmt;
 
-use crate::countries;
 use crate::date::Date;
-use crate::layout::{Field, Format};
+use crate::kind::DocumentKind;
+use crate::layout::Field;
 use crate::read::MrzRead;
-
-/// What kind of document an MRZ belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DocumentKind {
-    /// A passport (`P`).
-    Passport,
-    /// A national identity card (`I`, `A`, `C`, `ID`, the French `IDFRA` card).
-    IdentityCard,
-    /// A visa (`V`, MRV-A, MRV-B).
-    Visa,
-    /// A residence permit (TD1/TD2 codes with `R` second, such as `IR`, `AR`, `CR`, or any
-    /// code starting with `R`).
-    ResidencePermit,
-    /// A driving licence (the EU one-line MRZ, the Swiss licence, or a code starting with `D`).
-    DrivingLicence,
-    /// None of the above.
-    Unknown,
-}
-
-impl DocumentKind {
-    /// The kind's stable name, e.g. `identity_card`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            DocumentKind::Passport => "passport",
-            DocumentKind::IdentityCard => "identity_card",
-            DocumentKind::Visa => "visa",
-            DocumentKind::ResidencePermit => "residence_permit",
-            DocumentKind::DrivingLicence => "driving_licence",
-            DocumentKind::Unknown => "unknown",
-        }
-    }
-
-    /// Classifies a document from its format and its document code (fillers removed).
-    ///
-    /// ICAO 9303 part 3 fixes the first letter (`P` passport, `I`/`A`/`C` identity documents,
-    /// `V` visa) and leaves the second to the issuing state. Residence permits use the same
-    /// formats; states mark them with `R` second (`IR` in France and the UK, `AR` in Germany,
-    /// `CR`) or, outside ICAO's letters, with `R` first (`RT`, `RP`). `A` or `I` alone, `ID`,
-    /// `IO` and so on are identity cards. `D` is not an ICAO letter; we take it as a driving
-    /// licence so that it is refused, not accepted as unknown.
-    pub fn classify(format: Format, code: &str) -> DocumentKind {
-        match format {
-            Format::Dl => return DocumentKind::DrivingLicence,
-            Format::FrId => return DocumentKind::IdentityCard,
-            Format::MrvA | Format::MrvB => return DocumentKind::Visa,
-            Format::Td1 | Format::Td2 | Format::Td3 => {}
-        }
-        let code = code.as_bytes();
-        match (code.first(), code.get(1)) {
-            (Some(b'P'), _) => DocumentKind::Passport,
-            (Some(b'V'), _) => DocumentKind::Visa,
-            (Some(b'D'), _) => DocumentKind::DrivingLicence,
-            (Some(b'R'), _) => DocumentKind::ResidencePermit,
-            (Some(b'I' | b'A' | b'C'), Some(b'R')) => DocumentKind::ResidencePermit,
-            (Some(b'I' | b'A' | b'C'), _) => DocumentKind::IdentityCard,
-            _ => DocumentKind::Unknown,
-        }
-    }
-}
 
 /// A machine-readable reason code (DESIGN.md section 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,6 +34,12 @@ pub enum ReasonCode {
     /// nationality that is no known code, or a name or number with a gap, so the document cannot
     /// be checked.
     FieldInvalid,
+    /// `mrz.invalid_character`, with the field holding it where there is one: a character
+    /// outside the MRZ alphabet (see [`MrzRead::invalid_characters`]).
+    InvalidCharacter,
+    /// `document.specimen`: the issuing state or nationality is `UTO`, ICAO's fictional state
+    /// for specimen documents, which no real document carries.
+    Specimen,
 }
 
 impl ReasonCode {
@@ -103,6 +53,8 @@ impl ReasonCode {
             ReasonCode::Expired => "document.expired",
             ReasonCode::CheckDigitFailed => "mrz.check_digit_failed",
             ReasonCode::FieldInvalid => "mrz.field_invalid",
+            ReasonCode::InvalidCharacter => "mrz.invalid_character",
+            ReasonCode::Specimen => "document.specimen",
         }
     }
 }
@@ -126,13 +78,31 @@ impl fmt::Display for Reason {
     }
 }
 
-/// The outcome of the policy for one reading.
+/// The outcome of the policy for one reading: accepted, or refused with at least one reason
+/// (only [`AcceptancePolicy::evaluate`] makes one, so "accepted with reasons" and "refused
+/// without" cannot be represented).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Acceptance {
-    /// True exactly when `reasons` is empty.
-    pub accepted: bool,
-    /// Every reason to refuse, in a stable order: document kind, check digits, dates, expiry.
-    pub reasons: Vec<Reason>,
+pub enum Acceptance {
+    /// Every rule passed.
+    Accepted,
+    /// Refused; never empty, in a stable order: document kind, specimen, check digits, invalid
+    /// characters and fields, expiry.
+    Refused(Vec<Reason>),
+}
+
+impl Acceptance {
+    /// Whether the document is accepted.
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Acceptance::Accepted)
+    }
+
+    /// The reasons to refuse (empty when accepted).
+    pub fn reasons(&self) -> &[Reason] {
+        match self {
+            Acceptance::Accepted => &[],
+            Acceptance::Refused(reasons) => reasons,
+        }
+    }
 }
 
 /// Accept the kind, or refuse it with a reason.
@@ -195,43 +165,43 @@ impl AcceptancePolicy {
             .map_or(Verdict::Refuse(ReasonCode::UnknownKind), |rule| rule.verdict)
     }
 
-    /// Applies the policy to `read` on day `today`: the kind's verdict, then one reason per
-    /// failed check digit, per state or nationality that is no known code, per date that is not
-    /// a calendar date, and for expiry before `today`
-    /// (a document is valid through its expiry day).
+    /// Applies the policy to `read` on day `today`: the kind's verdict, then a specimen reason
+    /// for ICAO's fictional state `UTO`, one reason per failed check digit, per character
+    /// outside the MRZ alphabet, per field parsing found invalid (see
+    /// [`MrzRead::invalid_fields`]), and for expiry before `today` (a document is valid through
+    /// its expiry day).
     pub fn evaluate(&self, read: &MrzRead, today: Date) -> Acceptance {
         let mut reasons = Vec::new();
         if let Verdict::Refuse(code) = self.verdict(read.kind) {
             reasons.push(Reason { code, field: None });
         }
+        if read.issuing_state == SPECIMEN_STATE || read.nationality.as_deref() == Some(SPECIMEN_STATE) {
+            reasons.push(Reason { code: ReasonCode::Specimen, field: None });
+        }
         for check in read.checks.iter().filter(|c| !c.passed) {
             reasons.push(Reason { code: ReasonCode::CheckDigitFailed, field: Some(check.field) });
         }
-        let fields = read.layout.fields();
-        for &field in &read.malformed {
+        for c in &read.invalid_characters {
+            reasons.push(Reason { code: ReasonCode::InvalidCharacter, field: c.field });
+        }
+        for &field in &read.invalid_fields {
             reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(field) });
         }
-        if !countries::is_known_trimmed(&read.issuing_state) {
-            reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(Field::IssuingState) });
+        if read.expiry.is_some_and(|e| e.date < today) {
+            reasons.push(Reason { code: ReasonCode::Expired, field: None });
         }
-        if read.nationality.as_deref().is_some_and(|n| !countries::is_known_trimmed(n)) {
-            reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(Field::Nationality) });
-        }
-        if fields.birth.is_some() && read.birth_date.is_none() {
-            reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(Field::BirthDate) });
-        }
-        match (&read.expiry, read.layout.expiry_source()) {
-            (Some(expiry), _) if expiry.date < today => reasons.push(Reason { code: ReasonCode::Expired, field: None }),
-            (None, Some(field)) => reasons.push(Reason { code: ReasonCode::FieldInvalid, field: Some(field) }),
-            _ => {}
-        }
-        Acceptance { accepted: reasons.is_empty(), reasons }
+        if reasons.is_empty() { Acceptance::Accepted } else { Acceptance::Refused(reasons) }
     }
 }
+
+/// ICAO 9303 part 3's fictional issuing state, printed on specimens (`XXA`-`XXX` are real codes
+/// for the stateless and refugees, not test codes, and stay accepted).
+const SPECIMEN_STATE: &str = "UTO";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::Format;
 
     fn check(format: Format, code: &str, expect: &str) {
         let kind = DocumentKind::classify(format, code);

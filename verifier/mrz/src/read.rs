@@ -1,16 +1,18 @@
 //! The entry points: text (or scored OCR alternatives) in, a typed [`MrzRead`] out.
 //!
 //! Owns input validation, the order of the stages (detect layout, restrict to classes, pad
-//! names, repair check digits, read fields, apply the policy) and the field readers (names,
-//! dates, sex, document number with overflow). Tables live in `layout.rs`, correction in
-//! `correct.rs`, the rules for kinds and refusals in `policy.rs`.
+//! names, repair check digits, read fields, judge each field's validity) and the field readers
+//! (names, dates, sex, document number with overflow). Tables live in `layout.rs`, correction
+//! in `correct.rs`, kinds in `kind.rs`. The acceptance policy (`policy.rs`) consumes an
+//! [`MrzRead`]; parsing never applies it.
 
 use crate::correct::{self, Correction, Grid, RawCell, Resolved};
+use crate::countries;
 use crate::date::{self, Date};
 use crate::error::ParseError;
 use crate::expiry::{self, Expiry, ExpiryBasis};
+use crate::kind::DocumentKind;
 use crate::layout::{Field, Format, Layout, NameFields, Range, is_mrz_byte};
-use crate::policy::{Acceptance, AcceptancePolicy, DocumentKind};
 use crate::sensitive::Sensitive;
 
 /// The holder's sex as the MRZ gives it.
@@ -42,6 +44,44 @@ pub struct Check {
     pub field: Field,
     /// Whether the digit matched.
     pub passed: bool,
+    /// For a TD1 or TD2 document number longer than 9 characters (its check position holds
+    /// `<`): the rule the check digit passed under, or `None` when it failed under both or the
+    /// number did not overflow.
+    pub overflow: Option<OverflowRule>,
+}
+
+/// How an issuing state computes the check digit of a document number that overflowed into
+/// the optional data (ICAO 9303 part 5, 4.2.2 note j): over the number's characters only, as
+/// ICAO's example does, or over them with the `<` left in the check position, as some states
+/// do. Either is accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OverflowRule {
+    /// Over the number's characters, the `<` in the usual check position skipped.
+    WithoutFiller,
+    /// Over the first nine characters, the `<`, then the continuation.
+    WithFiller,
+}
+
+impl OverflowRule {
+    /// `without_filler` or `with_filler`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OverflowRule::WithoutFiller => "without_filler",
+            OverflowRule::WithFiller => "with_filler",
+        }
+    }
+}
+
+/// A character outside the MRZ alphabet (a `?` from an OCR engine, a lower-case letter), at a
+/// zero-based line and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidCharacter {
+    /// The line (counting non-blank lines).
+    pub line: usize,
+    /// The column, in characters.
+    pub column: usize,
+    /// The field the position belongs to, where it belongs to one.
+    pub field: Option<Field>,
 }
 
 /// Everything read from one MRZ. Holder data is wrapped in [`Sensitive`]; text fields have
@@ -86,20 +126,22 @@ pub struct MrzRead {
     pub names_truncated: bool,
     /// Characters the reader changed, in reading order.
     pub corrections: Vec<Correction>,
-    /// Every check digit passed.
+    /// Every check digit passed and every character is in the MRZ alphabet.
     pub valid: bool,
+    /// Characters outside the MRZ alphabet, in reading order. The format is still recognised
+    /// from the lines' lengths; the read is not valid.
+    pub invalid_characters: Vec<InvalidCharacter>,
+    /// Fields whose characters cannot form a real value, in a stable order: a document number
+    /// or name with a gap, a sex that is none, a state or nationality that is no known code, a
+    /// date that is not a calendar date. A read with one is never trustworthy, whatever policy
+    /// is then applied.
+    pub invalid_fields: Vec<Field>,
     /// Doubtful positions: unchecked ones (names, codes, sex) where the reader's second choice
     /// came close to its first, checks that a second reading passed nearly as cheaply, and
     /// corrections against a fairly sure first choice (see [`parse_alternatives`]). A read with
     /// doubtful positions needs another frame before anyone relies on it.
     pub doubtful: usize,
-    /// The standard policy's outcome (see [`AcceptancePolicy::standard`]); another policy can be
-    /// applied with [`AcceptancePolicy::evaluate`].
-    pub acceptance: Acceptance,
     pub(crate) layout: Layout,
-    /// Fields whose characters cannot form a real value (a name with letters after three
-    /// fillers, a document number with a gap); the policy refuses them.
-    pub(crate) malformed: Vec<Field>,
 }
 
 impl MrzRead {
@@ -119,37 +161,41 @@ impl MrzRead {
             && self.optional_data.expose() == other.optional_data.expose()
     }
 
-    /// Whether the read can be relied on without another frame: every check digit passed, no
-    /// field is malformed or an unknown code, and no unchecked position is doubtful.
+    /// Whether the read can be relied on without another frame: every check digit passed, every
+    /// character is in the alphabet, no field is invalid, and no unchecked position is doubtful.
+    /// Whether the document is then accepted is [`crate::AcceptancePolicy::evaluate`]'s question.
     pub fn is_trustworthy(&self) -> bool {
-        self.valid
-            && self.doubtful == 0
-            && !self.acceptance.reasons.iter().any(|r| r.code == crate::policy::ReasonCode::FieldInvalid)
+        self.valid && self.doubtful == 0 && self.invalid_fields.is_empty()
     }
 }
 
 /// Reads an MRZ from its text lines, recognising the format from the number and lengths of the
-/// lines, correcting characters by field (an `O` where a digit belongs is `0`), letting check
-/// digits choose where several readings fit, and applying the standard acceptance policy with
-/// `today` as the current date.
+/// lines, correcting characters by field (an `O` where a digit belongs is `0`) and letting check
+/// digits choose where several readings fit. `today` resolves two-digit years.
 ///
-/// Each line is trimmed of surrounding whitespace, and blank lines are skipped; error and
-/// correction positions count the remaining lines. Lowercase letters and any other character
-/// outside `A`-`Z`, `0`-`9`, `<` are errors, as are line counts and lengths that match no
-/// format. Everything else, including failed check digits and expired or refused documents,
-/// is reported in the [`MrzRead`].
+/// Each line is trimmed of surrounding whitespace, and blank lines are skipped; positions count
+/// the remaining lines. A character outside `A`-`Z`, `0`-`9`, `<` (lower case included) is an
+/// invalid character at its position ([`MrzRead::invalid_characters`]): the format is still
+/// recognised and the read is not valid. Only line counts and lengths that match no format are
+/// errors. Everything else, including failed check digits, is reported in the [`MrzRead`];
+/// whether the document is accepted is [`crate::AcceptancePolicy::evaluate`]'s question.
 pub fn parse<S: AsRef<str>>(lines: &[S], today: Date) -> Result<MrzRead, ParseError> {
     let lines: Vec<&str> = lines.iter().map(|l| l.as_ref().trim()).filter(|l| !l.is_empty()).collect();
+    let mut invalid = Vec::new();
+    let mut raw: Vec<Vec<RawCell>> = Vec::with_capacity(lines.len());
     for (line, text) in lines.iter().enumerate() {
-        let bad = text.chars().enumerate().find(|&(_, c)| !(c.is_ascii() && is_mrz_byte(c as u8)));
-        if let Some((column, found)) = bad {
-            return Err(ParseError::BadCharacter { line, column, found });
+        let mut cells = Vec::new();
+        for (column, c) in text.chars().enumerate() {
+            if c.is_ascii() && is_mrz_byte(c as u8) {
+                cells.push(RawCell::exact(c as u8));
+            } else {
+                invalid.push((line, column));
+                cells.push(RawCell::exact(stand_in(c)));
+            }
         }
+        raw.push(cells);
     }
-    let tops: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
-    let layouts = detect(&tops)?;
-    let raw = tops.iter().map(|l| l.iter().map(|&c| RawCell::exact(c)).collect()).collect();
-    Ok(read_best(&layouts, raw, today))
+    read_raw(raw, &invalid, today)
 }
 
 /// Reads an MRZ from an OCR's scored alternatives: for each line, for each position, the
@@ -158,11 +204,12 @@ pub fn parse<S: AsRef<str>>(lines: &[S], today: Date) -> Result<MrzRead, ParseEr
 /// The best reading is the cheapest that fits every position's class and passes the check
 /// digits, where cost is the score given up against each position's best candidate; when two
 /// readings tie, the first-choice characters are kept and the check reported as failed.
-/// Candidates outside the MRZ alphabet are ignored; a position with none left is a
-/// [`ParseError::BadCharacter`] carrying its best-scored character. Lines with no positions
-/// are skipped. Corrections compare with each position's best-scored character.
+/// Candidates outside the MRZ alphabet are ignored; a position with none left is an invalid
+/// character (see [`parse`]). Lines with no positions are skipped. Corrections compare with
+/// each position's best-scored character.
 pub fn parse_alternatives<L: AsRef<[Vec<(u8, f32)>]>>(lines: &[L], today: Date) -> Result<MrzRead, ParseError> {
     let lines: Vec<&[Vec<(u8, f32)>]> = lines.iter().map(AsRef::as_ref).filter(|l| !l.is_empty()).collect();
+    let mut invalid = Vec::new();
     let mut raw: Vec<Vec<RawCell>> = Vec::with_capacity(lines.len());
     for (line, positions) in lines.iter().enumerate() {
         let mut cells = Vec::with_capacity(positions.len());
@@ -171,19 +218,41 @@ pub fn parse_alternatives<L: AsRef<[Vec<(u8, f32)>]>>(lines: &[L], today: Date) 
                 Some(cell) => cells.push(cell),
                 None => {
                     let best = scored.iter().copied().reduce(|best, next| if next.1 > best.1 { next } else { best });
-                    return Err(ParseError::BadCharacter {
-                        line,
-                        column,
-                        found: best.map_or(char::REPLACEMENT_CHARACTER, |(c, _)| char::from(c)),
-                    });
+                    invalid.push((line, column));
+                    cells.push(RawCell::exact(best.map_or(b'?', |(c, _)| stand_in(char::from(c)))));
                 }
             }
         }
         raw.push(cells);
     }
-    let tops: Vec<Vec<u8>> = raw.iter().map(|l| l.iter().map(|c| c.top).collect()).collect();
+    read_raw(raw, &invalid, today)
+}
+
+/// What an invalid character becomes in the reading: a lower-case ASCII letter stays itself
+/// (so the layout is still recognised by its upper-case form), anything else is `?`. Neither
+/// is in the MRZ alphabet, so no check over it passes and no class admits it.
+fn stand_in(c: char) -> u8 {
+    if c.is_ascii_lowercase() { c as u8 } else { b'?' }
+}
+
+/// Detects the layout (lower-case letters compared as upper case) and reads `raw` in it.
+fn read_raw(raw: Vec<Vec<RawCell>>, invalid: &[(usize, usize)], today: Date) -> Result<MrzRead, ParseError> {
+    let tops: Vec<Vec<u8>> = raw.iter().map(|l| l.iter().map(|c| c.top.to_ascii_uppercase()).collect()).collect();
     let layouts = detect(&tops)?;
-    Ok(read_best(&layouts, raw, today))
+    let mut read = read_best(&layouts, raw, today);
+    read.invalid_characters = invalid
+        .iter()
+        .map(|&(line, column)| InvalidCharacter { line, column, field: read.layout.field_at((line, column)) })
+        .collect();
+    read.valid &= read.invalid_characters.is_empty();
+    for c in &read.invalid_characters {
+        if let Some(field) = c.field
+            && !read.invalid_fields.contains(&field)
+        {
+            read.invalid_fields.push(field);
+        }
+    }
+    Ok(read)
 }
 
 /// The layouts the lines may be in, most likely first (never empty).
@@ -232,7 +301,6 @@ fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
     let mut out = read_fields(layout, &reading, &resolved, today);
     out.corrections = corrections;
     out.doubtful = doubtful;
-    out.acceptance = AcceptancePolicy::standard().evaluate(&out, today);
     out
 }
 
@@ -350,8 +418,26 @@ fn read_fields(layout: Layout, reading: &[Vec<u8>], resolved: &[Resolved], today
         (None, _) => None,
     };
 
-    let checks: Vec<Check> =
-        resolved.iter().map(|r| Check { field: r.field, passed: correct::passes(reading, r) }).collect();
+    if !countries::is_known_trimmed(&trimmed(reading, fields.state)) {
+        malformed.push(Field::IssuingState);
+    }
+    if nationality.as_deref().is_some_and(|n| !countries::is_known_trimmed(n)) {
+        malformed.push(Field::Nationality);
+    }
+    if fields.birth.is_some() && birth_date.is_none() {
+        malformed.push(Field::BirthDate);
+    }
+    if let (None, Some(field)) = (&expiry, layout.expiry_source()) {
+        malformed.push(field);
+    }
+
+    let checks: Vec<Check> = resolved
+        .iter()
+        .map(|r| {
+            let overflow = correct::passing_rule(reading, r);
+            Check { field: r.field, passed: correct::passes(reading, r), overflow }
+        })
+        .collect();
     let document_code = trimmed(reading, fields.code);
     let format = layout.format();
 
@@ -373,10 +459,10 @@ fn read_fields(layout: Layout, reading: &[Vec<u8>], resolved: &[Resolved], today
         checks,
         names_truncated,
         corrections: Vec::new(),
-        acceptance: Acceptance { accepted: false, reasons: Vec::new() },
         doubtful: 0,
+        invalid_characters: Vec::new(),
+        invalid_fields: malformed,
         layout,
-        malformed,
     }
 }
 

@@ -156,11 +156,13 @@ fn mrz_parse_reads_and_judges_documents() {
     assert_eq!(v["birth_date"], "1974-08-12");
     assert_eq!(v["expiry_date"], "2012-04-15");
     assert_eq!(v["sex"], "F");
-    assert_eq!(v["acceptance"]["accepted"], true);
+    // ICAO's specimen state is never accepted as a real document (issue 14).
+    assert_eq!(v["acceptance"]["accepted"], false);
+    assert_eq!(v["acceptance"]["reasons"], serde_json::json!(["document.specimen"]));
     assert_eq!(v["checks"].as_array().unwrap().len(), 5);
 
     let v = json(&verifier(&["mrz", "parse", "--at", "2013-01-01", passport[0], passport[1]], &[]));
-    assert_eq!(v["acceptance"]["reasons"], serde_json::json!(["document.expired"]));
+    assert_eq!(v["acceptance"]["reasons"], serde_json::json!(["document.specimen", "document.expired"]));
 
     let v =
         json(&verifier(&["mrz", "parse", "--at", "2011-06-01", passport[0], &passport[1].replace("F12", "F13")], &[]));

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
-use mrz::{Date, MrzRead};
+use mrz::{AcceptancePolicy, Date, MrzRead};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use vision::mrz::{MrzConsensus, MrzFrameRead, MrzReader, read_mrz};
@@ -39,10 +39,15 @@ pub enum MrzCommand {
         images: Vec<PathBuf>,
     },
     /// Measure the reader on a folder made by `datasets-synthetic generate frames` (webcam
-    /// frames) or `generate documents` (flat, scan-like renders).
+    /// frames) or `generate documents` (flat, scan-like renders), or on a folder of real images
+    /// labelled by a `labels.json` (see `../shared/datasets/mrz-specimens/README.md`).
     Eval {
-        /// The folder of frames or documents (`NNNNNN.jpg` or `.png` with a `NNNNNN.json` label
-        /// each).
+        /// The reference date for a `labels.json` folder's expiry and birth-date centuries
+        /// (default: today, UTC); synthetic labels carry their own.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        at: Option<String>,
+        /// The folder: frames or documents (`NNNNNN.jpg` or `.png` with a `NNNNNN.json` label
+        /// each), or images with one `labels.json` listing `file`, `format` and `lines`.
         dir: PathBuf,
     },
 }
@@ -71,6 +76,10 @@ pub struct MrzOut {
     sex: Option<&'static str>,
     optional_data: Vec<String>,
     checks: Vec<CheckOut>,
+    /// Characters outside the MRZ alphabet (zero-based positions).
+    invalid_characters: Vec<InvalidCharacterOut>,
+    /// Fields that cannot hold a real value.
+    invalid_fields: Vec<&'static str>,
     corrections: Vec<CorrectionOut>,
     acceptance: AcceptanceOut,
 }
@@ -79,6 +88,16 @@ pub struct MrzOut {
 struct CheckOut {
     field: &'static str,
     passed: bool,
+    /// For an overflowed TD1/TD2 document number: the rule it passed under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overflow: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct InvalidCharacterOut {
+    line: usize,
+    column: usize,
+    field: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,8 +114,10 @@ struct AcceptanceOut {
     reasons: Vec<String>,
 }
 
-impl From<&MrzRead> for MrzOut {
-    fn from(r: &MrzRead) -> Self {
+impl MrzOut {
+    /// The wire form of `r`, with the standard policy's verdict on day `today`.
+    fn new(r: &MrzRead, today: Date) -> Self {
+        let acceptance = AcceptancePolicy::standard().evaluate(r, today);
         MrzOut {
             format: r.format.as_str(),
             valid: r.valid,
@@ -116,15 +137,29 @@ impl From<&MrzRead> for MrzOut {
             issue_date: r.issue_date.map(|d| d.to_string()),
             sex: r.sex.map(|s| s.as_str()),
             optional_data: r.optional_data.expose().clone(),
-            checks: r.checks.iter().map(|c| CheckOut { field: c.field.as_str(), passed: c.passed }).collect(),
+            checks: r
+                .checks
+                .iter()
+                .map(|c| CheckOut {
+                    field: c.field.as_str(),
+                    passed: c.passed,
+                    overflow: c.overflow.map(|o| o.as_str()),
+                })
+                .collect(),
+            invalid_characters: r
+                .invalid_characters
+                .iter()
+                .map(|c| InvalidCharacterOut { line: c.line, column: c.column, field: c.field.map(|f| f.as_str()) })
+                .collect(),
+            invalid_fields: r.invalid_fields.iter().map(|f| f.as_str()).collect(),
             corrections: r
                 .corrections
                 .iter()
                 .map(|c| CorrectionOut { line: c.line, column: c.column, from: c.from, to: c.to })
                 .collect(),
             acceptance: AcceptanceOut {
-                accepted: r.acceptance.accepted,
-                reasons: r.acceptance.reasons.iter().map(ToString::to_string).collect(),
+                accepted: acceptance.is_accepted(),
+                reasons: acceptance.reasons().iter().map(ToString::to_string).collect(),
             },
         }
     }
@@ -147,13 +182,13 @@ struct ReadOut {
     parsed: Option<MrzOut>,
 }
 
-fn read_out(file: &Path, read: &MrzFrameRead, elapsed_ms: f64) -> ReadOut {
+fn read_out(file: &Path, read: &MrzFrameRead, elapsed_ms: f64, today: Date) -> ReadOut {
     let lines = match read.corrected_text() {
         Some(text) => text.expose().clone(),
         None => read.lines.iter().map(|l| l.text().expose().clone()).collect(),
     };
     let (parsed, parse_error) = match &read.parsed {
-        Some(Ok(r)) => (Some(MrzOut::from(r)), None),
+        Some(Ok(r)) => (Some(MrzOut::new(r, today)), None),
         Some(Err(e)) => (None, Some(e.to_string())),
         None => (None, None),
     };
@@ -200,7 +235,7 @@ pub fn run(command: MrzCommand, config: &Config) -> anyhow::Result<()> {
         MrzCommand::Parse { at, lines } => {
             let today = reference_date(at.as_deref())?;
             let read = mrz::parse(&lines, today).context("not a machine-readable zone")?;
-            crate::cli::print_json(&MrzOut::from(&read))
+            crate::cli::print_json(&MrzOut::new(&read, today))
         }
         MrzCommand::Read { at, images } => {
             let today = reference_date(at.as_deref())?;
@@ -208,7 +243,7 @@ pub fn run(command: MrzCommand, config: &Config) -> anyhow::Result<()> {
             let started = Instant::now();
             let reads: Vec<ReadOut> = images
                 .par_iter()
-                .map(|path| read_file(path, &reader, today, config).map(|(r, ms)| read_out(path, &r, ms)))
+                .map(|path| read_file(path, &reader, today, config).map(|(r, ms)| read_out(path, &r, ms, today)))
                 .collect::<anyhow::Result<_>>()?;
             let total_ms = started.elapsed().as_secs_f64() * 1000.0;
             match <[ReadOut; 1]>::try_from(reads) {
@@ -220,7 +255,11 @@ pub fn run(command: MrzCommand, config: &Config) -> anyhow::Result<()> {
                 })),
             }
         }
-        MrzCommand::Eval { dir } => crate::cli::print_json(&evaluate(&dir, config)?),
+        MrzCommand::Eval { at, dir } if dir.join("labels.json").is_file() => {
+            let today = reference_date(at.as_deref())?;
+            crate::cli::print_json(&evaluate_labelled(&dir, config, today)?)
+        }
+        MrzCommand::Eval { dir, .. } => crate::cli::print_json(&evaluate(&dir, config)?),
     }
 }
 
@@ -355,7 +394,8 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
             let char_errors =
                 if read.location.is_some() { edit_distance(&truth.join("\n"), &got.join("\n")) } else { chars };
             // A frame accepts a document only when its read can be relied on alone.
-            let accepted = matches!(&read.parsed, Some(Ok(r)) if r.acceptance.accepted && r.is_trustworthy());
+            let accepted = matches!(&read.parsed, Some(Ok(r))
+                if r.is_trustworthy() && AcceptancePolicy::standard().evaluate(r, today).is_accepted());
             let issue = read.issue.map(|i| i.as_str());
             let found = read.location.is_some();
             Ok(Scored {
@@ -428,6 +468,174 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
         p50_ms: round2(pct(0.5)),
         p95_ms: round2(pct(0.95)),
     })
+}
+
+/// One entry of a real set's `labels.json` (the fields the evaluation needs).
+#[derive(Debug, Deserialize)]
+struct RealLabel {
+    file: String,
+    format: String,
+    lines: Vec<String>,
+    /// False for an image whose MRZ could not be transcribed; such images are left out.
+    #[serde(default = "yes")]
+    usable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Serialize)]
+struct RealFormatScore {
+    documents: usize,
+    exact: usize,
+}
+
+/// One image the reader did not read exactly (or read trustworthily and wrongly).
+#[derive(Debug, Serialize)]
+struct RealMiss {
+    file: String,
+    format: String,
+    found: bool,
+    /// The format the reader settled on, when the lines parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_format: Option<&'static str>,
+    /// Lines read per line printed.
+    line_lengths: Vec<usize>,
+    /// Per printed line, the 1-based positions read wrongly (all of them when a line is missing
+    /// or its length differs).
+    wrong: Vec<Vec<usize>>,
+    trustworthy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issue: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct RealEvalOut {
+    recogniser: String,
+    /// Images read (each on its own, one after the other on one thread).
+    documents: usize,
+    /// Documents whose every line was read exactly as printed (check digits that fail on the
+    /// document itself included: what is printed is what counts).
+    exact: usize,
+    exact_rate: f64,
+    lines: usize,
+    lines_exact: usize,
+    line_rate: f64,
+    /// Edit distance over the printed characters (an MRZ not found counts every character).
+    cer: f64,
+    /// Reads that were trustworthy on their own.
+    trustworthy: usize,
+    /// Trustworthy reads that differ from the label: the failures that matter most.
+    trustworthy_wrong: usize,
+    /// Documents whose printed check digits all pass, and of those, read valid.
+    printed_valid: usize,
+    read_valid_of_printed_valid: usize,
+    by_format: BTreeMap<String, RealFormatScore>,
+    p50_ms: f64,
+    p95_ms: f64,
+    max_ms: f64,
+    misread: Vec<RealMiss>,
+}
+
+/// Reads every image a `labels.json` lists, one after another on this thread (so the times are
+/// one core's), and compares each read line with the printed one.
+fn evaluate_labelled(dir: &Path, config: &Config, today: Date) -> anyhow::Result<RealEvalOut> {
+    let path = dir.join("labels.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let labels: Vec<RealLabel> =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a list of labels", path.display()))?;
+    let labels: Vec<RealLabel> = labels.into_iter().filter(|l| l.usable).collect();
+    anyhow::ensure!(!labels.is_empty(), "{} lists no usable image", path.display());
+    let reader = reader(config)?;
+    let mut out = RealEvalOut {
+        recogniser: reader.recogniser().to_owned(),
+        documents: labels.len(),
+        exact: 0,
+        exact_rate: 0.0,
+        lines: 0,
+        lines_exact: 0,
+        line_rate: 0.0,
+        cer: 0.0,
+        trustworthy: 0,
+        trustworthy_wrong: 0,
+        printed_valid: 0,
+        read_valid_of_printed_valid: 0,
+        by_format: BTreeMap::new(),
+        p50_ms: 0.0,
+        p95_ms: 0.0,
+        max_ms: 0.0,
+        misread: Vec::new(),
+    };
+    let (mut errors, mut chars) = (0, 0);
+    let mut times = Vec::with_capacity(labels.len());
+    for label in &labels {
+        let (read, ms) = read_file(&dir.join(&label.file), &reader, today, config)?;
+        times.push(ms);
+        let got: Vec<String> = read
+            .corrected_text()
+            .map(|t| t.expose().clone())
+            .unwrap_or_else(|| read.lines.iter().map(|l| l.text().expose().clone()).collect());
+        let printed: usize = label.lines.iter().map(String::len).sum();
+        chars += printed;
+        errors += if read.location.is_some() {
+            edit_distance(&label.lines.join("\n"), &got.join("\n")).min(printed)
+        } else {
+            printed
+        };
+        let wrong: Vec<Vec<usize>> = label
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, truth)| match got.get(i) {
+                Some(line) if line.len() == truth.len() => truth
+                    .bytes()
+                    .zip(line.bytes())
+                    .enumerate()
+                    .filter(|(_, (a, b))| a != b)
+                    .map(|(k, _)| k + 1)
+                    .collect(),
+                _ => (1..=truth.len()).collect(),
+            })
+            .collect();
+        let lines_right = wrong.iter().filter(|w| w.is_empty()).count();
+        let exact = got.len() == label.lines.len() && lines_right == label.lines.len();
+        out.lines += label.lines.len();
+        out.lines_exact += lines_right;
+        out.exact += usize::from(exact);
+        let format = out.by_format.entry(label.format.clone()).or_default();
+        format.documents += 1;
+        format.exact += usize::from(exact);
+        let trustworthy = read.is_trustworthy();
+        out.trustworthy += usize::from(trustworthy);
+        out.trustworthy_wrong += usize::from(trustworthy && !exact);
+        let printed_valid = mrz::parse(&label.lines, today).is_ok_and(|r| r.valid);
+        out.printed_valid += usize::from(printed_valid);
+        out.read_valid_of_printed_valid += usize::from(printed_valid && read.is_valid());
+        if !exact {
+            out.misread.push(RealMiss {
+                file: label.file.clone(),
+                format: label.format.clone(),
+                found: read.location.is_some(),
+                read_format: match &read.parsed {
+                    Some(Ok(r)) => Some(r.format.as_str()),
+                    _ => None,
+                },
+                line_lengths: got.iter().map(String::len).collect(),
+                wrong,
+                trustworthy,
+                issue: read.issue.map(|i| i.as_str()),
+            });
+        }
+    }
+    let n = labels.len();
+    out.exact_rate = round4(out.exact as f64 / n as f64);
+    out.line_rate = round4(out.lines_exact as f64 / out.lines.max(1) as f64);
+    out.cer = round4(errors as f64 / chars.max(1) as f64);
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| round2(times[((times.len() - 1) as f64 * p).round() as usize]);
+    (out.p50_ms, out.p95_ms, out.max_ms) = (pct(0.5), pct(0.95), pct(1.0));
+    Ok(out)
 }
 
 /// What the consensus over one document's frames gave.

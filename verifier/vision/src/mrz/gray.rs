@@ -1,5 +1,5 @@
-//! Grey images for the MRZ reader: conversion from a [`Frame`], a 2x pyramid, bilinear sampling
-//! and a plane homography.
+//! Grey images for the MRZ reader: conversion from a [`Frame`], a 2x pyramid (and a 2x
+//! enlargement for small prints), quarter turns, bilinear sampling and a plane homography.
 //!
 //! Owns pixel access only; what the pixels mean (ink, lines, glyphs) belongs to the stages.
 //! Coordinates are continuous: pixel `(i, j)` covers `[i, i + 1) x [j, j + 1)`, so its centre is
@@ -16,14 +16,13 @@ pub(crate) struct Gray {
 }
 
 impl Gray {
-    /// Rec. 601 luma of an RGB frame.
+    /// The brightest channel of an RGB frame. MRZ ink is black or grey (print, laser
+    /// engraving), dark in every channel; coloured print over the zone (a red `SPECIMEN` stamp,
+    /// rainbow security print) is bright in at least one, so it fades instead of joining the
+    /// glyphs as luma would make it.
     pub fn from_frame(frame: &Frame) -> Gray {
         let (w, h) = (frame.width() as usize, frame.height() as usize);
-        let px = frame
-            .as_raw()
-            .chunks_exact(3)
-            .map(|p| ((u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29) >> 8) as u8)
-            .collect();
+        let px = frame.as_raw().chunks_exact(3).map(|p| p[0].max(p[1]).max(p[2])).collect();
         Gray { w, h, px }
     }
 
@@ -77,6 +76,53 @@ impl Gray {
             }
         }
         Gray { w, h, px }
+    }
+
+    /// Twice the size, bilinear (pixel centres of the result fall a quarter pixel inside the
+    /// source's), so print of 7 to 10 pixels per character is located at a glyph size the
+    /// chaining is sure of.
+    pub fn double(&self) -> Gray {
+        let (w, h) = (self.w * 2, self.h * 2);
+        let mut px = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                px[y * w + x] = self.sample((x as f32 + 0.5) / 2.0, (y as f32 + 0.5) / 2.0).round() as u8;
+            }
+        }
+        Gray { w, h, px }
+    }
+
+    /// The image turned by `quarters` quarter turns clockwise (0 to 3).
+    pub fn turned(&self, quarters: u8) -> Gray {
+        let (w, h) = (self.w, self.h);
+        match quarters % 4 {
+            0 => self.clone(),
+            2 => Gray { w, h, px: self.px.iter().rev().copied().collect() },
+            q => {
+                // Clockwise: the result is h wide; its pixel (x, y) is the source's (y, h-1-x)
+                // for one quarter turn, (w-1-y, x) for three.
+                let mut px = vec![0u8; w * h];
+                for y in 0..w {
+                    for x in 0..h {
+                        let (sx, sy) = if q == 1 { (y, h - 1 - x) } else { (w - 1 - y, x) };
+                        px[y * h + x] = self.px[sy * w + sx];
+                    }
+                }
+                Gray { w: h, h: w, px }
+            }
+        }
+    }
+
+    /// Where a point of [`Gray::turned`]`(quarters)` lies in this image (continuous
+    /// coordinates).
+    pub fn unturn(&self, quarters: u8, [x, y]: [f32; 2]) -> [f32; 2] {
+        let (w, h) = (self.w as f32, self.h as f32);
+        match quarters % 4 {
+            0 => [x, y],
+            1 => [y, h - x],
+            2 => [w - x, h - y],
+            _ => [w - y, x],
+        }
     }
 
     /// Bilinear value at a continuous point; points outside take the nearest edge pixel.
@@ -164,6 +210,24 @@ mod tests {
         assert!(soft < 0.2, "{soft}");
         assert_eq!(Gray { w: 1, h: 1, px: vec![0] }.steepness(), None);
         assert_eq!(Gray { w: 8, h: 8, px: vec![128; 64] }.steepness(), None);
+    }
+
+    #[test]
+    fn quarter_turns_map_points_back() {
+        let g = Gray { w: 5, h: 3, px: (0..15).collect() };
+        for q in 0..4u8 {
+            let t = g.turned(q);
+            assert_eq!((t.w, t.h), if q % 2 == 1 { (3, 5) } else { (5, 3) });
+            for y in 0..t.h {
+                for x in 0..t.w {
+                    let [sx, sy] = g.unturn(q, [x as f32 + 0.5, y as f32 + 0.5]);
+                    assert_eq!(t.px[y * t.w + x], g.px[sy as usize * g.w + sx as usize], "turn {q} at {x},{y}");
+                }
+            }
+        }
+        let d = g.double();
+        assert_eq!((d.w, d.h), (10, 6));
+        assert_eq!(d.px[0], 0);
     }
 
     fn check(gray: &Gray, point: (f32, f32), expect: f32) {

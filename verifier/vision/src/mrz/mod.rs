@@ -396,15 +396,14 @@ fn ends_moved(a: &Block, b: &Block) -> f32 {
 /// 960 pixels wide): see [`MrzReaderConfig::min_frame_steepness`]. `None` for a frame with
 /// almost no contrast.
 pub fn frame_steepness(frame: &Frame) -> Option<f32> {
-    let (levels, start) = pyramid(frame);
+    let (levels, start) = pyramid(Gray::from_frame(frame));
     levels[start].steepness()
 }
 
-/// The frame in grey at up to five scales, each half the one before, and the level to start
-/// reading on: where the frame is about 640-960 pixels wide (most prints fall in the glyph
-/// range there).
-fn pyramid(frame: &Frame) -> (Vec<Gray>, usize) {
-    let mut levels = vec![Gray::from_frame(frame)];
+/// A grey image in up to five scales, each half the one before, and the level to start reading
+/// on: where the image is about 640-960 pixels wide (most prints fall in the glyph range there).
+fn pyramid(base: Gray) -> (Vec<Gray>, usize) {
+    let mut levels = vec![base];
     while levels.len() < 5 && levels[levels.len() - 1].w >= 256 && levels[levels.len() - 1].h >= 64 {
         let next = levels[levels.len() - 1].half();
         levels.push(next);
@@ -420,13 +419,50 @@ pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> MrzFrame
     read_mrz_with_cells(frame, reader, today).0
 }
 
-/// [`read_mrz`], also giving the character cells the recogniser saw: per line, per position,
-/// [`NET_CELL_WIDTH`] by [`NET_CELL_HEIGHT`] ink darkness values (0 = paper, 1 = ink),
-/// row-major. This is what the recognition network is trained on (`models/mrz-ocrb/`); the
-/// cells are document data, as sensitive as the frame.
-pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (MrzFrameRead, Vec<Vec<Vec<f32>>>) {
+/// Frames whose longer side is under this many pixels are enlarged twice before reading: a
+/// card filling such a frame prints its MRZ at 7 to 10 pixels per character, where glyphs
+/// touch and the chaining loses them (specimen scans of 300 to 500 pixels are like this).
+const ENLARGE_BELOW: usize = 800;
+
+/// Reads the upright frame, then, while nothing trustworthy was read, the frame turned upside
+/// down and by a quarter turn each way (a document held the wrong way round, a page
+/// photographed sideways). Small frames are enlarged first (see `ENLARGE_BELOW`).
+fn read_views(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (Option<Attempt>, Option<f32>) {
+    let mut gray = Gray::from_frame(frame);
+    let enlarge = gray.w.max(gray.h) < ENLARGE_BELOW;
+    if enlarge {
+        gray = gray.double();
+    }
+    let k = if enlarge { 0.5 } else { 1.0 };
+    let mut best: Option<Attempt> = None;
+    let mut steepness = None;
+    for quarters in [0u8, 2, 1, 3] {
+        let (levels, start) = pyramid(gray.turned(quarters));
+        if quarters == 0 {
+            // Measured where a frame's print is judged (see `frame_steepness`): on the frame
+            // itself (the enlargement's half) when it was enlarged, not on the smoother copy.
+            steepness = if enlarge { levels.get(1).unwrap_or(&levels[0]) } else { &levels[start] }.steepness();
+        }
+        let Some(mut a) = read_levels(&levels, start, reader, today) else { continue };
+        a.location.corners = a.location.corners.map(|p| {
+            let [x, y] = gray.unturn(quarters, p);
+            [x * k, y * k]
+        });
+        a.location.pitch_px *= k;
+        let done = a.rank.0 == 2;
+        if best.as_ref().is_none_or(|b| a.rank.partial_cmp(&b.rank) == Some(std::cmp::Ordering::Greater)) {
+            best = Some(a);
+        }
+        if done {
+            break;
+        }
+    }
+    (best, steepness)
+}
+
+/// The best block read on a pyramid, stopping at the first trustworthy one.
+fn read_levels(levels: &[Gray], start: usize, reader: &MrzReader, today: mrz::Date) -> Option<Attempt> {
     // The start level, then finer, then coarser.
-    let (levels, start) = pyramid(frame);
     let order = (0..=start).rev().chain(start + 1..levels.len());
     let mut best: Option<Attempt> = None;
     let mut attempts = 0;
@@ -468,6 +504,15 @@ pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) 
             }
         }
     }
+    best
+}
+
+/// [`read_mrz`], also giving the character cells the recogniser saw: per line, per position,
+/// [`NET_CELL_WIDTH`] by [`NET_CELL_HEIGHT`] ink darkness values (0 = paper, 1 = ink),
+/// row-major. This is what the recognition network is trained on (`models/mrz-ocrb/`); the
+/// cells are document data, as sensitive as the frame.
+pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (MrzFrameRead, Vec<Vec<Vec<f32>>>) {
+    let (best, steepness) = read_views(frame, reader, today);
     let (w, h) = (frame.width() as f32, frame.height() as f32);
     match best {
         None => (
@@ -475,7 +520,7 @@ pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) 
                 location: None,
                 lines: Vec::new(),
                 parsed: None,
-                issue: Some(quality::assess_missing(w, h, levels[start].steepness(), &reader.config)),
+                issue: Some(quality::assess_missing(w, h, steepness, &reader.config)),
                 sharpness: None,
             },
             Vec::new(),

@@ -11,7 +11,7 @@
 //! each cell shows is `recognise.rs`'s question.
 
 use super::recognise::{Templates, normalise};
-use super::rectify::{CELL_W, MARGIN, STRIP_H, Strip};
+use super::rectify::{CELL_W, MARGIN, STRIP_H, STRIP_SPAN, Strip};
 
 /// Template cell width in pixels (one pitch).
 pub(crate) const TW: usize = 16;
@@ -347,7 +347,13 @@ fn align(img: &[f32], w: usize, n: usize, pitch: f32, templates: &Templates, scr
 /// most of a strip's rows are off the text, so a low quantile measures it.
 fn band_of(rows: &[f32]) -> Option<(f32, f32)> {
     let h = rows.len();
-    let (peak, &max) = rows.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    // The peak is looked for within a cap height of the strip's centre, where the line was
+    // located: where lines are set close (a line pitch of 1.3 cap heights on some cards), the
+    // strip also shows the neighbouring lines' glyphs near its edges, and a busier neighbour
+    // must not take the band.
+    let reach = (h as f32 / (2.0 * STRIP_SPAN)).ceil() as usize;
+    let (lo, hi) = ((h / 2).saturating_sub(reach), (h / 2 + reach).min(h));
+    let (peak, &max) = rows.iter().enumerate().skip(lo).take(hi - lo).max_by(|a, b| a.1.total_cmp(b.1))?;
     let floor = percentile(&mut rows.to_vec(), 0.15);
     if max - floor <= 0.5 {
         return None;
