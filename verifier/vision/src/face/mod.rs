@@ -11,7 +11,7 @@ mod pipeline;
 mod portrait;
 mod quality;
 
-pub use align::{AlignedFace, Similarity, align_face};
+pub use align::{AlignedFace, Similarity, align_face, align_to_template};
 pub use decision::{LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide};
 pub use detect::{DetectorConfig, FaceDetector};
 pub use embed::{Embedding, FaceEmbedder};
