@@ -20,7 +20,7 @@ fn webcam_frame() -> Result<Frame, String> {
     Ok(Frame::from_rgb(frame))
 }
 
-fn analyzer(role: &str) -> Result<FaceAnalyzer, String> {
+fn analyzer_for(role: &str) -> Result<FaceAnalyzer, String> {
     let rt = verifier_benches::runtime()?;
     let manifest = Manifest::embedded();
     let spec = manifest.role(role).ok_or(format!("no {role} role"))?;
@@ -31,7 +31,7 @@ fn analyzer(role: &str) -> Result<FaceAnalyzer, String> {
 }
 
 fn face(c: &mut Criterion) {
-    let (analyzer, frame) = match analyzer("face_embedding").and_then(|a| Ok((a, webcam_frame()?))) {
+    let (analyzer, frame) = match analyzer_for("face_embedding").and_then(|a| Ok((a, webcam_frame()?))) {
         Ok(s) => s,
         Err(why) => {
             eprintln!("skipping face benchmarks: {why}");
@@ -44,7 +44,7 @@ fn face(c: &mut Criterion) {
     let face = analyzer.detector.detect(&frame).ok().and_then(|f| largest(&f)).expect("one face");
     c.bench_function("face_align_720p", |b| b.iter(|| analyzer.embedder.align(&frame, &face)));
     for role in ["face_embedding_alt", "face_embedding_fast"] {
-        match analyzer(role) {
+        match analyzer_for(role) {
             Ok(other) => {
                 let name = format!("face_detect_align_embed_720p_{}", other.embedder.model_name());
                 c.bench_function(&name, |b| b.iter(|| other.read(&frame)));
