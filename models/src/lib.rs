@@ -15,7 +15,9 @@
 mod manifest;
 mod provision;
 
-pub use manifest::{Channels, Layout, Manifest, ManifestError, ModelSpec, Preprocess, TensorSpec, sha256_hex};
+pub use manifest::{
+    Alignment, Channels, Layout, Manifest, ManifestError, ModelSpec, Preprocess, TensorSpec, sha256_hex,
+};
 pub use provision::{
     MIRROR_ENV, Mirror, MissingModel, ProvisionError, Provisioned, Source, bundled, default_mirrors, provision,
 };

@@ -51,6 +51,24 @@ pub struct ModelSpec {
     /// For embedding models with several outputs: the one that is the embedding.
     #[serde(default)]
     pub embedding_output: Option<String>,
+    /// For face embedding models: where alignment puts the five landmarks in the crop. Models
+    /// trained on different crops (ArcFace's tight 112x112, dlib's padded 150x150 chip) each
+    /// declare theirs; without one, the ArcFace template scaled to the input size is used.
+    #[serde(default)]
+    pub align: Option<Alignment>,
+}
+
+/// A face alignment: the crop positions of the five detector landmarks, in YuNet's order (the
+/// subject's right eye, left eye, nose tip, right and left mouth corners), in pixels of the
+/// model's `preprocess.size` crop. Alignment is the least-squares similarity transform that
+/// puts the detected landmarks nearest these points.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alignment {
+    /// What the template reproduces, for reports (`arcface-112`, `dlib-5pt-chip-150`).
+    pub name: String,
+    /// The five `[x, y]` points in crop pixels.
+    pub template: [[f32; 2]; 5],
 }
 
 /// A tensor's name and shape; `-1` is a dynamic dimension.
@@ -142,6 +160,14 @@ pub enum ManifestError {
         /// The output named.
         output: String,
     },
+    /// An alignment template is degenerate or lies outside its crop.
+    #[error("model {model:?} has an unusable align.template: {reason}")]
+    BadAlignment {
+        /// Model name.
+        model: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A role names a model the manifest does not list.
     #[error("role {role:?} names model {model:?}, which the manifest does not list")]
     UnknownRoleModel {
@@ -201,6 +227,23 @@ impl Manifest {
             {
                 return Err(ManifestError::UnknownOutput { model: m.name.clone(), output: out.clone() });
             }
+            if let Some(align) = &m.align {
+                let bad = |reason| ManifestError::BadAlignment { model: m.name.clone(), reason };
+                let [w, h] = m
+                    .preprocess
+                    .as_ref()
+                    .and_then(|p| p.size)
+                    .ok_or_else(|| bad("the model has no preprocess.size"))?;
+                let inside =
+                    align.template.iter().all(|&[x, y]| (0.0..w as f32).contains(&x) && (0.0..h as f32).contains(&y));
+                if !inside {
+                    return Err(bad("a point lies outside the crop"));
+                }
+                let [re, le] = [align.template[0], align.template[1]];
+                if (le[0] - re[0]).hypot(le[1] - re[1]) < 1.0 {
+                    return Err(bad("the eyes coincide"));
+                }
+            }
         }
         for (role, model) in &self.roles {
             if !names.contains(model.as_str()) {
@@ -258,6 +301,18 @@ mod tests {
         check(&ONE.replace("task", "tusk"), "not valid TOML");
         check(&ONE.replace("inputs =", "embedding_output = \"z\"\ninputs ="), "embedding output \"z\"");
         check(&ONE.replace("inputs =", "embedding_output = \"y\"\ninputs ="), "ok 1 models");
+        let sized = ONE.replace("outputs =", "preprocess = { layout = \"nchw\", channels = \"rgb\", scale = 1.0, mean = [0.0, 0.0, 0.0], size = [10, 10] }\noutputs =");
+        let align = |points: &str| format!("{sized}align = {{ name = \"t\", template = {points} }}\n");
+        check(&align("[[3.0, 4.0], [7.0, 4.0], [5.0, 6.0], [4.0, 8.0], [6.0, 8.0]]"), "ok 1 models");
+        check(&align("[[3.0, 4.0], [7.0, 4.0], [5.0, 6.0], [4.0, 8.0], [6.0, 10.5]]"), "outside the crop");
+        check(&align("[[3.0, 4.0], [3.0, 4.0], [5.0, 6.0], [4.0, 8.0], [6.0, 8.0]]"), "eyes coincide");
+        check(
+            &format!(
+                "{ONE}align = {{ name = \"t\", template = [[3.0, 4.0], [7.0, 4.0], [5.0, 6.0], [4.0, 8.0], [6.0, 8.0]] }}\n"
+            ),
+            "no preprocess.size",
+        );
+        check(&align("[[3.0, 4.0], [7.0, 4.0]]"), "not valid TOML");
         let twice = format!("{ONE}{}", &ONE[ONE.find("[[model]]").unwrap_or(0)..]);
         check(&twice, "lists name \"a\" twice");
     }

@@ -41,9 +41,14 @@ impl fmt::Display for Mirror {
     }
 }
 
-/// The project's own trained model files, by manifest file name: they are small, and they have
-/// no upstream, so they travel inside the binary. Training scripts sit beside them in `models/`.
-const BUNDLED: &[(&str, &[u8])] = &[("mrz_ocrb_cells.onnx", include_bytes!("../mrz-ocrb/mrz_ocrb_cells.onnx"))];
+/// The project's own model files, by manifest file name: they have no upstream, so they travel
+/// inside the binary. The scripts that made them sit beside them in `models/`: the MRZ
+/// recogniser was trained here (1.1 MB); dlib's face ResNet was converted here from dlib's own
+/// format to ONNX (22 MB; `models/dlib-face-resnet/convert.py` regenerates it byte for byte).
+const BUNDLED: &[(&str, &[u8])] = &[
+    ("mrz_ocrb_cells.onnx", include_bytes!("../mrz-ocrb/mrz_ocrb_cells.onnx")),
+    ("dlib_face_resnet_v1.onnx", include_bytes!("../dlib-face-resnet/dlib_face_resnet_v1.onnx")),
+];
 
 /// The bytes of a model this project trained and bundles, by file name.
 pub fn bundled(file: &str) -> Option<&'static [u8]> {

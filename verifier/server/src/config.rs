@@ -153,6 +153,7 @@ struct RawEmbedder {
 struct RawMatch {
     threshold: f32,
     review_threshold: f32,
+    threshold_model: String,
     frames: usize,
     min_frames: usize,
 }
@@ -424,8 +425,28 @@ impl RawConfig {
             }
         };
         let role = self.face.embedder.role;
-        if role != "face_embedding" && role != "face_embedding_fast" {
-            return Err(invalid("face.embedder.role", "expected face_embedding or face_embedding_fast", role));
+        let manifest = verifier_models::Manifest::embedded();
+        let Some(embedder) = manifest.role(&role).filter(|m| m.task == "face_embedding") else {
+            let roles: Vec<&str> = manifest
+                .roles
+                .iter()
+                .filter(|(_, model)| manifest.model(model).is_some_and(|m| m.task == "face_embedding"))
+                .map(|(r, _)| r.as_str())
+                .collect();
+            return Err(invalid(
+                "face.embedder.role",
+                "expected a face embedding role of the manifest",
+                format!("{role} (roles: {})", roles.join(", ")),
+            ));
+        };
+        // A threshold belongs to one model's similarity scale: swapping the role without
+        // measuring and setting its threshold would silently change the false-match rate.
+        if embedder.name != m.threshold_model {
+            return Err(invalid(
+                "face.match.threshold_model",
+                "the threshold was measured for another model than the role's; set both",
+                format!("{} (the role {role} plays {})", m.threshold_model, embedder.name),
+            ));
         }
         if det.max_faces == 0 {
             return Err(invalid("face.detector.max_faces", "must be at least 1", "0".into()));
@@ -555,5 +576,16 @@ mod tests {
         check(&[("VERIFIER_DATABASE__URL", "mysql://x")], "database.url");
         check(&[("VERIFIER_SERVER__NO_SUCH_KEY", "1")], "unknown field");
         check(&[("VERIFIER_MODEL_MIRROR", "/somewhere")], "ok 127.0.0.1:8080");
+        check(&[("VERIFIER_FACE__EMBEDDER__ROLE", "face_detector")], "expected a face embedding role");
+        check(&[("VERIFIER_FACE__MATCH__THRESHOLD_MODEL", "other")], "face.match.threshold_model");
+        let alt = verifier_models::Manifest::embedded();
+        let alt = alt.role("face_embedding_alt").expect("the manifest has an alternative embedder");
+        check(
+            &[
+                ("VERIFIER_FACE__EMBEDDER__ROLE", "face_embedding_alt"),
+                ("VERIFIER_FACE__MATCH__THRESHOLD_MODEL", &alt.name),
+            ],
+            "ok 127.0.0.1:8080",
+        );
     }
 }

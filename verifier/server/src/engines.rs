@@ -174,7 +174,7 @@ pub fn warm_up(engines: &Engines) -> Vec<WarmUp> {
         score: 1.0,
         landmarks: [[36.0, 44.0], [60.0, 44.0], [48.0, 56.0], [38.0, 66.0], [58.0, 66.0]],
     };
-    let embedder = match align_face(&blank, &face, engines.faces.embedder.input_size()) {
+    let embedder = match engines.faces.embedder.align(&blank, &face) {
         Some(crop) => match engines.faces.embedder.embed(std::slice::from_ref(&crop)) {
             Ok(e) if e.len() == 1 => None,
             Ok(e) => Some(format!("{} embeddings for one face", e.len())),

@@ -197,6 +197,7 @@ mod tests {
                 multiple_of: None,
             }),
             embedding_output: None,
+            align: None,
         };
         FaceEmbedder::from_spec(model, &spec).expect("the fake spec is complete")
     }

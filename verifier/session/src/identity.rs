@@ -177,9 +177,9 @@ mod tests {
         mrz::parse(&lines, Date::new(2020, 1, 1).expect("a valid date")).expect("the specimen parses")
     }
 
-    /// ICAO's specimen: ERIKSSON, ANNA MARIA, born 1974-08-12.
+    /// ICAO's specimen (with a real state's code; UTO is refused as a specimen): ERIKSSON, ANNA MARIA, born 1974-08-12.
     fn anna() -> MrzRead {
-        read(["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"])
+        read(["P<NLDERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36NLD7408122F1204159ZE184226B<<<<<10"])
     }
 
     fn check(surname: &str, given: &str, birth: Option<&str>, expect: IdentityMatch) {
@@ -218,8 +218,8 @@ mod tests {
     fn a_truncated_name_matches_its_full_spelling() {
         // The 39-character name field filled to its end: the given names were cut.
         let given = "ANNA<MARIAELISABETHKRISTINASOFIA";
-        let line1 = format!("P<UTOERIKSSON<<{}", &given[..29]);
-        let truncated = read([&line1, "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]);
+        let line1 = format!("P<NLDERIKSSON<<{}", &given[..29]);
+        let truncated = read([&line1, "L898902C36NLD7408122F1204159ZE184226B<<<<<10"]);
         assert!(truncated.names_truncated);
         let expected =
             |given: &str| ExpectedIdentity { surname: "Eriksson".into(), given_names: given.into(), birth_date: None };

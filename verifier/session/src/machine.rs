@@ -363,8 +363,9 @@ impl Session {
                 ConsensusState::Settled(settled) => {
                     self.used.extend(settled.evidence.iter().copied());
                     let best = settled.reading;
-                    let reasons: Vec<&'static str> = dedup(best.acceptance.reasons.iter().map(|r| r.code.as_str()));
-                    if !best.acceptance.accepted {
+                    let acceptance = AcceptancePolicy::standard().evaluate(&best, self.today);
+                    let reasons: Vec<&'static str> = dedup(acceptance.reasons().iter().map(|r| r.code.as_str()));
+                    if !acceptance.is_accepted() {
                         self.document = Some(best);
                         self.decide_now(Outcome::Rejected, reasons, now);
                         return None;

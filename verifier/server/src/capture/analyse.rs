@@ -96,7 +96,7 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
             let detected = faces.detector.detect(&frame).map_err(model)?;
             let quality = assess(&frame, &detected, cx.quality);
             let face = largest(&detected);
-            let aligned = face.and_then(|f| align_face(&frame, &f, faces.embedder.input_size()));
+            let aligned = face.and_then(|f| faces.embedder.align(&frame, &f));
             let pose = match face {
                 Some(f) => cx.engines.mesh.landmarks(&frame, &f).map_err(model)?.map(|m| {
                     let p = head_pose(&m);

@@ -55,6 +55,23 @@ pub enum FaceCommand {
         /// The `file_x` images are documents: compare their holder's portrait (see `match`).
         #[arg(long)]
         document: bool,
+        /// Evaluate the model of this manifest role instead of the configured one (e.g.
+        /// `face_embedding_alt`), to compare models on the same pairs.
+        #[arg(long)]
+        role: Option<String>,
+        /// Report the at-threshold figures at this similarity instead of the configured
+        /// `face.match.threshold` (needed when `--role` names another model than the one the
+        /// threshold was measured for).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// The false-match rate the threshold is calibrated for: the lowest threshold whose FMR
+        /// on these pairs is at most this, and the FNMR there, are reported.
+        #[arg(long, default_value_t = 1e-3)]
+        target_fmr: f64,
+        /// Write every pair's score to this CSV (`file_x,file_y,decision,score`), for analysis
+        /// at other thresholds without re-running the models.
+        #[arg(long)]
+        scores: Option<PathBuf>,
     },
 }
 
@@ -128,16 +145,49 @@ struct EvalOut {
     fnmr_at_fmr_1e_3: Option<f64>,
     #[serde(rename = "threshold_at_fmr_1e-3")]
     threshold_at_fmr_1e_3: Option<f32>,
+    target_fmr: f64,
+    threshold_at_target_fmr: Option<f32>,
+    fnmr_at_target_fmr: Option<f64>,
     threshold: f32,
+    false_matches: usize,
+    false_non_matches: usize,
     fmr_at_threshold: f64,
+    /// Wilson 95 % interval of the FMR at the threshold (binomial, pairs taken as independent).
+    fmr_at_threshold_ci95: [f64; 2],
     fnmr_at_threshold: f64,
+    /// Wilson 95 % interval of the FNMR at the threshold.
+    fnmr_at_threshold_ci95: [f64; 2],
     accuracy_at_threshold: f64,
+    /// Pairs where one side showed no face (scored -1: a failure to enrol counts as a non-match).
+    pairs_without_face: usize,
+}
+
+/// The Wilson score interval (95 %) of a binomial proportion `k / n`; `[0, 1]` when `n` is 0.
+///
+/// Unlike the normal approximation it stays inside 0..=1 and is not empty when `k` is 0: with
+/// no false match in `n` pairs the upper end is about `3.84 / n`.
+fn wilson95(k: usize, n: usize) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.959_964_f64);
+    let p = k / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    [round4((centre - half).max(0.0)), round4((centre + half).min(1.0))]
 }
 
 /// Reads and decodes an image file; a missing or corrupt file is an error naming it.
 fn load_frame(path: &Path, config: &Config) -> anyhow::Result<Frame> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     vision::frame::decode(&bytes, &config.images).with_context(|| path.display().to_string())
+}
+
+/// The model the configured embedding role plays.
+fn manifest_model(config: &Config) -> anyhow::Result<String> {
+    let manifest = Manifest::embedded();
+    let spec = manifest.role(&config.face_match.embedder_role).context("the configured embedding role is missing")?;
+    Ok(spec.name.clone())
 }
 
 fn analyzer(config: &Config) -> anyhow::Result<FaceAnalyzer> {
@@ -191,8 +241,25 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        FaceCommand::Eval { pairs, images, plot, document } => {
-            let (out, genuine, impostor) = evaluate(&pairs, &images, document, config)?;
+        FaceCommand::Eval { pairs, images, plot, document, role, threshold, target_fmr, scores } => {
+            let mut config = config.clone();
+            if let Some(role) = role {
+                let manifest = Manifest::embedded();
+                let spec = manifest.role(&role).with_context(|| format!("the manifest has no role {role}"))?;
+                if threshold.is_none() && spec.name != manifest_model(&config)? {
+                    anyhow::bail!(
+                        "face.match.threshold was measured for {}, the role {role} plays {}: give --threshold",
+                        manifest_model(&config)?,
+                        spec.name
+                    );
+                }
+                config.face_match.embedder_role = role;
+            }
+            if let Some(t) = threshold {
+                config.face_match.threshold = t;
+            }
+            let config = &config;
+            let (out, genuine, impostor) = evaluate(&pairs, &images, document, target_fmr, scores.as_deref(), config)?;
             if let Some(plot) = plot {
                 crate::plot::det_curve(&plot, &genuine, &impostor, out.threshold, &out.model)?;
             }
@@ -277,6 +344,8 @@ fn evaluate(
     pairs_csv: &Path,
     images: &Path,
     documents: bool,
+    target_fmr: f64,
+    scores_csv: Option<&Path>,
     config: &Config,
 ) -> anyhow::Result<(EvalOut, Vec<f32>, Vec<f32>)> {
     let pairs = read_pairs(pairs_csv)?;
@@ -302,17 +371,27 @@ fn evaluate(
             Ok((*name, reading))
         })
         .collect::<anyhow::Result<_>>()?;
-    let reading = |name: &str| readings.iter().find(|(n, _)| *n == name).map(|(_, r)| r);
+    let by_name: std::collections::HashMap<&str, &FaceReading> = readings.iter().map(|(n, r)| (*n, r)).collect();
+    let reading = |name: &str| by_name.get(name).copied();
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+    let mut pairs_without_face = 0;
+    let mut scores_out = String::from("file_x,file_y,decision,score\n");
     for p in &pairs {
         let score = match (
             reading(&p.a).and_then(|r| r.embedding.as_ref()),
             reading(&p.b).and_then(|r| r.embedding.as_ref()),
         ) {
             (Some(a), Some(b)) => a.cosine(b)?,
-            _ => -1.0,
+            _ => {
+                pairs_without_face += 1;
+                -1.0
+            }
         };
+        scores_out.push_str(&format!("{},{},{},{score}\n", p.a, p.b, if p.same { "Yes" } else { "No" }));
         if p.same { genuine.push(score) } else { impostor.push(score) }
+    }
+    if let Some(path) = scores_csv {
+        std::fs::write(path, scores_out).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let threshold = config.face_match.threshold;
     let (fmr, fnmr) = metrics::rates_at(&genuine, &impostor, threshold);
@@ -320,6 +399,9 @@ fn evaluate(
         genuine.iter().filter(|&&s| s >= threshold).count() + impostor.iter().filter(|&&s| s < threshold).count();
     let eer = metrics::eer(&genuine, &impostor);
     let at_1e_3 = metrics::fnmr_at_fmr(&genuine, &impostor, 1e-3);
+    let at_target = metrics::fnmr_at_fmr(&genuine, &impostor, target_fmr);
+    let false_matches = impostor.iter().filter(|&&s| s >= threshold).count();
+    let false_non_matches = genuine.iter().filter(|&&s| s < threshold).count();
     let out = EvalOut {
         pairs: pairs.len(),
         genuine: genuine.len(),
@@ -333,10 +415,41 @@ fn evaluate(
         fnmr_at_fmr_1e_2: metrics::fnmr_at_fmr(&genuine, &impostor, 1e-2).map(|(r, _)| round4(r)),
         fnmr_at_fmr_1e_3: at_1e_3.map(|(r, _)| round4(r)),
         threshold_at_fmr_1e_3: at_1e_3.map(|(_, t)| t),
+        target_fmr,
+        threshold_at_target_fmr: at_target.map(|(_, t)| t),
+        fnmr_at_target_fmr: at_target.map(|(r, _)| round4(r)),
         threshold,
+        false_matches,
+        false_non_matches,
         fmr_at_threshold: round4(fmr),
+        fmr_at_threshold_ci95: wilson95(false_matches, impostor.len()),
         fnmr_at_threshold: round4(fnmr),
+        fnmr_at_threshold_ci95: wilson95(false_non_matches, genuine.len()),
         accuracy_at_threshold: round4(correct as f64 / pairs.len().max(1) as f64),
+        pairs_without_face,
     };
     Ok((out, genuine, impostor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(k: usize, n: usize, expect: [f64; 2]) {
+        let got = wilson95(k, n);
+        assert!(
+            (got[0] - expect[0]).abs() < 2e-4 && (got[1] - expect[1]).abs() < 2e-4,
+            "{k}/{n}: {got:?} != {expect:?}"
+        );
+    }
+
+    #[test]
+    fn wilson_intervals() {
+        // Reference values from the closed form (z = 1.96).
+        check(0, 1000, [0.0, 0.0038]);
+        check(5, 100, [0.0215, 0.1118]);
+        check(50, 100, [0.4038, 0.5962]);
+        check(100, 100, [0.963, 1.0]);
+        check(0, 0, [0.0, 1.0]);
+    }
 }

@@ -12,9 +12,9 @@ use crate::challenge::ChallengeAction;
 use crate::config::SessionConfig;
 
 const PASSPORT: [&str; 2] =
-    ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"];
+    ["P<NLDERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36NLD7408122F1204159ZE184226B<<<<<10"];
 const ID_CARD: [&str; 3] =
-    ["I<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"];
+    ["I<NLDD231458907<<<<<<<<<<<<<<<", "7408122F1204159NLD<<<<<<<<<<<6", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"];
 const LICENCE: [&str; 1] = ["D1FRA13AA000026181231MARTIN<<9"];
 
 fn today() -> mrz::Date {

@@ -1,21 +1,24 @@
 //! Face alignment: the similarity transform that maps five landmarks onto the embedding
 //! template, and the warp that produces the aligned crop.
 //!
-//! There is exactly one alignment, used for document portraits and live frames alike, so both
-//! sides of a comparison are prepared the same way. The template is the ArcFace/InsightFace
-//! five-point template for 112x112 crops, scaled to the requested size.
+//! One alignment per embedding model, used for document portraits and live frames alike, so both
+//! sides of a comparison are prepared the same way. The template comes from the model's manifest
+//! entry (`align.template`, see [`FaceEmbedder::align`](super::FaceEmbedder::align)); models
+//! that declare none, and the quality gate, use the ArcFace/InsightFace five-point template for
+//! 112x112 crops scaled to the requested size ([`align_face`]).
 
 use super::DetectedFace;
 use crate::frame::Frame;
 
-/// The five-point template for a 112x112 crop (eye centres, nose tip, mouth corners), in the
+/// The ArcFace five-point template for a 112x112 crop (eye centres, nose tip, mouth corners), in the
 /// same order as YuNet's landmarks.
-const TEMPLATE_112: [[f32; 2]; 5] =
+pub(crate) const TEMPLATE_112: [[f32; 2]; 5] =
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
 
 /// A square face crop aligned to the template: RGB, row-major, interleaved, 0..=255.
 ///
-/// Only [`align_face`] makes one, so an `AlignedFace` is always template-aligned.
+/// Only [`align_face`] and [`align_to_template`] make one, so an `AlignedFace` is always
+/// template-aligned.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AlignedFace {
     size: u32,
@@ -120,17 +123,76 @@ impl Similarity {
     }
 }
 
-/// Aligns `face` from `frame` into a `size` x `size` crop on the template. `None` when the
-/// landmarks are degenerate (all in one point) or `size` is zero.
+/// Aligns `face` from `frame` into a `size` x `size` crop on the ArcFace template, one bilinear
+/// sample per crop pixel (what the quality gate's measures were calibrated on). `None` when
+/// the landmarks are degenerate (all in one point) or `size` is zero.
 pub fn align_face(frame: &Frame, face: &DetectedFace, size: u32) -> Option<AlignedFace> {
+    let k = size as f32 / 112.0;
+    align_with(frame, face, &TEMPLATE_112.map(|[x, y]| [x * k, y * k]), size, false)
+}
+
+/// Aligns `face` from `frame` into a `size` x `size` crop whose five landmarks land nearest
+/// `template` (crop pixels, YuNet's landmark order). `None` when the landmarks are degenerate
+/// or `size` is zero.
+///
+/// Where the crop is much smaller than the face in the frame, each crop pixel averages a grid
+/// of samples over its footprint instead of taking one bilinear sample, so a large face is
+/// shrunk without aliasing (dlib's `extract_image_chip` filters the same way before sampling).
+pub fn align_to_template(
+    frame: &Frame,
+    face: &DetectedFace,
+    template: &[[f32; 2]; 5],
+    size: u32,
+) -> Option<AlignedFace> {
+    align_with(frame, face, template, size, true)
+}
+
+fn align_with(
+    frame: &Frame,
+    face: &DetectedFace,
+    template: &[[f32; 2]; 5],
+    size: u32,
+    average: bool,
+) -> Option<AlignedFace> {
     if size == 0 {
         return None;
     }
-    let k = size as f32 / 112.0;
-    let template = TEMPLATE_112.map(|[x, y]| [x * k, y * k]);
-    let to_crop = Similarity::estimate(&face.landmarks, &template)?;
-    let rgb = warp(frame, &to_crop.inverse(), size, size);
+    let to_crop = Similarity::estimate(&face.landmarks, template)?;
+    let to_frame = to_crop.inverse();
+    // Frame pixels per crop pixel; one sample per frame pixel, at most 8x8 per crop pixel.
+    let samples = if average { (to_frame.scale().ceil() as usize).clamp(1, 8) } else { 1 };
+    let rgb = if samples > 1 {
+        warp_averaged(frame, &to_frame, size, size, samples)
+    } else {
+        warp(frame, &to_frame, size, size)
+    };
     Some(AlignedFace { size, rgb })
+}
+
+/// As [`warp`], with each output pixel the mean of `n` x `n` bilinear samples spread evenly
+/// over its square (a box filter the size of the pixel's footprint in the frame).
+fn warp_averaged(frame: &Frame, to_frame: &Similarity, width: u32, height: u32, n: usize) -> Vec<u8> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let src = frame.as_raw();
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    let offsets: Vec<f32> = (0..n).map(|i| (i as f32 + 0.5) / n as f32 - 0.5).collect();
+    let count = (n * n) as u32;
+    for y in 0..height as usize {
+        for x in 0..width as usize {
+            let mut sum = [0u32; 3];
+            for &dy in &offsets {
+                for &dx in &offsets {
+                    let [sx, sy] = to_frame.apply([x as f32 + dx, y as f32 + dy]);
+                    let mut sample = [0u8; 3];
+                    bilinear(src, w, h, sx, sy, &mut sample);
+                    sum.iter_mut().zip(sample).for_each(|(s, v)| *s += u32::from(v));
+                }
+            }
+            let out = &mut rgb[(y * width as usize + x) * 3..][..3];
+            out.iter_mut().zip(sum).for_each(|(o, s)| *o = ((s + count / 2) / count) as u8);
+        }
+    }
+    rgb
 }
 
 /// The `width` x `height` RGB image whose pixel `p` is `frame` sampled at `to_frame(p)`
@@ -213,6 +275,34 @@ mod tests {
         let img = image::RgbImage::from_fn(112, 112, |x, y| image::Rgb([x as u8, y as u8, 7]));
         let big = align_face(&Frame::from_rgb(img), &face, 224).unwrap();
         assert_eq!(&big.rgb()[(40 * 224 + 60) * 3..][..3], &[30, 20, 7]);
+    }
+
+    #[test]
+    fn a_large_face_is_averaged_not_aliased() {
+        // Alternating black and white columns, one pixel wide, shrunk four times: one sample
+        // per crop pixel would land on a single column (all black or all white); the averaged
+        // crop is grey throughout.
+        let img =
+            image::RgbImage::from_fn(
+                448,
+                448,
+                |x, _| if x % 2 == 0 { image::Rgb([0; 3]) } else { image::Rgb([255; 3]) },
+            );
+        let face = DetectedFace {
+            bbox: FaceBox { x: 0.0, y: 0.0, width: 448.0, height: 448.0 },
+            score: 1.0,
+            landmarks: TEMPLATE_112.map(|[x, y]| [x * 4.0, y * 4.0]),
+        };
+        let aligned = align_to_template(&Frame::from_rgb(img), &face, &TEMPLATE_112, 112).unwrap();
+        // Row and column 0 reach half a frame pixel past the frame's edge (black), so they are
+        // left out.
+        for y in 1..112 {
+            for x in 1..112 {
+                let v = aligned.rgb()[(y * 112 + x) * 3];
+                assert!((120..=135).contains(&v), "crop ({x}, {y}) = {v} is not a mean of both colours");
+            }
+        }
+        assert_eq!(align_to_template(&Frame::from_rgb(image::RgbImage::new(4, 4)), &face, &TEMPLATE_112, 0), None);
     }
 
     #[test]

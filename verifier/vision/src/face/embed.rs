@@ -1,14 +1,16 @@
 //! Face embeddings: aligned crops in, unit-length vectors out, compared by cosine similarity.
 //!
-//! The embedding model, its input size, pixel preprocessing and which output is the embedding
-//! all come from its manifest entry, so a better model replaces this one without code changes.
-//! Several faces are embedded in one batched run.
+//! The embedding model, its input size, alignment template, pixel preprocessing and which output
+//! is the embedding all come from its manifest entry, so a better model replaces this one without
+//! code changes. Several faces are embedded in one batched run.
 
 use std::sync::Arc;
 
 use verifier_models::{ModelSpec, Preprocess};
 
-use super::align::AlignedFace;
+use super::DetectedFace;
+use super::align::{AlignedFace, TEMPLATE_112, align_to_template};
+use crate::frame::Frame;
 use crate::model::{Model, ModelError, Tensor};
 use crate::preprocess::rgb_to_tensor;
 
@@ -81,6 +83,7 @@ impl Embedding {
 pub struct FaceEmbedder {
     model: Arc<dyn Model>,
     input_size: u32,
+    template: [[f32; 2]; 5],
     preprocess: Preprocess,
     output: String,
 }
@@ -95,8 +98,9 @@ impl std::fmt::Debug for FaceEmbedder {
 }
 
 impl FaceEmbedder {
-    /// An embedder running `model` as `spec` describes it: a square `preprocess.size` and an
-    /// `embedding_output` (or a single output).
+    /// An embedder running `model` as `spec` describes it: a square `preprocess.size`, an
+    /// `embedding_output` (or a single output) and an `align` template (without one, the
+    /// ArcFace template scaled to the input size).
     pub fn from_spec(model: Arc<dyn Model>, spec: &ModelSpec) -> Result<Self, ModelError> {
         let bad = |detail: &str| ModelError::Signature { file: spec.file.clone(), detail: detail.to_owned() };
         let preprocess = spec.preprocess.clone().ok_or_else(|| bad("an embedding model needs a preprocess entry"))?;
@@ -111,7 +115,20 @@ impl FaceEmbedder {
                 return Err(bad("several outputs: name the embedding with embedding_output"));
             }
         };
-        Ok(Self { model, input_size, preprocess, output })
+        let template = match &spec.align {
+            Some(align) => align.template,
+            None => {
+                let k = input_size as f32 / 112.0;
+                TEMPLATE_112.map(|[x, y]| [x * k, y * k])
+            }
+        };
+        Ok(Self { model, input_size, template, preprocess, output })
+    }
+
+    /// Aligns `face` from `frame` the way this model was trained: its template, its crop size.
+    /// `None` when the landmarks are degenerate.
+    pub fn align(&self, frame: &Frame, face: &DetectedFace) -> Option<AlignedFace> {
+        align_to_template(frame, face, &self.template, self.input_size)
     }
 
     /// The side of the aligned crops this model takes.
@@ -214,6 +231,7 @@ mod tests {
                 multiple_of: None,
             }),
             embedding_output: None,
+            align: None,
         }
     }
 
@@ -241,6 +259,32 @@ mod tests {
         let mut no_size = spec();
         no_size.preprocess.as_mut().unwrap().size = None;
         assert!(FaceEmbedder::from_spec(Arc::new(ChannelMeans), &no_size).is_err());
+    }
+
+    #[test]
+    fn aligns_with_the_declared_template() {
+        use crate::face::FaceBox;
+        // A frame whose pixel (x, y) has red = x and green = y; the face's landmarks sit at
+        // twice the declared template, so the crop is the frame shrunk by two.
+        let template = [[1.0, 1.0], [3.0, 1.0], [2.0, 2.0], [1.0, 3.0], [3.0, 3.0]];
+        let mut with_template = spec();
+        with_template.align = Some(verifier_models::Alignment { name: "t".into(), template });
+        let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8, y as u8, 0]));
+        let face = DetectedFace {
+            bbox: FaceBox { x: 0.0, y: 0.0, width: 8.0, height: 8.0 },
+            score: 1.0,
+            landmarks: template.map(|[x, y]| [x * 2.0, y * 2.0]),
+        };
+        let frame = Frame::from_rgb(img);
+        let embedder = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &with_template).unwrap();
+        let crop = embedder.align(&frame, &face).unwrap();
+        assert_eq!(crop.size(), 4);
+        // Crop pixel (3, 1) is frame point (6, 2): its 2x2 samples, half a frame pixel either
+        // side, read red 6 and 7 and green 2 and 3 (each rounded); the means round to (7, 3).
+        assert_eq!(&crop.rgb()[(4 + 3) * 3..][..2], &[7, 3]);
+        // Without a template, the ArcFace template: a different crop of the same face.
+        let arcface = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &spec()).unwrap();
+        assert_ne!(arcface.align(&frame, &face).unwrap(), crop);
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod pipeline;
 mod portrait;
 mod quality;
 
-pub use align::{AlignedFace, Similarity, align_face};
+pub use align::{AlignedFace, Similarity, align_face, align_to_template};
 pub use card::{Card, CardConfig, find_card};
 pub use decision::{Compared, LiveSample, MatchDecision, MatchOutcome, MatchPolicy, decide};
 pub use detect::{DetectorConfig, FaceDetector};

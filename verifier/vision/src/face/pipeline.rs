@@ -2,7 +2,7 @@
 //!
 //! The building block of `face match`, the evaluations and, later, the session's face step.
 
-use super::{DetectedFace, Embedding, FaceDetector, FaceEmbedder, align_face};
+use super::{DetectedFace, Embedding, FaceDetector, FaceEmbedder};
 use crate::frame::Frame;
 use crate::model::ModelError;
 
@@ -27,11 +27,11 @@ pub struct FaceAnalyzer {
 }
 
 impl FaceAnalyzer {
-    /// Detects the faces in `frame` and embeds the largest.
+    /// Detects the faces in `frame` and embeds the largest, aligned as the embedder declares.
     pub fn read(&self, frame: &Frame) -> Result<FaceReading, ModelError> {
         let faces = self.detector.detect(frame)?;
         let largest = largest(&faces);
-        let aligned = largest.and_then(|f| align_face(frame, &f, self.embedder.input_size()));
+        let aligned = largest.and_then(|f| self.embedder.align(frame, &f));
         let embedding = match aligned {
             Some(a) => self.embedder.embed(std::slice::from_ref(&a))?.pop(),
             None => None,

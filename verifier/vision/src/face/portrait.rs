@@ -405,7 +405,7 @@ pub fn find_front_portrait(
 }
 
 fn embed(frame: &Frame, face: &DetectedFace, analyzer: &FaceAnalyzer) -> Result<Option<Embedding>, ModelError> {
-    Ok(match align_face(frame, face, analyzer.embedder.input_size()) {
+    Ok(match analyzer.embedder.align(frame, face) {
         Some(crop) => analyzer.embedder.embed(std::slice::from_ref(&crop))?.pop(),
         None => None,
     })
