@@ -9,7 +9,7 @@ use verifier::config::{Config, RawConfig};
 #[path = "common/mod.rs"]
 mod common;
 
-pub use common::{models_ready, scratch, workspace};
+pub use common::{models_ready, scratch, shared_faces, workspace};
 
 /// The embedded defaults with the database in `dir`, models from the workspace cache, and
 /// `extra` TOML merged on top.

@@ -164,7 +164,7 @@ pub struct WarmUp {
 /// loaded but cannot run (a broken runtime, a wrong input shape) fails here, not on a
 /// recipient's first frame. CPU work: call it on the rayon pool.
 pub fn warm_up(engines: &Engines) -> Vec<WarmUp> {
-    use vision::face::{DetectedFace, FaceBox, align_face};
+    use vision::face::{DetectedFace, FaceBox};
     use vision::frame::Frame;
 
     let blank = Frame::from_rgb(image::RgbImage::from_pixel(96, 96, image::Rgb([128, 128, 128])));

@@ -4,7 +4,6 @@
 //! installs. Without them they skip with a message, unless REQUIRE_VERIFIER_MODELS=1 (set by
 //! `make test` and CI), where a missing model is a failure.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 #[path = "../../../tests/common/mod.rs"]

@@ -8,7 +8,7 @@
 use session::{Analysis, FaceFindings, Findings, HeadPose, PortraitFinding};
 use sha2::{Digest, Sha256};
 use vision::face::{
-    AlignedFace, DocumentLayout, Embedding, FaceBox, PortraitConfig, PortraitMiss, QualityConfig, align_face, assess,
+    AlignedFace, DocumentLayout, Embedding, FaceBox, PortraitConfig, PortraitMiss, QualityConfig, assess,
     find_front_portrait, find_portrait, head_pose, largest,
 };
 use vision::frame::{DecodeLimits, Frame, decode};

@@ -562,6 +562,7 @@ mod tests {
                 multiple_of: None,
             }),
             embedding_output: None,
+            align: None,
         }
     }
 

@@ -19,7 +19,7 @@
 //! refining the outline with the document's own edges on the MRZ side.
 
 use super::card::{CardConfig, find_card};
-use super::{DetectedFace, FaceAnalyzer, FaceBox, align_face};
+use super::{DetectedFace, FaceAnalyzer, FaceBox};
 use crate::face::Embedding;
 use crate::face::align::{Similarity, warp};
 use crate::frame::Frame;

@@ -179,17 +179,20 @@ fn fails_only_checks(read: &mrz::MrzRead) -> bool {
     !read.valid
         && read.doubtful == 0
         && read.checks.iter().any(|c| !c.passed)
-        && !read.acceptance.reasons.iter().any(|r| r.code == mrz::ReasonCode::FieldInvalid)
+        && read.invalid_fields.is_empty()
+        && read.invalid_characters.is_empty()
 }
 
 /// The reasons a reading gives that concern the MRZ itself (check digits, malformed fields).
 fn mrz_reasons(read: &mrz::MrzRead) -> Vec<mrz::Reason> {
-    read.acceptance
-        .reasons
+    let checks = read
+        .checks
         .iter()
-        .filter(|r| matches!(r.code, mrz::ReasonCode::CheckDigitFailed | mrz::ReasonCode::FieldInvalid))
-        .copied()
-        .collect()
+        .filter(|c| !c.passed)
+        .map(|c| mrz::Reason { code: mrz::ReasonCode::CheckDigitFailed, field: Some(c.field) });
+    let fields =
+        read.invalid_fields.iter().map(|&f| mrz::Reason { code: mrz::ReasonCode::FieldInvalid, field: Some(f) });
+    checks.chain(fields).collect()
 }
 
 impl MrzConsensus {
