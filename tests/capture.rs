@@ -184,10 +184,13 @@ async fn a_driving_licence_is_refused_and_the_decision_stays() {
             .unwrap();
         socket.send(Message::binary(licence.clone())).await.unwrap();
         tokio::time::sleep(Duration::from_millis(150)).await;
+        // Only text messages are read here: the close frame that follows the result is left for
+        // the check below.
         while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(1), socket.next()).await {
             let v: Value = serde_json::from_str(t.as_str()).unwrap();
             if v["type"] == "result" {
                 result = Some(v);
+                break;
             }
         }
         if result.is_some() {

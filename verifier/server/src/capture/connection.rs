@@ -366,6 +366,7 @@ async fn flush(
                 finalize(svc, cap, &decision).await;
                 let _ = send(socket, &message).await;
                 close(socket, 1000, "decided").await;
+                drain(socket).await;
                 return true;
             }
             Output::Timeout(at) => {
@@ -475,4 +476,18 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axu
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}
+
+/// After the decision's close frame, reads (and drops) what the page still sends until its own
+/// close frame, for at most a second: dropping the connection at once would reset it under
+/// frames still in flight, and the page would see an abnormal closure (1006), not 1000.
+async fn drain(socket: &mut WebSocket) {
+    let drain = async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
