@@ -42,17 +42,7 @@ pub struct Response {
 
 /// Sends one `GET path` over a new connection and reads the whole response.
 pub async fn get(addr: std::net::SocketAddr, path: &str) -> Response {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("the server accepts connections");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("the request is sent");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("the response is read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    Response { status, body }
+    request(addr, "GET", path, &[], b"").await
 }
 
 /// Sends one request with `headers` (`Name: value` lines) and `body` over a new connection.

@@ -46,22 +46,8 @@ pub async fn add(store: &Store, name: &str) -> anyhow::Result<(String, String, S
     if !valid || name == crate::http::sessions::DEMO_CLIENT {
         anyhow::bail!("a client name is 1 to 64 letters, digits, '-', '_' or '.', and not \"demo\"");
     }
-    let id = format!("cl_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let key = format!("vk_{}", hex::encode(rand::random::<[u8; 32]>()));
-    let secret = format!("whsec_{}", hex::encode(rand::random::<[u8; 32]>()));
-    let created_at = crate::capture::record::now_rfc3339();
-    let key_sha256 = hex::encode(Sha256::digest(key.as_bytes()));
-    match store
-        .create_client(&NewClient {
-            id: &id,
-            name,
-            key_sha256: &key_sha256,
-            webhook_secret: &secret,
-            created_at: &created_at,
-        })
-        .await
-    {
-        Ok(()) => Ok((id, key, secret)),
+    match create(store, name).await {
+        Ok(created) => Ok(created),
         Err(StoreError::Conflict(_)) => anyhow::bail!("a client named {name:?} exists already"),
         Err(e) => Err(e.into()),
     }
@@ -74,12 +60,21 @@ pub async fn ensure_demo_client(store: &Store) -> anyhow::Result<()> {
     if store.client_by_name(name).await?.is_some() {
         return Ok(());
     }
-    let key = hex::encode(rand::random::<[u8; 32]>());
-    let created_at = crate::capture::record::now_rfc3339();
+    match create(store, name).await {
+        // Another process created it meanwhile.
+        Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Draws a client's id, key (256 bits) and webhook secret and stores it, the key hashed.
+async fn create(store: &Store, name: &str) -> Result<(String, String, String), StoreError> {
     let id = format!("cl_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let key = format!("vk_{}", hex::encode(rand::random::<[u8; 32]>()));
+    let secret = format!("whsec_{}", hex::encode(rand::random::<[u8; 32]>()));
+    let created_at = crate::capture::record::now_rfc3339();
     let key_sha256 = hex::encode(Sha256::digest(key.as_bytes()));
-    match store
+    store
         .create_client(&NewClient {
             id: &id,
             name,
@@ -87,10 +82,6 @@ pub async fn ensure_demo_client(store: &Store) -> anyhow::Result<()> {
             webhook_secret: &secret,
             created_at: &created_at,
         })
-        .await
-    {
-        // Another process created it meanwhile.
-        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    Ok((id, key, secret))
 }
