@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use verifier_e2e::{config, models_ready, request, scratch};
+use verifier_e2e::{config, models_ready, request, scratch, shared_faces};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -268,4 +268,66 @@ async fn bad_input_gets_a_clear_answer_and_the_session_goes_on() {
     until(&mut resumed, "ready").await.expect("ready again");
     let again = until(&mut resumed, "instruction").await.expect("the current instruction again");
     assert_eq!(again["step"], "document");
+}
+
+/// A passport frame whose portrait is one of the shared photos.
+fn passport_with_photo(faces: &std::path::Path, seed: u64) -> Vec<u8> {
+    use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date, document, frame_of, load_faces};
+    let photos = load_faces(faces).expect("the shared photos load");
+    let assets = Assets::new(Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"), photos);
+    let mut spec = Spec::new(default_reference_date());
+    spec.layout = Some(datasets_synthetic::Layout::Passport);
+    spec.variants = Some(Vec::new());
+    spec.clean = true;
+    spec.resolution = Some((1280, 720));
+    let doc = document(seed, &assets, &spec).expect("the document renders");
+    frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credits_pace_the_frames_and_a_portrait_held_up_is_no_live_face() {
+    if !models_ready() {
+        return;
+    }
+    let Some(faces) = shared_faces() else { return };
+    let server = start("credit", "").await;
+    let key = server.client("letters").await;
+    let (_, token) = server.session(&key, "Dupont").await;
+    let passport = passport_with_photo(&faces, 3);
+    let mut socket = server.connect(&token).await;
+    let ready = until(&mut socket, "ready").await.expect("ready");
+    assert_eq!(ready["flow"], "credit");
+    // The person keeps holding the passport up when asked for their face: every frame is
+    // answered with a credit for the next, the face step is reached, and its frames are told to
+    // put the document down instead of being matched (the portrait would match itself).
+    let mut steps = Vec::new();
+    let mut codes = Vec::new();
+    let (mut sent, mut analysed) = (0u64, 0u64);
+    while analysed < 24 {
+        let v = next(&mut socket).await.expect("an answer").expect("the socket stays open");
+        match v["type"].as_str() {
+            Some("credit") => {
+                assert_eq!(sent, analysed, "a credit only once the last frame is analysed");
+                socket
+                    .send(Message::text(
+                        json!({"type": "frame", "seq": sent, "captured_at_ms": sent * 150}).to_string(),
+                    ))
+                    .await
+                    .unwrap();
+                socket.send(Message::binary(passport.clone())).await.unwrap();
+                sent += 1;
+            }
+            Some("instruction") => steps.push(v["step"].as_str().unwrap_or_default().to_owned()),
+            Some("feedback") => {
+                assert_eq!(v["seq"], sent - 1, "the feedback is for the frame just sent");
+                codes.push(v["code"].as_str().unwrap_or_default().to_owned());
+                analysed += 1;
+            }
+            Some("result") => panic!("decided on a portrait held up: {v}"),
+            _ => {}
+        }
+    }
+    assert!(steps.iter().any(|s| s == "face"), "the document step ended: {steps:?}");
+    assert!(steps.iter().all(|s| s != "challenge"), "no match on the printed portrait: {steps:?}");
+    assert!(codes.iter().any(|c| c == "face.document_in_view"), "{codes:?}");
 }

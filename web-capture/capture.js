@@ -49,6 +49,11 @@ let lastSentAt = -Infinity;
 let seq = 0;
 let quality = START_QUALITY;
 let interval = DEFAULT_INTERVAL_MS;
+// Flow control (docs/capture-protocol.md): with `ready.flow == "credit"` a frame is sent only
+// against a credit from the server, drawn when the credit comes, so it is fresh and analysed
+// at once. Without it (an older server), frames go at the interval.
+let creditFlow = false;
+let credit = 0;
 let maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
 let reconnects = 0;
 let lastAnnounced = '';
@@ -300,6 +305,7 @@ function stopFrames() {
 
 async function sendFrame() {
   if (!sending()) return;
+  if (creditFlow && credit < 1) return;
   const video = $('video');
   const wait = lastSentAt + interval - performance.now();
   if (wait > 0) return scheduleFrame(wait);
@@ -329,6 +335,7 @@ async function sendFrame() {
       type: 'frame', seq, captured_at_ms: Math.round(capturedAt), width, height, camera: streamFacing || 'user',
     }));
     socket.send(blob);
+    credit = Math.max(0, credit - 1);
     lastSentAt = performance.now();
   } finally {
     encoding = false;
@@ -377,6 +384,8 @@ function onMessage(msg) {
       state.ready = msg;
       if (Number(msg.frame_interval_ms) > 0) interval = Number(msg.frame_interval_ms);
       if (Number(msg.max_frame_bytes) > 0) maxFrameBytes = Number(msg.max_frame_bytes);
+      creditFlow = msg.flow === 'credit';
+      credit = 0;
       reconnects = 0;
       state.reconnecting = false;
       state.problem = null;
@@ -392,6 +401,11 @@ function onMessage(msg) {
         go('capture', 'step-title');
         followCamera(msg.camera).then(() => scheduleFrame(0));
       }
+      break;
+    case 'credit':
+      // One outstanding credit at a time: a credit offered again replaces the unused one.
+      credit = Math.max(credit, Math.min(Number(msg.frames) || 0, 1));
+      scheduleFrame(0);
       break;
     case 'rate':
       if (Number(msg.frame_interval_ms) > 0) interval = Number(msg.frame_interval_ms);

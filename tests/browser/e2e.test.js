@@ -248,7 +248,9 @@ async function capture(session, behave, { shots = null } = {}) {
 
 function expectOutcome(run, outcome, reason) {
   console.log(`${run.result.outcome} ${JSON.stringify(run.result.reasons)} in ${run.ms} ms after Start (${run.sent} frames)`);
-  const trail = JSON.stringify(run.instructions.map((i) => [i.step, i.code, i.challenge]));
+  // The scores say why when a case fails on another machine (CI keeps this output).
+  console.log(`scores ${JSON.stringify(run.session.decision.scores)}`);
+  const trail = JSON.stringify(run.instructions.map((i) => [i.step, i.code, i.challenge, i.step_remaining_ms]));
   assert.equal(run.result.outcome, outcome, `outcome ${run.result.outcome} ${JSON.stringify(run.result.reasons)}; ${trail}`);
   if (reason) assert.ok(run.result.reasons.includes(reason), `reasons ${JSON.stringify(run.result.reasons)} include ${reason}; ${trail}`);
   assert.equal(run.session.decision.outcome, outcome, 'GET /v1/sessions agrees');

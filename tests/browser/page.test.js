@@ -114,6 +114,36 @@ test('frames: JPEG after a frame message, at most one per interval, steered by r
   }
 });
 
+test('credit flow: no frame before a credit, one frame per credit, a repeated credit is not two', async () => {
+  scripts.set('tok-credit', async (c) => {
+    c.send(ready({ frame_interval_ms: 50, flow: 'credit' }));
+    c.send(instruction('document', { code: null, progress: 0.1 }));
+  });
+  const b = await open('tok-credit');
+  try {
+    const c = await conn('tok-credit');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(c.frames.length, 0, 'nothing is sent without a credit');
+    // A credit offered again before it was used (the server withdrew and re-offered it) is
+    // still one frame.
+    c.send({ type: 'credit', frames: 1 });
+    c.send({ type: 'credit', frames: 1 });
+    await c.framesAtLeast(1);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(c.frames.length, 1, 'one frame for a credit and its repeat');
+    const before = c.frames.length;
+    for (let i = 0; i < 3; i += 1) {
+      c.send({ type: 'credit', frames: 1 });
+      await c.framesAtLeast(before + i + 1);
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(c.frames.length, before + 3, 'one frame per credit');
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
 test('instructions: step, hint, overlay, progress and challenge arrow; aria-live announces each', async () => {
   let c;
   scripts.set('tok-steps', async (x) => {

@@ -192,6 +192,11 @@ impl ChallengeTracker {
         }
     }
 
+    /// Whether `pose` is away from the person's frontal pose (not `Neutral`).
+    pub(crate) fn is_turned(&self, pose: HeadPose, config: &ChallengeConfig) -> bool {
+        posture(pose, self.frontal, config) != Posture::Neutral
+    }
+
     /// The movement currently asked for.
     pub(crate) fn asked(&self) -> Option<ChallengeAction> {
         match self.phase {

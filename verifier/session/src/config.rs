@@ -59,9 +59,12 @@ pub struct ChallengeConfig {
     pub nod_deg: f32,
     /// Within this many degrees of the frontal pose on both axes, the head faces the camera.
     pub neutral_deg: f32,
-    /// Cosine similarity to the face step's person below which a challenge frame shows
-    /// someone else.
+    /// Cosine similarity to the face step's person below which a challenge frame facing the
+    /// camera (within `neutral_deg`) shows someone else.
     pub continuity_min: f32,
+    /// The same for a frame whose head is turned or tilted away from the frontal pose: a turned
+    /// head embeds less like the frontal reference, so it is held to a lower bar.
+    pub continuity_turned_min: f32,
     /// Consecutive frames of someone else (or of no face) that fail the challenge.
     pub max_changed_frames: usize,
 }
@@ -97,6 +100,7 @@ impl SessionConfig {
                 nod_deg: 10.0,
                 neutral_deg: 8.0,
                 continuity_min: 0.35,
+                continuity_turned_min: 0.3,
                 max_changed_frames: 3,
             },
         }

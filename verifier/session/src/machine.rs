@@ -73,8 +73,11 @@ pub enum Analysis {
     Document,
     /// The portrait on a card's front.
     DocumentFront,
-    /// The live face: quality, embedding, head pose.
+    /// The live face at the face step: quality, embedding, head pose, and whether the face is
+    /// one printed on a document still in view (the portrait is no live face).
     Face,
+    /// The live face during the challenge: quality, embedding, head pose.
+    Challenge,
     /// Nothing: the session is decided.
     None,
 }
@@ -171,6 +174,8 @@ pub struct Session {
     face_review: bool,
     tracker: Option<ChallengeTracker>,
     changed: usize,
+    /// Similarities to the reference of the challenge frames facing the camera.
+    facing: Vec<f32>,
     scores: Scores,
     used: Vec<FrameId>,
     last: Option<Instruction>,
@@ -208,6 +213,7 @@ impl Session {
             face_review: false,
             tracker: None,
             changed: 0,
+            facing: Vec::new(),
             used: Vec::new(),
             last: None,
             outputs: VecDeque::new(),
@@ -226,7 +232,8 @@ impl Session {
         match self.step {
             Step::Document => Analysis::Document,
             Step::DocumentFront => Analysis::DocumentFront,
-            Step::Face | Step::Challenge => Analysis::Face,
+            Step::Face => Analysis::Face,
+            Step::Challenge => Analysis::Challenge,
             Step::Done => Analysis::None,
         }
     }
@@ -503,7 +510,17 @@ impl Session {
         if let Some(s) = similarity {
             self.scores.continuity_min = Some(self.scores.continuity_min.map_or(s, |m| m.min(s)));
         }
-        let same = similarity.is_some_and(|s| s >= self.config.challenge.continuity_min);
+        // A turned head embeds less like the frontal reference: its frames meet a lower bar.
+        let turned = match (&self.tracker, face.pose) {
+            (Some(t), Some(p)) => t.is_turned(p, &self.config.challenge),
+            _ => false,
+        };
+        let bar =
+            if turned { self.config.challenge.continuity_turned_min } else { self.config.challenge.continuity_min };
+        let same = similarity.is_some_and(|s| s >= bar);
+        if let (Some(s), false, Some(_)) = (similarity, turned, face.pose) {
+            self.facing.push(s);
+        }
         self.changed = if same { 0 } else { self.changed + 1 };
         self.used.push(frame);
         if self.changed >= self.config.challenge.max_changed_frames.max(1) {
@@ -520,6 +537,12 @@ impl Session {
             Progress::Holding => Some("challenge.hold"),
             Progress::Passed => {
                 self.scores.challenge_reached = tracker.reached.clone();
+                // Frame by frame a turned stranger can pass the lower bar; facing the camera,
+                // the frames as a whole must be the face step's person.
+                if median(&self.facing).is_some_and(|m| m < self.config.challenge.continuity_min) {
+                    self.decide_now(Outcome::Rejected, vec!["liveness.challenge_failed"], now);
+                    return None;
+                }
                 self.finish(now);
                 return None;
             }
@@ -645,6 +668,12 @@ fn dedup(codes: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
         }
     }
     out
+}
+
+fn median(values: &[f32]) -> Option<f32> {
+    let mut v = values.to_vec();
+    v.sort_by(f32::total_cmp);
+    v.get(v.len() / 2).copied()
 }
 
 fn median_pose(poses: &[HeadPose]) -> Option<HeadPose> {

@@ -8,7 +8,7 @@
 use session::{Analysis, FaceFindings, Findings, HeadPose, PortraitFinding};
 use sha2::{Digest, Sha256};
 use vision::face::{
-    AlignedFace, DocumentLayout, Embedding, FaceBox, PortraitConfig, PortraitMiss, QualityConfig, assess,
+    AlignedFace, DocumentLayout, Embedding, FaceBox, PortraitConfig, PortraitMiss, QualityConfig, assess, find_card,
     find_front_portrait, find_portrait, head_pose, largest,
 };
 use vision::frame::{DecodeLimits, Frame, decode};
@@ -92,10 +92,19 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
             let (portrait, crop) = portrait_finding(find_front_portrait(&frame, faces, cx.portrait).map_err(model)?);
             (Partial::Done(Findings::DocumentFront(portrait)), crop)
         }
-        Analysis::Face => {
+        Analysis::Face | Analysis::Challenge => {
             let detected = faces.detector.detect(&frame).map_err(model)?;
             let quality = assess(&frame, &detected, cx.quality);
             let face = largest(&detected);
+            // At the face step, a face on a document still held up is its printed portrait,
+            // not the person: with an MRZ in view, or the face framed by a card's edges, the
+            // person is asked to put the document down. (A face beside the document passes;
+            // the challenge then asks a printed face to move.)
+            let on_document = analysis == Analysis::Face
+                && face.is_some_and(|f| {
+                    find_card(&frame, &f, &cx.portrait.card).is_some()
+                        || read_mrz(&frame, &cx.engines.mrz, cx.today).location.is_some()
+                });
             let aligned = face.and_then(|f| faces.embedder.align(&frame, &f));
             let pose = match face {
                 Some(f) => cx.engines.mesh.landmarks(&frame, &f).map_err(model)?.map(|m| {
@@ -104,7 +113,8 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
                 }),
                 None => None,
             };
-            let issue = quality.issues.first().map(|i| i.code());
+            let issue =
+                if on_document { Some("face.document_in_view") } else { quality.issues.first().map(|i| i.code()) };
             (Partial::Face { issue, rank: quality.rank(), aligned, pose }, face.map(|f| f.bbox))
         }
         Analysis::None => return Err(FrameError::Corrupt("the session is decided".into())),

@@ -43,6 +43,7 @@ struct RawChallenge {
     nod_deg: f32,
     neutral_deg: f32,
     continuity_min: f32,
+    continuity_turned_min: f32,
     max_changed_frames: usize,
 }
 
@@ -55,6 +56,8 @@ pub struct RawCapture {
     frame_interval_ms: u64,
     max_frame_interval_ms: u64,
     idle_timeout_secs: u64,
+    credit_timeout_ms: u64,
+    frames_beyond_threads: usize,
     batch_max_faces: usize,
     batch_max_wait_ms: u64,
 }
@@ -88,6 +91,12 @@ pub struct CaptureConfig {
     pub max_frame_interval: Duration,
     /// A connection silent for this long is closed (4408); the session may resume.
     pub idle_timeout: Duration,
+    /// A credit the page has not used within this is withdrawn (its analysis slot goes to
+    /// another session) and offered again.
+    pub credit_timeout: Duration,
+    /// Frames admitted to analysis at once beyond the pool's threads: a frame on its way from a
+    /// page after its credit, so a core is not idle meanwhile.
+    pub frames_beyond_threads: usize,
     /// Face crops embedded in one shared model run, across sessions.
     pub batch_max_faces: usize,
     /// How long the first crop of a batch waits for others.
@@ -167,6 +176,13 @@ pub fn validate(
             ch.continuity_min.to_string(),
         ));
     }
+    if !(-1.0..=ch.continuity_min).contains(&ch.continuity_turned_min) {
+        return Err(invalid(
+            "session.challenge.continuity_turned_min",
+            "must be a cosine in -1..=continuity_min",
+            ch.continuity_turned_min.to_string(),
+        ));
+    }
     let machine = SessionConfig {
         budget,
         document_budget: secs("session.document_secs", s.document_secs)?,
@@ -189,6 +205,7 @@ pub fn validate(
             nod_deg: ch.nod_deg,
             neutral_deg: ch.neutral_deg,
             continuity_min: ch.continuity_min,
+            continuity_turned_min: ch.continuity_turned_min,
             max_changed_frames: count("session.challenge.max_changed_frames", ch.max_changed_frames)?,
         },
     };
@@ -209,6 +226,8 @@ pub fn validate(
         frame_interval: Duration::from_millis(c.frame_interval_ms),
         max_frame_interval: Duration::from_millis(c.max_frame_interval_ms),
         idle_timeout: secs("capture.idle_timeout_secs", c.idle_timeout_secs)?,
+        credit_timeout: Duration::from_millis(c.credit_timeout_ms.max(1)),
+        frames_beyond_threads: c.frames_beyond_threads,
         batch_max_faces: count("capture.batch_max_faces", c.batch_max_faces)?,
         batch_max_wait: Duration::from_millis(c.batch_max_wait_ms),
     };

@@ -1,11 +1,16 @@
 //! One capture connection: the socket loop between the page, the session's state machine and
 //! the analysis jobs.
 //!
-//! Per session at most one frame is analysed at a time and at most one waits (the newest: a
-//! frame arriving while another waits replaces it), so a busy pool drops old frames instead of
-//! queueing them, and the analysed rate follows the pool's speed. The page is asked to slow
-//! down (`rate`) when analysis takes longer than its interval. Frames' bytes are dropped once
-//! analysed, except the few kept as evidence candidates; only their hashes stay.
+//! Flow: when the session has no frame in analysis and an analysis slot is free (the service's
+//! admission semaphore, fair across sessions), the server sends the page a `credit`; the page
+//! draws a fresh frame and sends it, and its analysis starts on arrival with the slot already
+//! held. So a frame never waits behind other sessions' frames, and under load every session
+//! gets its turn in order. A credit unused within `credit_timeout` is withdrawn and offered
+//! again. A page that sends without credit is served too: per session at most one frame is
+//! analysed at a time and at most one waits (the newest: a frame arriving while another waits
+//! replaces it), so a busy pool drops old frames instead of queueing them, and the page is asked
+//! to slow down (`rate`) when analysis takes longer than its interval. Frames' bytes are dropped
+//! once analysed, except the few kept as evidence candidates; only their hashes stay.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -144,6 +149,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
         max_frame_bytes: cfg.max_frame_bytes,
         frame_interval_ms: cfg.frame_interval.as_millis() as u64,
         budget_ms: remaining.as_millis() as u64,
+        flow: "credit",
     };
     if send(socket, &ready).await.is_err() {
         return Some(cap);
@@ -162,6 +168,8 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
     }
     let mut inflight: Option<Job> = None;
     let mut waiting: Option<Pending> = None;
+    // A credit sent and not yet used: the slot it holds, and when it was sent.
+    let mut granted: Option<(tokio::sync::OwnedSemaphorePermit, Instant)> = None;
     let mut next_seq: Option<u64> = None;
     let mut last_message = Instant::now();
     let mut last_accepted: Option<Instant> = None;
@@ -212,7 +220,13 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         last_accepted = Some(now);
                         cap.next_frame += 1;
                         let frame = Pending { id: FrameId(cap.next_frame), seq: seq.unwrap_or(cap.next_frame), bytes, at: now };
-                        if waiting.replace(frame).is_some() {
+                        // A credit is granted only with no frame in analysis, so this is the frame
+                        // it asked for: its slot is held and analysis starts now.
+                        if inflight.is_none()
+                            && let Some((permit, _)) = granted.take()
+                        {
+                            inflight = Some(start_job(svc, &cap, frame, permit));
+                        } else if waiting.replace(frame).is_some() {
                             metrics::counter!("capture_frames_dropped_total").increment(1);
                         }
                     }
@@ -268,6 +282,19 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                 let frame = waiting.take().expect("the branch runs only with a waiting frame");
                 inflight = Some(start_job(svc, &cap, frame, permit));
             }
+            permit = svc.admission.clone().acquire_owned(), if inflight.is_none() && waiting.is_none() && granted.is_none() => {
+                let Ok(permit) = permit else { return park(cap, false) };
+                if send(socket, &ServerMessage::Credit { frames: 1 }).await.is_err() {
+                    return park(cap, false);
+                }
+                granted = Some((permit, Instant::now()));
+            }
+            () = tokio::time::sleep_until(granted.as_ref().map_or(far_future(), |(_, at)| *at + cfg.credit_timeout).into()), if granted.is_some() => {
+                // Unused: the slot goes back to the queue, and the credit is offered again when
+                // this session's turn comes.
+                metrics::counter!("capture_credits_withdrawn_total").increment(1);
+                granted = None;
+            }
             () = tokio::time::sleep_until(deadline.into()) => {
                 cap.machine.handle_input(Input::Timeout(Instant::now()));
                 if flush(svc, &mut cap, socket, &mut deadline, &mut current).await {
@@ -281,6 +308,11 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
             }
         }
     }
+}
+
+/// A time no timer reaches (for a `select!` branch that is disabled anyway).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
 }
 
 /// Parks the state for a reconnection; a job still in flight is cancelled (its frame will

@@ -98,7 +98,9 @@ impl CaptureService {
             quality,
             portrait,
             model_versions,
-            admission: Arc::new(tokio::sync::Semaphore::new(rayon::current_num_threads() + 1)),
+            admission: Arc::new(tokio::sync::Semaphore::new(
+                rayon::current_num_threads() + capture.frames_beyond_threads,
+            )),
             live: Mutex::new(HashMap::new()),
         }
     }

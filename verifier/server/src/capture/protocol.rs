@@ -114,6 +114,16 @@ pub enum ServerMessage {
         frame_interval_ms: u64,
         /// The session's remaining budget.
         budget_ms: u64,
+        /// `credit`: the server says when it can take the next frame (a `credit` message) and a
+        /// page that knows the flow sends one frame per credit, drawn when the credit arrives, so
+        /// each frame is fresh and starts its analysis at once. A page that sends without
+        /// credit is still served, its frames waiting for the pool (the newest wins).
+        flow: &'static str,
+    },
+    /// The server can analyse one more frame now: draw and send one.
+    Credit {
+        /// Frames the page may send (1: one credit is outstanding at a time).
+        frames: u32,
     },
     /// What to do now.
     Instruction {
@@ -245,6 +255,7 @@ mod tests {
     fn server_messages_have_the_documented_shape() {
         let m = ServerMessage::result(Outcome::Review, &["identity.name_mismatch"]);
         assert_eq!(m.to_json(), r#"{"type":"result","outcome":"review","reasons":["identity.name_mismatch"]}"#);
+        assert_eq!(ServerMessage::Credit { frames: 1 }.to_json(), r#"{"type":"credit","frames":1}"#);
         let e = ServerMessage::error("frame.too_large", "3000000 bytes");
         assert_eq!(e.to_json(), r#"{"type":"error","code":"frame.too_large","message":"3000000 bytes"}"#);
     }

@@ -4,7 +4,8 @@
 //! Prints one JSON object: frame-to-feedback latency (p50, p95, max), frames sent, analysed,
 //! refused and dropped, sessions decided and how long after the last frame each decision
 //! needed, and the server's resident memory when its pid is given. It sends traffic only to the
-//! URL given (a local service); it follows the server's `rate` messages like the page does.
+//! URL given (a local service); it follows the server's `credit` and `rate` messages like the
+//! page does (a frame per credit, at most `--fps`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -196,6 +197,9 @@ async fn one_session(
     let end = Instant::now() + Duration::from_secs(seconds);
     let mut next_send = Instant::now();
     let mut seq = 0u64;
+    // `ready.flow == "credit"`: send only against a credit, as the page does.
+    let mut credit_flow = false;
+    let mut credit = false;
     loop {
         tokio::select! {
             message = socket.next() => {
@@ -213,6 +217,8 @@ async fn one_session(
                             last_feedback_seq = Some((v["seq"].as_u64().unwrap_or(0), at));
                         }
                     }
+                    Some("ready") => credit_flow = v["flow"] == "credit",
+                    Some("credit") => credit = true,
                     Some("rate") => {
                         if let Some(ms) = v["frame_interval_ms"].as_u64() {
                             interval = Duration::from_millis(ms).max(Duration::from_secs_f64(1.0 / fps.max(0.1)));
@@ -226,17 +232,21 @@ async fn one_session(
                     _ => {}
                 }
             }
-            () = tokio::time::sleep_until(next_send.into()) => {
+            () = tokio::time::sleep_until(end.into()) => break,
+            () = tokio::time::sleep_until(next_send.into()), if credit || !credit_flow => {
                 if Instant::now() >= end {
                     break;
                 }
+                credit = false;
                 let frame = &frames[(seq as usize + index) % frames.len()];
                 socket.send(Message::text(json!({"type": "frame", "seq": seq, "captured_at_ms": seq as f64 * interval.as_secs_f64() * 1000.0}).to_string())).await?;
                 socket.send(Message::binary(frame.clone())).await?;
                 sent_at.insert(seq, Instant::now());
                 figures.sent += 1;
                 seq += 1;
-                next_send += interval;
+                // At most one frame per interval: on a steady cadence when pushing, from this
+                // send when the next one waits for a credit.
+                next_send = if credit_flow { Instant::now() + interval } else { next_send + interval };
             }
         }
     }

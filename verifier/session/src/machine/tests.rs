@@ -112,7 +112,7 @@ fn run_with(
             Analysis::DocumentFront => {
                 Findings::DocumentFront(PortraitFinding::Found { embedding: person(p.portrait), score: 0.9 })
             }
-            Analysis::Face => {
+            Analysis::Face | Analysis::Challenge => {
                 let pose = if p.follows_challenge { pose_for(asked) } else { pose_for(None) };
                 face_findings(p.face, pose)
             }
@@ -200,6 +200,43 @@ fn someone_else_taking_over_during_the_challenge_fails_it() {
                 }
                 other => Some(other),
             }
+        });
+        assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Rejected, &["liveness.challenge_failed"][..]));
+    }
+}
+
+/// Whether the scripted pose is a movement (not the frontal pose `pose_for(None)`).
+fn is_turned(face: &FaceFindings) -> bool {
+    face.pose.is_some_and(|p| p.yaw_deg.abs() > 10.0 || p.pitch_deg.abs() > 10.0)
+}
+
+#[test]
+fn a_turned_head_embeds_less_alike_and_still_passes() {
+    // Turned frames at 71 degrees from the reference (cos 0.326): under `continuity_min` (0.35),
+    // over `continuity_turned_min` (0.3), as a real turned head scores lower than a frontal one.
+    for seed in [1, 2, 3] {
+        let (d, _) = run_with(SessionConfig::example(), GENUINE, None, seed, |_, f| match f {
+            Findings::Face(mut face) if is_turned(&face) => {
+                face.embedding = Some(person(71.0));
+                Some(Findings::Face(face))
+            }
+            other => Some(other),
+        });
+        assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Accepted, &[][..]), "seed {seed}");
+    }
+}
+
+#[test]
+fn a_look_alike_who_passes_only_turned_takes_over_and_fails() {
+    // From frame 7 on, someone at 71 degrees: turned frames pass the lower bar, the frames
+    // facing the camera do not.
+    for seed in [1, 2, 3] {
+        let (d, _) = run_with(SessionConfig::example(), GENUINE, None, seed, |i, f| match f {
+            Findings::Face(mut face) if i >= 7 => {
+                face.embedding = Some(person(71.0));
+                Some(Findings::Face(face))
+            }
+            other => Some(other),
         });
         assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Rejected, &["liveness.challenge_failed"][..]));
     }
