@@ -402,6 +402,11 @@ function onMessage(msg) {
         followCamera(msg.camera).then(() => scheduleFrame(0));
       }
       break;
+    case 'flash':
+      // The screen-flash nonce: the colour fills the screen around the face oval at once (its
+      // reflection on the face is what the server measures), until the next `flash`.
+      showFlash(Array.isArray(msg.rgb) && msg.rgb.length === 3 ? msg.rgb : null, msg.colour);
+      break;
     case 'credit':
       // One outstanding credit at a time: a credit offered again replaces the unused one.
       credit = Math.max(credit, Math.min(Number(msg.frames) || 0, 1));
@@ -416,6 +421,7 @@ function onMessage(msg) {
       if (msg.code === 'session.decided') stopFrames();
       break;
     case 'result':
+      showFlash(null);
       state.result = msg;
       stopFrames();
       stopCamera();
@@ -425,6 +431,15 @@ function onMessage(msg) {
       // `feedback` and `pong` need nothing shown: the server sends an `instruction` whenever what
       // the person should do changes.
       break;
+  }
+}
+
+function showFlash(rgb, name) {
+  if (rgb && rgb.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
+    document.documentElement.style.setProperty('--flash', `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`);
+    document.body.dataset.flash = String(name || 'on');
+  } else {
+    delete document.body.dataset.flash;
   }
 }
 

@@ -160,7 +160,7 @@ const face = (who, pose) => set.faces[who].poses[pose];
  * People: each maps the server's last instruction to what is in front of the camera.
  * `doc` names a document role of the set; `who` the face ('holder' or 'other').
  */
-function person({ doc = 'passport', who = 'holder', follows = true, beside = false }) {
+function person({ doc = 'passport', who = 'holder', follows = true, beside = false, light = 'live' }) {
   return (i) => {
     if (i.step === 'document' || i.step === 'document_front') {
       const side = doc === 'td1' ? (i.step === 'document_front' || i.code === 'document.turn_over' ? 'td1_front' : 'td1_back') : doc;
@@ -173,8 +173,10 @@ function person({ doc = 'passport', who = 'holder', follows = true, beside = fal
       pose = i.challenge;
     }
     const f = `${who}_${pose}`;
-    // Asked to look at the camera, the person lowers the document.
-    return { kind: 'face', image: f };
+    // Asked to look at the camera, the person lowers the document. `light`: a live face
+    // reflects the page's flash ('live'); a recording of another session shows its colours
+    // ('replay'); a photo held to the camera or an injected stream reflects nothing ('none').
+    return { kind: 'face', image: f, light };
   };
 }
 
@@ -271,6 +273,8 @@ test('genuine passport holder: accepted (screenshots of each step)', { skip }, a
   console.log(`genuine passport: ${r.result.outcome} in ${r.ms} ms after Start, ${r.sent} frames`);
   expectOutcome(r, 'accepted');
   assert.equal(r.shown, 'Identity confirmed');
+  const scores = r.session.decision.scores;
+  assert.ok(scores.flash.length >= 4 && scores.flash_correlation >= 0.85, `the flash was seen on the face: ${JSON.stringify(scores)}`);
 });
 
 test('TD1 card holder: back, turned over when told, then the face: accepted', { skip }, async () => {
@@ -297,6 +301,18 @@ test('another person holding the passport up beside their own face: rejected wit
 test('the holder ignores the challenge (keeps facing front): rejected with liveness.challenge_failed', { skip }, async () => {
   const r = await capture(await createSession(), person({ doc: 'passport', follows: false }));
   expectOutcome(r, 'rejected', 'liveness.challenge_failed');
+});
+
+test('a photo of the holder held to the camera (reflects no flash): rejected with liveness.replay_detected', { skip }, async () => {
+  const r = await capture(await createSession(), person({ doc: 'passport', follows: false, light: 'none' }));
+  expectOutcome(r, 'rejected', 'liveness.replay_detected');
+  assert.ok(r.instructions.some((i) => i.code === 'flash.hold_still'), 'told to hold still for the flash');
+  assert.ok(!r.instructions.some((i) => i.step === 'challenge'), 'stopped before the challenge');
+});
+
+test('a recording of another session replayed (its own flash colours): rejected with liveness.replay_detected', { skip }, async () => {
+  const r = await capture(await createSession(), person({ doc: 'passport', light: 'replay' }));
+  expectOutcome(r, 'rejected', 'liveness.replay_detected');
 });
 
 test('a name other than the expected one: review with identity.name_mismatch', { skip }, async () => {

@@ -144,6 +144,41 @@ test('credit flow: no frame before a credit, one frame per credit, a repeated cr
   }
 });
 
+test('flash: each colour fills the screen around the face oval at once, and clears', async () => {
+  let c;
+  scripts.set('tok-flash', async (x) => {
+    c = x;
+    x.send(ready());
+    x.send(instruction('face', { code: 'flash.hold_still', progress: 0.5 }));
+  });
+  const b = await open('tok-flash');
+  const { page } = b;
+  try {
+    await conn('tok-flash');
+    await page.waitForSelector('#screen-capture:not([hidden])');
+    assert.match(await page.locator('#hint').innerText(), /screen will change colour/);
+    const look = () => page.evaluate(() => ({
+      flash: document.body.dataset.flash || null,
+      body: getComputedStyle(document.body).backgroundColor,
+      around: getComputedStyle(document.querySelector('.overlay-face')).boxShadow,
+    }));
+    for (const [colour, rgb] of [['red', [255, 0, 0]], ['cyan', [0, 255, 255]]]) {
+      c.send({ type: 'flash', colour, rgb });
+      await page.waitForFunction((name) => document.body.dataset.flash === name, colour);
+      const seen = await look();
+      assert.equal(seen.body, `rgb(${rgb.join(', ')})`);
+      assert.ok(seen.around.includes(`rgb(${rgb.join(', ')})`), seen.around);
+    }
+    c.send({ type: 'flash', colour: null, rgb: null });
+    await page.waitForFunction(() => !document.body.dataset.flash);
+    const after = await look();
+    assert.notEqual(after.body, 'rgb(0, 255, 255)');
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
 test('instructions: step, hint, overlay, progress and challenge arrow; aria-live announces each', async () => {
   let c;
   scripts.set('tok-steps', async (x) => {

@@ -68,6 +68,16 @@ function installFakeCamera({ mode, width, height, fps, cameras }) {
   };
   window.__person = person;
   let canvas = null;
+  /** The colour the capture page shows around the oval now, or null. */
+  function pageFlash() {
+    if (!document.body || !document.body.dataset.flash) return null;
+    return getComputedStyle(document.documentElement).getPropertyValue('--flash').trim() || null;
+  }
+  /** Another session's flash, recorded: its own colours on its own clock. */
+  function replayColour(t) {
+    const cycle = ['rgb(255, 0, 255)', null, 'rgb(0, 255, 0)', 'rgb(0, 0, 255)', null, 'rgb(255, 255, 0)', 'rgb(255, 0, 0)', null];
+    return cycle[Math.floor(t / 0.27) % cycle.length];
+  }
   function draw() {
     const ctx = canvas.getContext('2d');
     const t = (performance.now() - person.started) / 1000;
@@ -98,6 +108,17 @@ function installFakeCamera({ mode, width, height, fps, cameras }) {
       const dx = Math.sin(t * 1.1) * width * 0.006;
       const dy = Math.cos(t * 0.8) * height * 0.005;
       ctx.drawImage(f, (width - f.width * k) / 2 + dx, (height - f.height * k) / 2 + dy, f.width * k, f.height * k);
+      // The screen's light on the face: a live face takes on the colour the page shows now
+      // (10 %, as a phone's screen at arm's length does); a recording of another session shows
+      // that session's colours ('replay'); a photo or an injected stream, nothing.
+      const light = s.light === 'replay' ? replayColour(t) : s.light === 'none' ? null : pageFlash();
+      if (light) {
+        ctx.save();
+        ctx.globalAlpha = 0.1;
+        ctx.fillStyle = light;
+        ctx.fillRect(0, 0, width, height);
+        ctx.restore();
+      }
     } else if (s.kind === 'beside' && img(s.face) && img(s.document)) {
       // A face on the left, the document held up beside it on the right.
       const f = img(s.face);

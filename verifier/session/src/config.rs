@@ -10,6 +10,7 @@ use vision::face::MatchPolicy;
 use vision::mrz::ConsensusConfig;
 
 use crate::challenge::ChallengeAction;
+use crate::flash::{FlashColour, FlashConfig};
 
 /// Everything one session needs to know.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,8 @@ pub struct SessionConfig {
     pub face_match: MatchPolicy,
     /// The head-movement challenge.
     pub challenge: ChallengeConfig,
+    /// The screen-flash nonce, between the face match and the challenge.
+    pub flash: FlashConfig,
 }
 
 /// The head-movement challenge's settings.
@@ -102,6 +105,33 @@ impl SessionConfig {
                 continuity_min: 0.35,
                 continuity_turned_min: 0.3,
                 max_changed_frames: 3,
+            },
+            flash: FlashConfig {
+                enabled: true,
+                colours: vec![
+                    FlashColour::Red,
+                    FlashColour::Green,
+                    FlashColour::Blue,
+                    FlashColour::Yellow,
+                    FlashColour::Magenta,
+                    FlashColour::Cyan,
+                ],
+                min_colours: 4,
+                max_colours: 6,
+                min_colour: Duration::from_millis(200),
+                max_colour: Duration::from_millis(300),
+                frames_per_colour: 2.5,
+                max_paced_colour: Duration::from_millis(1200),
+                min_lead_in: Duration::from_millis(300),
+                max_lead_in: Duration::from_millis(900),
+                settle: Duration::from_millis(700),
+                max_lag: Duration::from_millis(600),
+                transition_guard: Duration::from_millis(40),
+                min_frames: 5,
+                min_distinct: 3,
+                pass_correlation: 0.85,
+                review_correlation: 0.6,
+                min_gain: 0.01,
             },
         }
     }

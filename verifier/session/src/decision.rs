@@ -71,4 +71,8 @@ pub struct Scores {
     pub challenge_reached: Vec<(ChallengeAction, Duration)>,
     /// The lowest similarity of a challenge frame to the face step's person.
     pub continuity_min: Option<f32>,
+    /// The screen-flash colours shown, in order.
+    pub flash: Vec<crate::flash::FlashColour>,
+    /// The flash check's score, when it ran.
+    pub flash_score: Option<crate::flash::FlashScore>,
 }

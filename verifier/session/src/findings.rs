@@ -51,6 +51,9 @@ pub struct FaceFindings {
     pub embedding: Option<Embedding>,
     /// The head's pose, when a face was found.
     pub pose: Option<HeadPose>,
+    /// The mean colour (R, G, B, 0-255) of the face's skin, when a face was found: what the
+    /// screen-flash check reads.
+    pub skin: Option<[f32; 3]>,
 }
 
 /// Head pose in the person's own directions, degrees.

@@ -39,6 +39,7 @@ pub mod challenge;
 pub mod config;
 pub mod decision;
 pub mod findings;
+pub mod flash;
 pub mod identity;
 mod machine;
 

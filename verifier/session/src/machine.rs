@@ -17,6 +17,7 @@ use crate::challenge::{ChallengeAction, ChallengePlan, ChallengeTracker, Progres
 use crate::config::SessionConfig;
 use crate::decision::{Decision, Outcome, Scores};
 use crate::findings::{FaceFindings, Findings, HeadPose, PortraitFinding};
+use crate::flash::{FlashColour, FlashPlan, FlashVerdict, SkinSample, score};
 use crate::identity::{ExpectedIdentity, IdentityMatch, compare};
 
 /// What the person is asked to do.
@@ -148,10 +149,25 @@ pub enum Output {
         /// The frame.
         frame: FrameId,
     },
+    /// Show this colour full-screen around the face oval now (`None`: stop showing one).
+    Flash(Option<FlashColour>),
     /// The decision; it comes once, and the session takes no more input after it.
     Decision(Box<Decision>),
     /// Nothing more now: call back with [`Input::Timeout`] at this instant at the latest.
     Timeout(Instant),
+}
+
+/// The screen flash of one session, once the face has matched.
+#[derive(Debug)]
+struct FlashRun {
+    plan: FlashPlan,
+    /// When each change was sent to the page (the first entry: the start, no colour).
+    shown: Vec<(Instant, Option<FlashColour>)>,
+    /// When the next change is due, and which step it is (`plan.steps.len()`: the end).
+    next: (Instant, usize),
+    /// When the check runs (set once the last colour is cleared).
+    check_at: Option<Instant>,
+    samples: Vec<SkinSample>,
 }
 
 /// One verification session.
@@ -174,6 +190,14 @@ pub struct Session {
     face_review: bool,
     tracker: Option<ChallengeTracker>,
     changed: usize,
+    /// The screen flash under way, between the match and the challenge.
+    flash: Option<FlashRun>,
+    /// The face step's last frames' skin colours (the flash's baseline).
+    skin_before: Vec<SkinSample>,
+    /// The flash drawn for this session.
+    flash_plan: FlashPlan,
+    /// Whether the flash check asked for a reviewer.
+    flash_review: bool,
     /// Similarities to the reference of the challenge frames facing the camera.
     facing: Vec<f32>,
     scores: Scores,
@@ -183,8 +207,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session started at `now`. `seed` draws the challenge (the caller takes it from a
-    /// secure random source); `today` is the date documents are checked against.
+    /// A new session started at `now`. `seed` draws the challenge and the screen flash (the
+    /// caller takes it from a secure random source); `today` is the date documents are checked against.
     pub fn new(
         config: SessionConfig,
         expected: Option<ExpectedIdentity>,
@@ -193,6 +217,7 @@ impl Session {
         now: Instant,
     ) -> Session {
         let plan = ChallengePlan::draw(&config.challenge, seed);
+        let flash_plan = FlashPlan::draw(&config.flash, seed);
         let consensus = MrzConsensus::new(today, config.consensus);
         let mut session = Session {
             scores: Scores { challenge: plan.steps.iter().map(|s| s.1).collect(), ..Scores::default() },
@@ -213,6 +238,10 @@ impl Session {
             face_review: false,
             tracker: None,
             changed: 0,
+            flash: None,
+            flash_plan,
+            skin_before: Vec::new(),
+            flash_review: false,
             facing: Vec::new(),
             used: Vec::new(),
             last: None,
@@ -232,6 +261,8 @@ impl Session {
         match self.step {
             Step::Document => Analysis::Document,
             Step::DocumentFront => Analysis::DocumentFront,
+            // During the flash the match is made: only the face's colour is read.
+            Step::Face if self.flash.is_some() => Analysis::Challenge,
             Step::Face => Analysis::Face,
             Step::Challenge => Analysis::Challenge,
             Step::Done => Analysis::None,
@@ -301,6 +332,9 @@ impl Session {
         if let Some(t) = self.tracker.as_ref().and_then(|t| t.deadline(&self.config.challenge)) {
             next = next.min(t);
         }
+        if let Some(f) = &self.flash {
+            next = next.min(f.check_at.unwrap_or(f.next.0));
+        }
         next
     }
 
@@ -328,10 +362,68 @@ impl Session {
             };
             return self.decide_now(Outcome::Rejected, vec![reason], now);
         }
+        self.flash_time(now);
+        if self.step == Step::Done {
+            return;
+        }
         if let Some(tracker) = &mut self.tracker
             && let Progress::Failed(reason) = tracker.tick(now, &self.config.challenge)
         {
             self.decide_now(Outcome::Rejected, vec![reason], now);
+        }
+    }
+
+    /// Starts the screen flash (the face has matched): colours at drawn times, then the check.
+    fn start_flash(&mut self, now: Instant) {
+        // Each colour lasts long enough for this device's frames to see it a few times.
+        let intervals: Vec<Duration> =
+            self.skin_before.windows(2).map(|w| w[1].at.saturating_duration_since(w[0].at)).collect();
+        let plan = self.flash_plan.paced(median_duration(intervals), &self.config.flash);
+        self.scores.flash = plan.steps.iter().map(|s| s.0).collect();
+        let first = now + plan.lead_in;
+        // The last frames before the flash show the face under no colour (its baseline).
+        let samples = std::mem::take(&mut self.skin_before);
+        let since = samples.first().map_or(now, |s| s.at.min(now));
+        self.flash = Some(FlashRun { plan, shown: vec![(since, None)], next: (first, 0), check_at: None, samples });
+        self.instruct(Some("flash.hold_still"), now);
+    }
+
+    /// Time passing during the flash: the next colour is due, or the check.
+    fn flash_time(&mut self, now: Instant) {
+        let Some(run) = &mut self.flash else { return };
+        if let Some(check_at) = run.check_at {
+            if now < check_at {
+                return;
+            }
+            let s = score(&run.shown, &run.samples, &self.config.flash);
+            self.scores.flash_score = Some(s);
+            self.flash = None;
+            match s.verdict(&self.config.flash) {
+                FlashVerdict::Reflected => {}
+                FlashVerdict::Uncertain => self.flash_review = true,
+                FlashVerdict::NotReflected => {
+                    return self.decide_now(Outcome::Rejected, vec!["liveness.replay_detected"], now);
+                }
+            }
+            return self.start_challenge(now);
+        }
+        // One change per call at most: a late timer sends the colours late, and the check
+        // uses the instants they were really sent.
+        let (due, index) = run.next;
+        if now < due {
+            return;
+        }
+        match run.plan.steps.get(index) {
+            Some(&(colour, length)) => {
+                run.shown.push((now, Some(colour)));
+                run.next = (now + length, index + 1);
+                self.outputs.push_back(Output::Flash(Some(colour)));
+            }
+            None => {
+                run.shown.push((now, None));
+                run.check_at = Some(now + self.config.flash.settle);
+                self.outputs.push_back(Output::Flash(None));
+            }
         }
     }
 
@@ -436,6 +528,21 @@ impl Session {
     }
 
     fn on_face(&mut self, frame: FrameId, face: FaceFindings, now: Instant) -> Option<&'static str> {
+        if let Some(run) = &mut self.flash {
+            // The flash is under way: every face frame's skin colour is a sample (quality
+            // issues do not matter to a colour), the match is made.
+            if let Some(rgb) = face.skin {
+                run.samples.push(SkinSample { at: now, rgb });
+                self.used.push(frame);
+            }
+            return Some("flash.hold_still");
+        }
+        // The face's own colour before the flash: the baseline its check compares with.
+        if let Some(rgb) = face.skin {
+            self.skin_before.push(SkinSample { at: now, rgb });
+            let keep = self.skin_before.len().saturating_sub(8);
+            self.skin_before.drain(..keep);
+        }
         if let Some(issue) = face.issue {
             self.instruct(Some(issue), now);
             return Some(issue);
@@ -494,10 +601,18 @@ impl Session {
         }
         // The person the challenge must keep seeing: the best-ranked live frame.
         self.reference = self.live.iter().max_by(|a, b| a.rank.total_cmp(&b.rank)).map(|s| s.embedding.clone());
+        if self.config.flash.enabled {
+            self.start_flash(now);
+            return Some("flash.hold_still");
+        }
+        self.start_challenge(now);
+        None
+    }
+
+    fn start_challenge(&mut self, now: Instant) {
         let frontal = median_pose(&self.poses).unwrap_or(HeadPose { yaw_deg: 0.0, pitch_deg: 0.0 });
         self.tracker = Some(ChallengeTracker::new(self.plan.clone(), frontal, now));
         self.enter(Step::Challenge, None, now);
-        None
     }
 
     fn on_challenge(&mut self, frame: FrameId, face: FaceFindings, now: Instant) -> Option<&'static str> {
@@ -576,6 +691,10 @@ impl Session {
             outcome = Outcome::Review;
             reasons.push("face.uncertain_match");
         }
+        if self.flash_review {
+            outcome = Outcome::Review;
+            reasons.push("liveness.flash_uncertain");
+        }
         self.decide_now(outcome, reasons, now);
     }
 
@@ -586,6 +705,9 @@ impl Session {
         self.step = Step::Done;
         self.step_started = now;
         self.tracker = None;
+        if self.flash.take().is_some_and(|f| f.shown.iter().any(|s| s.1.is_some()) && f.check_at.is_none()) {
+            self.outputs.push_back(Output::Flash(None));
+        }
         let mut used = std::mem::take(&mut self.used);
         used.sort_unstable();
         used.dedup();
@@ -668,6 +790,11 @@ fn dedup(codes: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
         }
     }
     out
+}
+
+fn median_duration(mut v: Vec<Duration>) -> Option<Duration> {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
 }
 
 fn median(values: &[f32]) -> Option<f32> {

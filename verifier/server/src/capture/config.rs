@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use session::challenge::ChallengeAction;
 use session::config::{ChallengeConfig, SessionConfig};
+use session::flash::{FlashColour, FlashConfig};
 use vision::face::MatchPolicy;
 use vision::mrz::ConsensusConfig;
 
@@ -27,6 +28,30 @@ pub struct RawSession {
     refused_kind_frames: usize,
     portrait_frames: usize,
     challenge: RawChallenge,
+    flash: RawFlash,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlash {
+    enabled: bool,
+    colours: Vec<String>,
+    min_colours: usize,
+    max_colours: usize,
+    colour_min_ms: u64,
+    colour_max_ms: u64,
+    frames_per_colour: f32,
+    max_paced_colour_ms: u64,
+    lead_in_min_ms: u64,
+    lead_in_max_ms: u64,
+    settle_ms: u64,
+    max_lag_ms: u64,
+    transition_guard_ms: u64,
+    min_frames: usize,
+    min_distinct: usize,
+    pass_correlation: f32,
+    review_correlation: f32,
+    min_gain: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +80,7 @@ pub struct RawCapture {
     min_frame_interval_ms: u64,
     frame_interval_ms: u64,
     max_frame_interval_ms: u64,
+    flash_frame_interval_ms: u64,
     idle_timeout_secs: u64,
     credit_timeout_ms: u64,
     frames_beyond_threads: usize,
@@ -89,6 +115,8 @@ pub struct CaptureConfig {
     pub frame_interval: Duration,
     /// The longest interval the server asks for under load.
     pub max_frame_interval: Duration,
+    /// The interval asked for while the screen flash shows its colours.
+    pub flash_frame_interval: Duration,
     /// A connection silent for this long is closed (4408); the session may resume.
     pub idle_timeout: Duration,
     /// A credit the page has not used within this is withdrawn (its analysis slot goes to
@@ -183,6 +211,67 @@ pub fn validate(
             ch.continuity_turned_min.to_string(),
         ));
     }
+    let fl = &s.flash;
+    let mut colours = Vec::new();
+    for name in &fl.colours {
+        match FlashColour::parse(name) {
+            Some(c) if !colours.contains(&c) => colours.push(c),
+            Some(_) => return Err(invalid("session.flash.colours", "lists a colour twice", name.clone())),
+            None => {
+                return Err(invalid(
+                    "session.flash.colours",
+                    "expected red, green, blue, yellow, magenta or cyan",
+                    name.clone(),
+                ));
+            }
+        }
+    }
+    if colours.len() < 3 {
+        return Err(invalid("session.flash.colours", "needs at least three colours", fl.colours.join(",")));
+    }
+    if fl.min_colours < 2 || fl.min_colours > fl.max_colours {
+        return Err(invalid("session.flash.min_colours", "must be 2 to max_colours", fl.min_colours.to_string()));
+    }
+    if fl.colour_min_ms == 0 || fl.colour_min_ms > fl.colour_max_ms {
+        return Err(invalid("session.flash.colour_min_ms", "must be 1 to colour_max_ms", fl.colour_min_ms.to_string()));
+    }
+    if fl.lead_in_min_ms > fl.lead_in_max_ms {
+        return Err(invalid(
+            "session.flash.lead_in_min_ms",
+            "must be at most lead_in_max_ms",
+            fl.lead_in_min_ms.to_string(),
+        ));
+    }
+    if !(fl.review_correlation <= fl.pass_correlation && fl.pass_correlation <= 1.0) {
+        return Err(invalid(
+            "session.flash.review_correlation",
+            "must be at most pass_correlation, itself at most 1",
+            fl.review_correlation.to_string(),
+        ));
+    }
+    if fl.min_gain.is_nan() || fl.min_gain <= 0.0 {
+        return Err(invalid("session.flash.min_gain", "must be above 0", fl.min_gain.to_string()));
+    }
+    let flash = FlashConfig {
+        enabled: fl.enabled,
+        colours,
+        min_colours: fl.min_colours,
+        max_colours: fl.max_colours,
+        min_colour: Duration::from_millis(fl.colour_min_ms),
+        max_colour: Duration::from_millis(fl.colour_max_ms),
+        frames_per_colour: fl.frames_per_colour,
+        max_paced_colour: Duration::from_millis(fl.max_paced_colour_ms.max(fl.colour_max_ms)),
+        min_lead_in: Duration::from_millis(fl.lead_in_min_ms),
+        max_lead_in: Duration::from_millis(fl.lead_in_max_ms),
+        settle: Duration::from_millis(fl.settle_ms),
+        max_lag: Duration::from_millis(fl.max_lag_ms),
+        transition_guard: Duration::from_millis(fl.transition_guard_ms),
+        min_frames: fl.min_frames,
+        min_distinct: fl.min_distinct,
+        pass_correlation: fl.pass_correlation,
+        review_correlation: fl.review_correlation,
+        min_gain: fl.min_gain,
+    };
     let machine = SessionConfig {
         budget,
         document_budget: secs("session.document_secs", s.document_secs)?,
@@ -208,6 +297,7 @@ pub fn validate(
             continuity_turned_min: ch.continuity_turned_min,
             max_changed_frames: count("session.challenge.max_changed_frames", ch.max_changed_frames)?,
         },
+        flash,
     };
     let settings = SessionSettings { machine, open_within: secs("session.open_within_secs", s.open_within_secs)? };
     if c.max_frame_bytes < 1024 {
@@ -225,6 +315,7 @@ pub fn validate(
         min_frame_interval: Duration::from_millis(c.min_frame_interval_ms),
         frame_interval: Duration::from_millis(c.frame_interval_ms),
         max_frame_interval: Duration::from_millis(c.max_frame_interval_ms),
+        flash_frame_interval: Duration::from_millis(c.flash_frame_interval_ms.max(c.min_frame_interval_ms)),
         idle_timeout: secs("capture.idle_timeout_secs", c.idle_timeout_secs)?,
         credit_timeout: Duration::from_millis(c.credit_timeout_ms.max(1)),
         frames_beyond_threads: c.frames_beyond_threads,

@@ -393,6 +393,15 @@ async fn flush(
                 }
             }
             Output::KeepEvidence { kind, frame } => keep(cap, kind, frame, current.as_ref()),
+            Output::Flash(colour) => {
+                let message = ServerMessage::Flash { colour: colour.map(|c| c.as_str()), rgb: colour.map(|c| c.rgb()) };
+                let _ = send(socket, &message).await;
+                // While colours show, frames come faster, so each colour is seen by a few;
+                // after, at the usual pace.
+                let interval =
+                    if colour.is_some() { svc.capture.flash_frame_interval } else { svc.capture.frame_interval };
+                let _ = send(socket, &ServerMessage::Rate { frame_interval_ms: interval.as_millis() as u64 }).await;
+            }
             Output::Decision(decision) => {
                 let message = ServerMessage::result(decision.outcome, &decision.reasons);
                 finalize(svc, cap, &decision).await;

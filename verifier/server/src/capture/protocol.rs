@@ -120,6 +120,14 @@ pub enum ServerMessage {
         /// credit is still served, its frames waiting for the pool (the newest wins).
         flow: &'static str,
     },
+    /// Show this colour full-screen around the face oval now, until the next `flash`
+    /// (`colour: null`: stop).
+    Flash {
+        /// The colour's name (`red`, `green`, `blue`, `yellow`, `magenta`, `cyan`), or none.
+        colour: Option<&'static str>,
+        /// The colour as sRGB, 0-255.
+        rgb: Option<[u8; 3]>,
+    },
     /// The server can analyse one more frame now: draw and send one.
     Credit {
         /// Frames the page may send (1: one credit is outstanding at a time).
@@ -256,6 +264,12 @@ mod tests {
         let m = ServerMessage::result(Outcome::Review, &["identity.name_mismatch"]);
         assert_eq!(m.to_json(), r#"{"type":"result","outcome":"review","reasons":["identity.name_mismatch"]}"#);
         assert_eq!(ServerMessage::Credit { frames: 1 }.to_json(), r#"{"type":"credit","frames":1}"#);
+        let red = ServerMessage::Flash { colour: Some("red"), rgb: Some([255, 0, 0]) };
+        assert_eq!(red.to_json(), r#"{"type":"flash","colour":"red","rgb":[255,0,0]}"#);
+        assert_eq!(
+            ServerMessage::Flash { colour: None, rgb: None }.to_json(),
+            r#"{"type":"flash","colour":null,"rgb":null}"#
+        );
         let e = ServerMessage::error("frame.too_large", "3000000 bytes");
         assert_eq!(e.to_json(), r#"{"type":"error","code":"frame.too_large","message":"3000000 bytes"}"#);
     }

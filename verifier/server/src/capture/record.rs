@@ -67,6 +67,11 @@ pub fn decision_json(
         "challenge": s.challenge.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         "challenge_reached_ms": s.challenge_reached.iter().map(|(a, d)| json!({"movement": a.as_str(), "ms": d.as_millis() as u64})).collect::<Vec<_>>(),
         "continuity_min": s.continuity_min.map(round),
+        "flash": s.flash.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "flash_correlation": s.flash_score.and_then(|f| f.correlation).map(round),
+        "flash_gain": s.flash_score.map(|f| round(f.gain)),
+        "flash_lag_ms": s.flash_score.map(|f| f.lag.as_millis() as u64),
+        "flash_frames": s.flash_score.map(|f| f.frames),
     });
     let frames: Vec<&str> = decision.frames.iter().filter_map(|f| hashes.get(f)).map(String::as_str).collect();
     json!({

@@ -10,6 +10,7 @@ use vision::mrz::{MrzFrameRead, MrzLine};
 use super::*;
 use crate::challenge::ChallengeAction;
 use crate::config::SessionConfig;
+use crate::flash::FlashColour;
 
 const PASSPORT: [&str; 2] =
     ["P<NLDERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36NLD7408122F1204159ZE184226B<<<<<10"];
@@ -50,12 +51,31 @@ struct Person {
     /// Who is printed on the document.
     portrait: f32,
     follows_challenge: bool,
+    /// Whether the face takes on the screen's colour (a live face does; a replayed recording,
+    /// an injected stream or a photo does not).
+    reflects_flash: bool,
 }
 
-const GENUINE: Person = Person { document: &PASSPORT, face: HOLDER, portrait: HOLDER, follows_challenge: true };
+const GENUINE: Person =
+    Person { document: &PASSPORT, face: HOLDER, portrait: HOLDER, follows_challenge: true, reflects_flash: true };
 
-fn face_findings(who: f32, pose: HeadPose) -> Findings {
-    Findings::Face(FaceFindings { issue: None, rank: 1.0, embedding: Some(person(who)), pose: Some(pose) })
+/// A face's skin under the screen's `light`, when it reflects it (8 % of the screen's colour).
+fn skin(light: Option<FlashColour>, reflects: bool) -> [f32; 3] {
+    let base = [170.0, 125.0, 105.0];
+    match light.filter(|_| reflects) {
+        Some(c) => std::array::from_fn(|k| base[k] * 0.92 + f32::from(c.rgb()[k]) * 0.08),
+        None => base,
+    }
+}
+
+fn face_findings(who: f32, pose: HeadPose, light: Option<FlashColour>, reflects: bool) -> Findings {
+    Findings::Face(FaceFindings {
+        issue: None,
+        rank: 1.0,
+        embedding: Some(person(who)),
+        pose: Some(pose),
+        skin: Some(skin(light, reflects)),
+    })
 }
 
 fn pose_for(action: Option<ChallengeAction>) -> HeadPose {
@@ -86,11 +106,13 @@ fn run_with(
     let t0 = Instant::now();
     let mut session = Session::new(config, expected, seed, today(), t0);
     let mut instructions = Vec::new();
+    let mut light = None;
     for i in 1..3000u64 {
         let now = t0 + Duration::from_millis(100 * i);
         loop {
             match session.poll_output() {
                 Output::Instruction(ins) => instructions.push(ins),
+                Output::Flash(colour) => light = colour,
                 Output::Decision(d) => return (*d, instructions),
                 Output::Feedback { .. } | Output::KeepEvidence { .. } => {}
                 Output::Timeout(at) => {
@@ -114,7 +136,7 @@ fn run_with(
             }
             Analysis::Face | Analysis::Challenge => {
                 let pose = if p.follows_challenge { pose_for(asked) } else { pose_for(None) };
-                face_findings(p.face, pose)
+                face_findings(p.face, pose, light, p.reflects_flash)
             }
             Analysis::None => unreachable!("the loop returns at the decision"),
         };
@@ -181,6 +203,16 @@ fn another_persons_face_is_no_match() {
 fn a_borderline_match_goes_to_review() {
     // cos 55 degrees = 0.574: under the 0.6 threshold, above the 0.5 review threshold.
     check(Person { face: 55.0, ..GENUINE }, None, Outcome::Review, &["face.uncertain_match"]);
+}
+
+#[test]
+fn frames_that_do_not_reflect_the_flash_are_a_replay() {
+    check(Person { reflects_flash: false, ..GENUINE }, None, Outcome::Rejected, &["liveness.replay_detected"]);
+    let (d, instructions) = run(GENUINE, None, 5);
+    assert!(instructions.iter().any(|i| i.code == Some("flash.hold_still")), "the person is told to hold still");
+    let s = d.scores.flash_score.expect("the flash was checked");
+    assert!(s.correlation.is_some_and(|c| c > 0.85), "{s:?}");
+    assert!((4..=6).contains(&d.scores.flash.len()));
 }
 
 #[test]
@@ -313,7 +345,7 @@ fn nothing_is_taken_after_the_decision() {
     session.handle_input(Input::Findings {
         frame: FrameId(1),
         at: t0,
-        findings: face_findings(HOLDER, pose_for(None)),
+        findings: face_findings(HOLDER, pose_for(None), None, true),
     });
     assert!(matches!(session.poll_output(), Output::Timeout(_)), "no output after the decision");
 }
