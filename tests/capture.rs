@@ -112,6 +112,21 @@ fn frame_of(layout: datasets_synthetic::Layout, seed: u64) -> Vec<u8> {
     frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
 }
 
+/// `jpeg` as a camera's `n`-th frame: the same picture with different bytes (a comment segment
+/// after SOI), as sensor noise makes every real frame differ. Without it the stream-integrity
+/// check would take a test's repeated JPEG for a replayed loop, as it should.
+fn camera(jpeg: &[u8], n: u64) -> Vec<u8> {
+    let note = format!("frame {n}");
+    let len = u16::try_from(note.len() + 2).expect("a short comment");
+    let mut out = Vec::with_capacity(jpeg.len() + note.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(note.as_bytes());
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
 /// The offset of a JPEG's SOF0 marker, walking its segments.
 fn start_of_frame(jpeg: &[u8]) -> usize {
     let mut at = 2;
@@ -182,7 +197,7 @@ async fn a_driving_licence_is_refused_and_the_decision_stays() {
             .send(Message::text(json!({"type": "frame", "seq": seq, "captured_at_ms": seq * 150}).to_string()))
             .await
             .unwrap();
-        socket.send(Message::binary(licence.clone())).await.unwrap();
+        socket.send(Message::binary(camera(&licence, seq))).await.unwrap();
         tokio::time::sleep(Duration::from_millis(150)).await;
         // Only text messages are read here: the close frame that follows the result is left for
         // the check below.
@@ -256,8 +271,8 @@ async fn bad_input_gets_a_clear_answer_and_the_session_goes_on() {
     let refused = until(&mut socket, "error").await;
     assert_eq!(refused.as_ref().map(|e| e["code"].clone()), Ok(json!("frame.corrupt")), "{refused:?}");
     // A flood: frames closer than the cap are dropped with one message a second.
-    for _ in 0..30 {
-        socket.send(Message::binary(small.clone())).await.unwrap();
+    for n in 0..30 {
+        socket.send(Message::binary(camera(&small, n))).await.unwrap();
     }
     assert_eq!(until(&mut socket, "error").await.expect("an error")["code"], "frame.too_fast");
     socket.send(Message::text(r#"{"type":"ping","t":42}"#)).await.unwrap();
@@ -314,7 +329,7 @@ async fn credits_pace_the_frames_and_a_portrait_held_up_is_no_live_face() {
                     ))
                     .await
                     .unwrap();
-                socket.send(Message::binary(passport.clone())).await.unwrap();
+                socket.send(Message::binary(camera(&passport, sent))).await.unwrap();
                 sent += 1;
             }
             Some("instruction") => steps.push(v["step"].as_str().unwrap_or_default().to_owned()),
@@ -330,4 +345,39 @@ async fn credits_pace_the_frames_and_a_portrait_held_up_is_no_live_face() {
     assert!(steps.iter().any(|s| s == "face"), "the document step ended: {steps:?}");
     assert!(steps.iter().all(|s| s != "challenge"), "no match on the printed portrait: {steps:?}");
     assert!(codes.iter().any(|c| c == "face.document_in_view"), "{codes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looped_recording_is_a_replay() {
+    if !models_ready() {
+        return;
+    }
+    let server = start("replay", "").await;
+    let key = server.client("letters").await;
+    let (id, token) = server.session(&key, "Dupont").await;
+    // Three frames played in a loop, byte for byte, with honest capture times.
+    let frames: Vec<Vec<u8>> =
+        (0..3).map(|i| camera(&frame_of(datasets_synthetic::Layout::Passport, 40 + i), 0)).collect();
+    let mut socket = server.connect(&token).await;
+    until(&mut socket, "ready").await.expect("ready");
+    for n in 0..12u64 {
+        match until(&mut socket, "credit").await {
+            Ok(_) => {}
+            Err(code) => {
+                assert_eq!(code, 1000, "closed after a result");
+                break;
+            }
+        }
+        socket
+            .send(Message::text(json!({"type": "frame", "seq": n, "captured_at_ms": n * 150}).to_string()))
+            .await
+            .unwrap();
+        socket.send(Message::binary(frames[(n % 3) as usize].clone())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (_, v) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await;
+    assert_eq!(v["status"], "decided", "the loop was decided: {v}");
+    let decision = &v["decision"];
+    assert_eq!(decision["outcome"], "rejected");
+    assert_eq!(decision["reasons"], json!(["liveness.replay_detected"]));
 }

@@ -125,6 +125,9 @@ pub enum Input {
     },
     /// Time has passed.
     Timeout(Instant),
+    /// The frames' stream is not a live camera's (repeated frames, capture times that go
+    /// backwards or run apart from arrival): decide `liveness.replay_detected` now.
+    StreamRefused(Instant),
     /// The caller's record says the session's time is up (its link expired while no
     /// connection held it, say): decide `session.timeout` now.
     Expired(Instant),
@@ -292,6 +295,7 @@ impl Session {
         match input {
             Input::Timeout(now) => self.on_time(now),
             Input::Expired(now) => self.decide_now(Outcome::Rejected, vec!["session.timeout"], now),
+            Input::StreamRefused(now) => self.decide_now(Outcome::Rejected, vec!["liveness.replay_detected"], now),
             Input::Findings { frame, at, findings } => {
                 self.on_time(at);
                 if self.step == Step::Done {

@@ -81,6 +81,8 @@ pub struct RawCapture {
     frame_interval_ms: u64,
     max_frame_interval_ms: u64,
     flash_frame_interval_ms: u64,
+    max_repeated_frames: usize,
+    max_clock_drift_ms: u64,
     idle_timeout_secs: u64,
     credit_timeout_ms: u64,
     frames_beyond_threads: usize,
@@ -117,6 +119,8 @@ pub struct CaptureConfig {
     pub max_frame_interval: Duration,
     /// The interval asked for while the screen flash shows its colours.
     pub flash_frame_interval: Duration,
+    /// Stream integrity limits.
+    pub integrity: super::integrity::IntegrityConfig,
     /// A connection silent for this long is closed (4408); the session may resume.
     pub idle_timeout: Duration,
     /// A credit the page has not used within this is withdrawn (its analysis slot goes to
@@ -316,6 +320,11 @@ pub fn validate(
         frame_interval: Duration::from_millis(c.frame_interval_ms),
         max_frame_interval: Duration::from_millis(c.max_frame_interval_ms),
         flash_frame_interval: Duration::from_millis(c.flash_frame_interval_ms.max(c.min_frame_interval_ms)),
+        integrity: super::integrity::IntegrityConfig {
+            max_repeated_frames: c.max_repeated_frames,
+            max_clock_drift: Duration::from_millis(c.max_clock_drift_ms.max(1)),
+            max_backwards: 0,
+        },
         idle_timeout: secs("capture.idle_timeout_secs", c.idle_timeout_secs)?,
         credit_timeout: Duration::from_millis(c.credit_timeout_ms.max(1)),
         frames_beyond_threads: c.frames_beyond_threads,

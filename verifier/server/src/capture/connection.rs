@@ -57,6 +57,8 @@ pub struct Capture {
 struct Pending {
     id: FrameId,
     seq: u64,
+    /// The page's capture time, when it said.
+    captured_at_ms: Option<f64>,
     bytes: Bytes,
     at: Instant,
 }
@@ -170,7 +172,8 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
     let mut waiting: Option<Pending> = None;
     // A credit sent and not yet used: the slot it holds, and when it was sent.
     let mut granted: Option<(tokio::sync::OwnedSemaphorePermit, Instant)> = None;
-    let mut next_seq: Option<u64> = None;
+    let mut next_seq: Option<(u64, f64)> = None;
+    let mut integrity = super::integrity::StreamIntegrity::new(cfg.integrity);
     let mut last_message = Instant::now();
     let mut last_accepted: Option<Instant> = None;
     let mut last_too_fast: Option<Instant> = None;
@@ -188,7 +191,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                 match message {
                     Message::Text(text) => match decode_text(text.as_str()) {
                         Ok(ClientMessage::Hello { .. }) => {}
-                        Ok(ClientMessage::FrameMeta { seq, .. }) => next_seq = Some(seq),
+                        Ok(ClientMessage::FrameMeta { seq, captured_at_ms }) => next_seq = Some((seq, captured_at_ms)),
                         Ok(ClientMessage::Ping { t }) => {
                             let _ = send(socket, &ServerMessage::Pong { t }).await;
                         }
@@ -199,7 +202,7 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                     },
                     Message::Binary(bytes) => {
                         let now = Instant::now();
-                        let seq = next_seq.take();
+                        let meta = next_seq.take();
                         if bytes.len() > cfg.max_frame_bytes {
                             tracing::info!(bytes = bytes.len(), "capture: oversized frame refused");
                             let message = format!("{} bytes; the limit is {}", bytes.len(), cfg.max_frame_bytes);
@@ -219,7 +222,13 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         }
                         last_accepted = Some(now);
                         cap.next_frame += 1;
-                        let frame = Pending { id: FrameId(cap.next_frame), seq: seq.unwrap_or(cap.next_frame), bytes, at: now };
+                        let frame = Pending {
+                            id: FrameId(cap.next_frame),
+                            seq: meta.map_or(cap.next_frame, |m| m.0),
+                            captured_at_ms: meta.map(|m| m.1),
+                            bytes,
+                            at: now,
+                        };
                         // A credit is granted only with no frame in analysis, so this is the frame
                         // it asked for: its slot is held and analysis starts now.
                         if inflight.is_none()
@@ -242,6 +251,16 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                 latency_ms = 0.8 * latency_ms + 0.2 * took.as_secs_f64() * 1000.0;
                 match analysed {
                     Ok((sha256, crop, findings)) => {
+                        if let Some(v) = integrity.observe(&sha256, frame.captured_at_ms, frame.at) {
+                            tracing::info!(violation = v.as_str(), "capture: the stream is not a live camera's");
+                            metrics::counter!("capture_streams_refused_total", "reason" => v.as_str()).increment(1);
+                            cap.hashes.insert(frame.id, sha256);
+                            cap.machine.handle_input(Input::StreamRefused(frame.at));
+                            if flush(svc, &mut cap, socket, &mut deadline, &mut current).await {
+                                return None;
+                            }
+                            continue;
+                        }
                         cap.hashes.insert(frame.id, sha256);
                         let portrait = matches!(
                             &findings,

@@ -9,6 +9,7 @@
 pub mod analyse;
 pub mod config;
 pub mod connection;
+pub mod integrity;
 pub mod protocol;
 pub mod record;
 

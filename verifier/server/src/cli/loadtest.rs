@@ -238,9 +238,11 @@ async fn one_session(
                     break;
                 }
                 credit = false;
-                let frame = &frames[(seq as usize + index) % frames.len()];
+                // Each frame's bytes differ, as a camera's do (a comment segment after SOI):
+                // the server refuses a stream that repeats a JPEG byte for byte.
+                let frame = camera(&frames[(seq as usize + index) % frames.len()], seq);
                 socket.send(Message::text(json!({"type": "frame", "seq": seq, "captured_at_ms": seq as f64 * interval.as_secs_f64() * 1000.0}).to_string())).await?;
-                socket.send(Message::binary(frame.clone())).await?;
+                socket.send(Message::binary(frame)).await?;
                 sent_at.insert(seq, Instant::now());
                 figures.sent += 1;
                 seq += 1;
@@ -252,4 +254,19 @@ async fn one_session(
     }
     let _ = socket.close(None).await;
     Ok(figures)
+}
+
+/// `jpeg` with a comment segment naming frame `n` after SOI: the same picture, other bytes.
+fn camera(jpeg: &[u8], n: u64) -> Vec<u8> {
+    if jpeg.len() < 2 {
+        return jpeg.to_vec();
+    }
+    let note = format!("frame {n}");
+    let len = (note.len() as u16 + 2).to_be_bytes();
+    let mut out = Vec::with_capacity(jpeg.len() + note.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE, len[0], len[1]]);
+    out.extend_from_slice(note.as_bytes());
+    out.extend_from_slice(&jpeg[2..]);
+    out
 }
