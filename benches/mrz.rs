@@ -48,7 +48,9 @@ fn mrz(c: &mut Criterion) {
         b.iter(|| read_mrz(next.next().expect("a cycle never ends"), &reader, today).expect("the MRZ models run"))
     });
     c.bench_function("mrz_read_720p_templates", |b| {
-        b.iter(|| read_mrz(next.next().expect("a cycle never ends"), &templates, today).expect("templates need no model"))
+        b.iter(|| {
+            read_mrz(next.next().expect("a cycle never ends"), &templates, today).expect("templates need no model")
+        })
     });
 }
 

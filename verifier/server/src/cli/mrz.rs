@@ -225,7 +225,8 @@ fn read_file(path: &Path, reader: &MrzReader, today: Date, config: &Config) -> a
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let frame = vision::frame::decode(&bytes, &config.images).with_context(|| path.display().to_string())?;
     let started = Instant::now();
-    let read = read_mrz(&frame, reader, today).with_context(|| format!("{}: the MRZ recogniser failed", path.display()))?;
+    let read =
+        read_mrz(&frame, reader, today).with_context(|| format!("{}: the MRZ recogniser failed", path.display()))?;
     Ok((read, started.elapsed().as_secs_f64() * 1000.0))
 }
 

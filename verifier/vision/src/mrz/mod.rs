@@ -553,6 +553,10 @@ fn read_levels(
     Ok(best)
 }
 
+/// The character cells of a read: per line, per position, [`NET_CELL_WIDTH`] by
+/// [`NET_CELL_HEIGHT`] ink darkness values (0 = paper, 1 = ink), row-major.
+pub type MrzCells = Vec<Vec<Vec<f32>>>;
+
 /// [`read_mrz`], also giving the character cells the recogniser saw: per line, per position,
 /// [`NET_CELL_WIDTH`] by [`NET_CELL_HEIGHT`] ink darkness values (0 = paper, 1 = ink),
 /// row-major. This is what the recognition network is trained on (`models/mrz-ocrb/`); the
@@ -561,7 +565,7 @@ pub fn read_mrz_with_cells(
     frame: &Frame,
     reader: &MrzReader,
     today: mrz::Date,
-) -> Result<(MrzFrameRead, Vec<Vec<Vec<f32>>>), ModelError> {
+) -> Result<(MrzFrameRead, MrzCells), ModelError> {
     let (best, steepness) = read_views(frame, reader, today)?;
     let (w, h) = (frame.width() as f32, frame.height() as f32);
     Ok(match best {

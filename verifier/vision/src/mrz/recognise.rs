@@ -338,8 +338,8 @@ mod tests {
 
     #[test]
     fn every_template_reads_as_itself_and_blank_reads_as_nothing() {
-        let templates = Templates::from_font(&crate::mrz::service_defaults::ocr_b_font())
-            .expect("Debian's OCR-B font parses");
+        let templates =
+            Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("Debian's OCR-B font parses");
         for &c in ALPHABET {
             check(&templates, c, c);
         }
@@ -350,8 +350,8 @@ mod tests {
 
     #[test]
     fn line_blur_follows_the_print_and_reads_at_that_level() {
-        let templates = Templates::from_font(&crate::mrz::service_defaults::ocr_b_font())
-            .expect("Debian's OCR-B font parses");
+        let templates =
+            Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("Debian's OCR-B font parses");
         // The centred templates of a line's characters at one blur level, as cells.
         let line = |b: usize| -> Vec<Vec<f32>> {
             b"P<UTO0D8"

@@ -14,7 +14,6 @@ use super::cell::{CAP, Cell, NET_W, PAD, TH, TW};
 use super::recognise::{Templates, normalise};
 use super::rectify::{CELL_W, MARGIN, STRIP_H, STRIP_SPAN, Strip};
 
-
 /// A segmented line.
 #[derive(Clone, Debug)]
 pub(crate) struct Segmented {
@@ -403,8 +402,7 @@ mod tests {
 
     #[test]
     fn the_cap_band_follows_the_glyphs_not_long_background_lines() {
-        let templates =
-            Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("OCR-B parses");
+        let templates = Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("OCR-B parses");
         let seg = segment(&strip_with_background_lines(30), &templates, true);
         assert_eq!(seg.cells.len(), 30);
         assert!((seg.band_centre - 20.0).abs() < 1.0, "band centre {}", seg.band_centre);

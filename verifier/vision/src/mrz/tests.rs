@@ -86,7 +86,9 @@ fn reads_generated_frames() {
             trustworthy_wrong.push(index);
         }
     }
-    eprintln!("read exactly: {right} of 16, {clean_right} of the 8 clean; trustworthy but wrong: {trustworthy_wrong:?}");
+    eprintln!(
+        "read exactly: {right} of 16, {clean_right} of the 8 clean; trustworthy but wrong: {trustworthy_wrong:?}"
+    );
     // The template reader (no network here) read 13 of these 16 exactly, all 8 clean ones
     // included and none trustworthy but wrong, when this floor was set (2026-12-02); a reader
     // that loses three more frames fails.
@@ -97,7 +99,8 @@ fn reads_generated_frames() {
 
 #[test]
 fn locates_the_mrz_where_the_label_puts_it() {
-    let centre = |q: &[[f32; 2]; 4]| [q.iter().map(|p| p[0]).sum::<f32>() / 4.0, q.iter().map(|p| p[1]).sum::<f32>() / 4.0];
+    let centre =
+        |q: &[[f32; 2]; 4]| [q.iter().map(|p| p[0]).sum::<f32>() / 4.0, q.iter().map(|p| p[1]).sum::<f32>() / 4.0];
     let mut missing = Vec::new();
     for index in SAMPLE {
         let s = sample(index, index % 2 == 0);
@@ -213,8 +216,7 @@ impl crate::model::Model for WrongShape {
 
 #[test]
 fn a_network_reads_every_line_in_order_and_a_broken_one_is_an_error() {
-    let templates = recognise::Templates::from_font(&service_defaults::ocr_b_font())
-        .expect("OCR-B parses");
+    let templates = recognise::Templates::from_font(&service_defaults::ocr_b_font()).expect("OCR-B parses");
     let s = sample(2, true);
     let frame = Frame::from_rgb(s.image.clone());
     let net = reader().with_net(CellNet::new(std::sync::Arc::new(TemplateNet(templates))));
