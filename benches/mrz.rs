@@ -8,6 +8,9 @@ use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, fr
 use vision::frame::{DecodeLimits, Frame, decode};
 use vision::mrz::{CellNet, MrzReader, MrzReaderConfig, read_mrz};
 
+#[path = "../verifier/vision/tests/support/service_defaults.rs"]
+mod service_defaults;
+
 /// Twenty labelled frames, JPEG-encoded and decoded as the service receives them.
 fn frames() -> Result<Vec<Frame>, String> {
     let fonts = Fonts::from_debian_paths().map_err(|e| e.to_string())?;
@@ -25,8 +28,8 @@ fn frames() -> Result<Vec<Frame>, String> {
 
 fn mrz(c: &mut Criterion) {
     let setup = frames().and_then(|frames| {
-        let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf").map_err(|e| format!("OCR-B font: {e}"))?;
-        let config = MrzReaderConfig::SHIPPED;
+        // The service's settings and font, from its defaults file.
+        let (font, config) = (service_defaults::ocr_b_font(), service_defaults::reader_config());
         let templates = MrzReader::new(&font, config).map_err(|e| e.to_string())?;
         let rt = verifier_benches::runtime()?;
         let net = CellNet::new(verifier_benches::model(&rt, "mrz_recogniser")?);
@@ -42,10 +45,12 @@ fn mrz(c: &mut Criterion) {
     let today = mrz::Date::from_iso("2026-12-01").expect("a valid date");
     let mut next = frames.iter().cycle();
     c.bench_function("mrz_read_720p", |b| {
-        b.iter(|| read_mrz(next.next().expect("a cycle never ends"), &reader, today))
+        b.iter(|| read_mrz(next.next().expect("a cycle never ends"), &reader, today).expect("the MRZ models run"))
     });
     c.bench_function("mrz_read_720p_templates", |b| {
-        b.iter(|| read_mrz(next.next().expect("a cycle never ends"), &templates, today))
+        b.iter(|| {
+            read_mrz(next.next().expect("a cycle never ends"), &templates, today).expect("templates need no model")
+        })
     });
 }
 

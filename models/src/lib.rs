@@ -1,9 +1,11 @@
-//! The model manifest and the provisioning of model files into a local cache.
+//! The model manifest: pure, no I/O.
 //!
-//! `manifest` is pure: it parses `models/manifest.toml` into typed [`ModelSpec`]s and validates
-//! them. `provision` does the I/O: it copies or downloads each file into the cache, hashing every
-//! copy before it is kept. Loading a model into ONNX Runtime, and checking its signature, belongs
-//! to the `vision` crate; this crate never runs a model.
+//! `manifest` parses `models/manifest.toml` (embedded) into typed [`ModelSpec`]s and validates
+//! them. What it leaves out: provisioning, which copies or downloads each file into the cache
+//! (files, the environment, `curl`) and lives in `verifier-models-fetch` (`models/fetch/`), so
+//! that `vision`, which depends on this crate for the manifest types, links no I/O; and loading
+//! a model into ONNX Runtime and checking its signature, which is `vision`'s. This crate never
+//! runs a model.
 //!
 //! ```
 //! let manifest = verifier_models::Manifest::embedded();
@@ -13,11 +15,7 @@
 #![deny(missing_docs)]
 
 mod manifest;
-mod provision;
 
 pub use manifest::{
     Alignment, Channels, Layout, Manifest, ManifestError, ModelSpec, Preprocess, TensorSpec, sha256_hex,
-};
-pub use provision::{
-    MIRROR_ENV, Mirror, MissingModel, ProvisionError, Provisioned, Source, bundled, default_mirrors, provision,
 };

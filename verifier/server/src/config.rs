@@ -562,12 +562,6 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_mrz_reader_settings_are_the_defaults() {
-        let config = RawConfig::load(None, Env::prefixed("NO_SUCH_PREFIX_")).and_then(RawConfig::validate);
-        assert_eq!(config.expect("the defaults are valid").mrz.reader, MrzReaderConfig::SHIPPED);
-    }
-
-    #[test]
     fn environment_overrides_and_validation() {
         check(&[("VERIFIER_SERVER__LISTEN", "0.0.0.0:9000")], "ok 0.0.0.0:9000");
         check(&[("VERIFIER_SERVER__LISTEN", "nowhere")], "server.listen: expected IP:PORT (got nowhere)");

@@ -258,25 +258,31 @@ fn face_quality_names_what_to_fix() {
     assert!(issues[2].contains("face.several_faces"), "{issues:?}");
 }
 
-/// Writes `count` clean 720p synthetic frames with their labels, as `datasets-synthetic
-/// generate frames` would.
-fn synthetic_frames(dir: &std::path::Path, count: u64) {
-    use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
+/// Writes `frames` clean 720p synthetic frames of each of `documents` documents (seed 3) with
+/// their labels, as `datasets-synthetic generate frames` would: the frames of one document
+/// differ in pose and light, as a capture session's do.
+fn synthetic_frames(dir: &std::path::Path, documents: u64, frames: u64) {
+    use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, document, frame_of, sample_seed};
     let assets = Assets::new(Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"), Vec::new());
     let mut spec = Spec::new(default_reference_date());
     spec.clean = true;
     spec.resolution = Some((1280, 720));
-    for i in 0..count {
-        let sample = frame(sample_seed(3, Stream::Frame, i), &assets, &spec).expect("a frame renders");
-        std::fs::write(dir.join(format!("{i:06}.jpg")), sample.jpeg().expect("encodes")).unwrap();
-        std::fs::write(dir.join(format!("{i:06}.json")), serde_json::to_vec(&sample.label).unwrap()).unwrap();
+    for d in 0..documents {
+        let doc_seed = sample_seed(3, Stream::Document, d);
+        let doc = document(doc_seed, &assets, &spec).expect("a document renders");
+        for f in 0..frames {
+            let i = d * frames + f;
+            let sample = frame_of(&doc, sample_seed(doc_seed, Stream::Frame, f), &spec).expect("a frame renders");
+            std::fs::write(dir.join(format!("{i:06}.jpg")), sample.jpeg().expect("encodes")).unwrap();
+            std::fs::write(dir.join(format!("{i:06}.json")), serde_json::to_vec(&sample.label).unwrap()).unwrap();
+        }
     }
 }
 
 #[test]
 fn mrz_read_finds_the_zone_or_says_why_not() {
     let dir = scratch("mrz-read");
-    synthetic_frames(&dir, 2);
+    synthetic_frames(&dir, 2, 1);
     let blank = dir.join("blank.png");
     image::RgbImage::from_pixel(640, 480, image::Rgb([200, 200, 200])).save(&blank).unwrap();
     let frame = dir.join("000000.jpg");
@@ -307,26 +313,34 @@ fn mrz_read_finds_the_zone_or_says_why_not() {
 
 #[test]
 fn mrz_eval_scores_a_labelled_folder() {
-    let dir = scratch("mrz-eval");
-    synthetic_frames(&dir, 3);
-    let v = json(&verifier(&["mrz", "eval", dir.to_str().unwrap()], &[]));
-    // `synthetic_frames` renders a document per frame.
-    assert_eq!((v["frames"].as_u64(), v["documents"].as_u64()), (Some(3), Some(3)), "{v}");
-    for key in [
-        "found",
-        "fully_right",
-        "trustworthy",
-        "documents_fully_right",
-        "frames_per_document",
-        "cer",
-        "p50_ms",
-        "p95_ms",
-        "decision_right",
-    ] {
-        let x = v[key].as_f64().unwrap_or(-1.0);
-        assert!(x >= 0.0, "{key} in {v}");
+    if !models_ready() {
+        return;
     }
-    assert!(v["by_format"].as_object().is_some_and(|m| !m.is_empty()), "{v}");
+    let dir = scratch("mrz-eval");
+    synthetic_frames(&dir, 4, 3);
+    let v = json(&verifier(&["mrz", "eval", dir.to_str().unwrap()], &[]));
+    assert_eq!((v["frames"].as_u64(), v["documents"].as_u64()), (Some(12), Some(4)), "{v}");
+    let figure = |key: &str| v[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {v}"));
+    // Floors on clean 720p frames, which the trained recogniser read every one of exactly when
+    // they were set (12 of 12 frames, 4 of 4 documents settled right, CER 0): a reader that
+    // misses or misreads two frames in twelve, or settles a document wrongly, fails.
+    assert_eq!(figure("found"), 1.0, "{v}");
+    assert!(figure("fully_right") >= 0.83, "{v}");
+    assert!(figure("trustworthy") >= 0.83, "{v}");
+    assert!(figure("decision_right") >= 0.83, "{v}");
+    assert!(figure("cer") <= 0.01, "{v}");
+    assert_eq!(v["trustworthy_wrong"].as_u64(), Some(0), "{v}");
+    // The documents: settled right, settled wrong and unsettled add up, and only settled right
+    // ones count as read.
+    let count = |key: &str| v[key].as_u64().unwrap_or_else(|| panic!("{key} missing in {v}"));
+    assert_eq!(count("documents_settled_right"), 4, "{v}");
+    assert_eq!(count("documents_settled_wrong"), 0, "{v}");
+    assert_eq!(count("documents_unsettled"), 0, "{v}");
+    // Two agreeing trustworthy frames settle a document: no fewer, and here no more.
+    assert_eq!(figure("frames_per_document"), 2.0, "{v}");
+    assert!(figure("p50_ms") > 0.0 && figure("p95_ms") >= figure("p50_ms"), "{v}");
+    let by_format = v["by_format"].as_object().expect("by_format");
+    assert_eq!(by_format.values().map(|f| f["frames"].as_u64().unwrap_or(0)).sum::<u64>(), 12, "{v}");
     assert_eq!(v["recogniser"], "mrz-ocrb-cells", "{v}");
     // Flat, scan-like document renders are scored the same way.
     let docs = scratch("mrz-eval-documents");
@@ -340,7 +354,8 @@ fn mrz_eval_scores_a_labelled_folder() {
     std::fs::write(docs.join("000000.json"), serde_json::to_vec(&doc.label).unwrap()).unwrap();
     let v = json(&verifier(&["mrz", "eval", docs.to_str().unwrap()], &[]));
     assert_eq!((v["frames"].as_u64(), v["documents"].as_u64()), (Some(1), Some(1)), "{v}");
-    assert!(v["found"].as_f64().is_some_and(|f| f > 0.0), "{v}");
+    // The shipped reader read every flat render of seeds 77 and 88 right (docs/thresholds.md).
+    assert_eq!((v["found"].as_f64(), v["fully_right"].as_f64()), (Some(1.0), Some(1.0)), "{v}");
     let empty = scratch("mrz-eval-empty");
     let run = verifier(&["mrz", "eval", empty.to_str().unwrap()], &[]);
     assert!(!run.ok && run.stderr.contains("no labelled frames"), "{}", run.stderr);

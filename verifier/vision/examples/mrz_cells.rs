@@ -104,7 +104,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             (sample.jpeg().map_err(|e| e.to_string())?, sample.label.document.content.mrz)
                         };
                         let image = decode(&bytes, limits).map_err(|e| e.to_string())?;
-                        let (read, cells) = read_mrz_with_cells(&image, reader, today);
+                        let (read, cells) = read_mrz_with_cells(&image, reader, today).map_err(|e| e.to_string())?;
                         if read.lines.len() != truth.len() {
                             skipped_lines.fetch_add(truth.len() as u64, Ordering::Relaxed);
                             continue;

@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reader = common::reader(common::Recogniser::from_args(&args))?;
     let frame = decode(&std::fs::read(input)?, &common::LIMITS)?;
     let today = common::mrz_date(datasets_synthetic::default_reference_date())?;
-    let (read, cells) = read_mrz_with_cells(&frame, &reader, today);
+    let (read, cells) = read_mrz_with_cells(&frame, &reader, today)?;
     for line in &read.lines {
         println!("{}", line.text().expose());
     }

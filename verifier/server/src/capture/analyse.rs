@@ -79,7 +79,7 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
     let model = |e: vision::model::ModelError| FrameError::Model(e.to_string());
     let (partial, crop) = match analysis {
         Analysis::Document => {
-            let read = read_mrz(&frame, &cx.engines.mrz, cx.today);
+            let read = read_mrz(&frame, &cx.engines.mrz, cx.today).map_err(model)?;
             // The portrait is looked for only inside the document the MRZ places, where its
             // layout prints it: a face elsewhere in the frame could be the person's own.
             let (portrait, crop) = match (&read.location, DocumentLayout::of_read(&read)) {

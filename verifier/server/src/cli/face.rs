@@ -278,7 +278,7 @@ fn document_reading(
     analyzer: &FaceAnalyzer,
     portrait: &vision::face::PortraitConfig,
 ) -> Result<FaceReading, vision::model::ModelError> {
-    let mrz = vision::mrz::read_mrz(frame, reader, today);
+    let mrz = vision::mrz::read_mrz(frame, reader, today)?;
     let found = match (mrz.location.as_ref(), vision::face::DocumentLayout::of_read(&mrz)) {
         (Some(location), Some(layout)) => {
             vision::face::find_portrait(frame, location, layout, analyzer, portrait)?.ok()

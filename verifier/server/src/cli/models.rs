@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 use serde::Serialize;
-use verifier_models::{Manifest, Source, default_mirrors, provision};
+use verifier_models::Manifest;
+use verifier_models_fetch::{Source, default_mirrors, provision};
 
 use crate::config::Config;
 use crate::engines;
@@ -38,7 +39,7 @@ pub fn run(command: ModelsCommand, config: &Config) -> anyhow::Result<()> {
     let manifest = Manifest::embedded();
     match command {
         ModelsCommand::Fetch => {
-            let env_mirror = std::env::var(verifier_models::MIRROR_ENV).ok();
+            let env_mirror = std::env::var(verifier_models_fetch::MIRROR_ENV).ok();
             let mirrors = default_mirrors(env_mirror.as_deref(), &config.models.shared_mirror);
             let done = provision(&manifest, &config.models.cache_dir, &mirrors)?;
             let out: Vec<FetchedOut> = done

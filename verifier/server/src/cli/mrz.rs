@@ -13,7 +13,7 @@ use clap::Subcommand;
 use mrz::{AcceptancePolicy, Date, MrzRead};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use vision::mrz::{MrzConsensus, MrzFrameRead, MrzReader, read_mrz};
+use vision::mrz::{ConsensusState, MrzConsensus, MrzFrameRead, MrzReader, read_mrz};
 
 use crate::config::Config;
 
@@ -225,7 +225,8 @@ fn read_file(path: &Path, reader: &MrzReader, today: Date, config: &Config) -> a
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let frame = vision::frame::decode(&bytes, &config.images).with_context(|| path.display().to_string())?;
     let started = Instant::now();
-    let read = read_mrz(&frame, reader, today);
+    let read =
+        read_mrz(&frame, reader, today).with_context(|| format!("{}: the MRZ recogniser failed", path.display()))?;
     Ok((read, started.elapsed().as_secs_f64() * 1000.0))
 }
 
@@ -314,11 +315,17 @@ struct EvalOut {
     fully_right: f64,
     /// Distinct documents among the frames.
     documents: usize,
-    /// Share of documents whose fields the consensus over their frames (in file order, until it
-    /// settles) got exactly right, as a capture session would.
-    documents_fully_right: f64,
-    /// Documents whose consensus settled on a wrong reading.
+    /// Documents whose consensus over their frames (in file order, until it settles, as a
+    /// capture session would feed it) settled on exactly the printed fields. The three counts
+    /// below add up to `documents`: only a settled reading is a reading a session acts on, so a
+    /// consensus whose best guess was right but never settled counts as unsettled, not right.
+    documents_settled_right: usize,
+    /// Documents whose consensus settled on a wrong reading: the failures that matter most.
     documents_settled_wrong: usize,
+    /// Documents whose consensus never settled (collecting still, or failed) on their frames.
+    documents_unsettled: usize,
+    /// `documents_settled_right` over `documents`.
+    documents_settled_right_rate: f64,
     /// Frames the consensus used per document, on average.
     frames_per_document: f64,
     /// Share of frames whose read was trustworthy on its own (no further frame needed).
@@ -441,14 +448,17 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
     let docs = consensus.len();
+    let outcomes = |o: DocumentOutcome| consensus.iter().filter(|d| d.outcome == o).count();
     Ok(EvalOut {
         recogniser: reader.recogniser().to_owned(),
         frames: n,
         found: share(scored.iter().filter(|s| s.found).count(), n),
         fully_right: share(scored.iter().filter(|s| s.right).count(), n),
         documents: docs,
-        documents_fully_right: share(consensus.iter().filter(|d| d.right).count(), docs),
-        documents_settled_wrong: consensus.iter().filter(|d| d.settled && !d.right).count(),
+        documents_settled_right: outcomes(DocumentOutcome::SettledRight),
+        documents_settled_wrong: outcomes(DocumentOutcome::SettledWrong),
+        documents_unsettled: outcomes(DocumentOutcome::Unsettled),
+        documents_settled_right_rate: share(outcomes(DocumentOutcome::SettledRight), docs),
         frames_per_document: if docs == 0 {
             0.0
         } else {
@@ -640,9 +650,20 @@ fn evaluate_labelled(dir: &Path, config: &Config, today: Date) -> anyhow::Result
 
 /// What the consensus over one document's frames gave.
 struct DocumentScore {
-    right: bool,
-    settled: bool,
+    outcome: DocumentOutcome,
+    /// Frames fed to the consensus before it settled (or all of the document's).
     frames: usize,
+}
+
+/// Where one document's consensus ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DocumentOutcome {
+    /// Settled on exactly the printed fields.
+    SettledRight,
+    /// Settled on a reading whose fields differ from the print.
+    SettledWrong,
+    /// Never settled: still collecting when the frames ran out, or failed.
+    Unsettled,
 }
 
 /// Feeds each document's frames, in file order, to an [`MrzConsensus`] (settling as the
@@ -669,11 +690,16 @@ fn by_document(scored: &[Scored], settings: &vision::mrz::ConsensusConfig) -> Ve
                 consensus.add(vision::frame::FrameId(i as u64), &s.read);
                 used += 1;
             }
-            let right = match (consensus.best(), &frames[0].truth) {
-                (Some(best), Some(truth)) => best.same_document(truth),
-                _ => false,
+            // Only a settled reading counts: the best guess of a consensus still collecting (or
+            // one that gave up) is not a reading a session acts on.
+            let outcome = match (consensus.state(), &frames[0].truth) {
+                (ConsensusState::Settled(settled), Some(truth)) if settled.reading.same_document(truth) => {
+                    DocumentOutcome::SettledRight
+                }
+                (ConsensusState::Settled(_), _) => DocumentOutcome::SettledWrong,
+                _ => DocumentOutcome::Unsettled,
             };
-            DocumentScore { right, settled: consensus.is_settled(), frames: used }
+            DocumentScore { outcome, frames: used }
         })
         .collect()
 }

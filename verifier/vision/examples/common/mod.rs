@@ -8,6 +8,9 @@ use vision::frame::DecodeLimits;
 use vision::mrz::{CellNet, LineNet, MrzReader, MrzReaderConfig};
 use vision::onnx::{OnnxRuntime, OnnxThreads};
 
+#[path = "../../tests/support/service_defaults.rs"]
+mod service_defaults;
+
 /// Decode limits for the examples' images: generated frames and renders, and scans up to about
 /// 600 dpi of a passport page.
 pub const LIMITS: DecodeLimits = DecodeLimits { max_bytes: 20 << 20, max_pixels: 20_000_000, max_side: 8192 };
@@ -49,8 +52,7 @@ impl Recogniser {
 /// `.cache/models`, run by `.cache/onnxruntime` on one thread (`scripts/setup.sh` puts both
 /// there).
 pub fn reader(recogniser: Recogniser) -> Result<MrzReader, Box<dyn std::error::Error>> {
-    let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
-    let config = MrzReaderConfig::SHIPPED;
+    let (font, config) = (service_defaults::ocr_b_font(), service_defaults::reader_config());
     let reader = MrzReader::new(&font, config)?;
     if recogniser == Recogniser::Templates {
         return Ok(reader);

@@ -16,11 +16,12 @@
 //! ```no_run
 //! use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
 //! # fn frame() -> vision::frame::Frame { unimplemented!() }
+//! # let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2, min_frame_steepness: 0.2 };
+//! // The service reads both from its configuration (`[mrz.reader]`: `font` and the settings).
 //! let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
-//! let config = MrzReaderConfig::SHIPPED;
 //! let reader = MrzReader::new(&font, config)?;
 //! let today = mrz::Date::new(2026, 12, 1).expect("a valid date");
-//! let read = read_mrz(&frame(), &reader, today);
+//! let read = read_mrz(&frame(), &reader, today)?;
 //! match (&read.parsed, read.issue) {
 //!     (Some(Ok(mrz)), None) => println!("{:?} valid={}", mrz.format, mrz.valid),
 //!     (_, issue) => println!("retake: {issue:?}"),
@@ -28,6 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cell;
 pub mod consensus;
 mod gray;
 mod line_net;
@@ -43,11 +45,12 @@ pub use quality::QualityIssue;
 pub use recognise::{CellNet, TemplateError};
 
 /// Width of the character cells [`read_mrz_with_cells`] gives (one and a half pitches).
-pub const NET_CELL_WIDTH: usize = segment::NET_W;
+pub const NET_CELL_WIDTH: usize = cell::NET_W;
 /// Height of those cells (the cap is rows 3 to 18).
-pub const NET_CELL_HEIGHT: usize = segment::TH;
+pub const NET_CELL_HEIGHT: usize = cell::TH;
 
 use crate::frame::Frame;
+use crate::model::ModelError;
 use gray::Gray;
 use locate::Block;
 
@@ -67,18 +70,6 @@ pub struct MrzReaderConfig {
     /// Where no MRZ was found, below this [`frame_steepness`] the frame is reported as too
     /// blurry rather than as showing no MRZ.
     pub min_frame_steepness: f32,
-}
-
-impl MrzReaderConfig {
-    /// The settings the service ships with, for tests, benchmarks and examples. Each is
-    /// explained in `verifier/server/config/default.toml`, and a test there keeps the two equal.
-    pub const SHIPPED: MrzReaderConfig = MrzReaderConfig {
-        top_k: 5,
-        min_pitch_px: 5.0,
-        min_sharpness: 0.12,
-        max_saturated: 0.2,
-        min_frame_steepness: 0.2,
-    };
 }
 
 /// Why a reader could not be built.
@@ -236,13 +227,50 @@ struct Attempt {
     parsed: Result<mrz::MrzRead, mrz::ParseError>,
     sharpness: f32,
     saturated: f32,
-    rank: (u8, f32, f32),
+    rank: Rank,
+}
+
+/// How well one block's read fits, for choosing among the blocks and views of a frame. Variants
+/// are in rising order (a trustworthy read beats any other, a parsed one any unparsed), and
+/// within a variant the fields compare in order, so the derived ordering is the ranking.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+enum Rank {
+    /// The lines did not parse as any MRZ format.
+    Unparsed {
+        /// Mean score of the best character per position.
+        confidence: f32,
+    },
+    /// Parsed, but not to be relied on alone.
+    Parsed {
+        /// Checks passed, less one per `CORRECTIONS_PER_CHECK` corrected characters.
+        fit: f32,
+        /// Mean score of the best character per position.
+        confidence: f32,
+    },
+    /// Trustworthy: reading stops here.
+    Trustworthy {
+        /// Check digits the format has (a format with more checks is better confirmed).
+        checks: usize,
+        /// Mean score of the best character per position.
+        confidence: f32,
+    },
+}
+
+impl Rank {
+    fn is_trustworthy(self) -> bool {
+        matches!(self, Rank::Trustworthy { .. })
+    }
+
+    /// Whether `self` ranks strictly above `other` (never for a NaN confidence).
+    fn beats(self, other: Rank) -> bool {
+        self.partial_cmp(&other) == Some(std::cmp::Ordering::Greater)
+    }
 }
 
 /// The lines of one block as read through one rectification.
 struct LinesRead {
     lines: Vec<MrzLine>,
-    /// Per line, the cells with context (`segment::NET_W` by `segment::TH` darkness values).
+    /// Per line, the cells with context (`cell::NET_W` by `cell::TH` darkness values).
     wide: Vec<Vec<Vec<f32>>>,
     /// Per line, the cell centres and cap band centre `segment` found (strip pixels).
     found: Vec<(Vec<f32>, f32)>,
@@ -250,14 +278,17 @@ struct LinesRead {
     saturated: f32,
 }
 
-/// Segments every line of `block` and, when `recognise` is set, reads its cells.
+/// Segments every line of `block` and, when `recognise` is set, reads its cells. A model that
+/// fails to run is an error: the reader never falls back to the templates in silence, which
+/// would make it quieter and worse (85 % of frames fully right with the network, 71 % with
+/// templates, `docs/thresholds.md`), not unready.
 fn read_lines(
     gray: &Gray,
     geom: &rectify::BlockGeometry,
     block: &Block,
     reader: &MrzReader,
     recognise: bool,
-) -> LinesRead {
+) -> Result<LinesRead, ModelError> {
     let mut out = LinesRead { lines: Vec::new(), wide: Vec::new(), found: Vec::new(), sharpness: 0.0, saturated: 0.0 };
     let mut segmented = Vec::with_capacity(block.counts.len());
     let mut strips = Vec::with_capacity(block.counts.len());
@@ -270,22 +301,26 @@ fn read_lines(
         strips.push(strip);
     }
     if recognise {
-        // A line model reads whole lines (`None` where it could not: an error, too short an
-        // output); the cell network reads every cell of the block in one run. Where both read,
+        // A line model reads whole lines (`None` where its output is too short to hold the
+        // line); the cell network reads every cell of the block in one run. Where both read,
         // their log-probabilities add (a product of experts: they were trained on different
-        // data and err differently). Should both fail, the templates read rather than nobody.
+        // data and err differently). The templates read only where no model is configured, or
+        // a line the line model's output cannot hold; a model that fails to run is an error.
         let by_line: Vec<Option<Vec<[f32; 37]>>> = segmented
             .iter()
             .zip(&strips)
-            .map(|(seg, strip)| {
-                let net = reader.line_net.as_ref()?;
-                net.read(strip, &seg.centres, seg.band_centre).ok().flatten()
+            .map(|(seg, strip)| match reader.line_net.as_ref() {
+                Some(net) => net.read(strip, &seg.centres, seg.band_centre),
+                None => Ok(None),
             })
-            .collect();
-        let net_scores = reader.net.as_ref().and_then(|net| {
-            let cells: Vec<&[f32]> = segmented.iter().flat_map(|s| s.wide.iter().map(Vec::as_slice)).collect();
-            net.classify(&cells).ok()
-        });
+            .collect::<Result<_, _>>()?;
+        let net_scores = match reader.net.as_ref() {
+            Some(net) => {
+                let cells: Vec<&[f32]> = segmented.iter().flat_map(|s| s.wide.iter().map(Vec::as_slice)).collect();
+                Some(net.classify(&cells)?)
+            }
+            None => None,
+        };
         let mut next = 0;
         for (seg, line_scores) in segmented.iter().zip(by_line) {
             let cell_scores = net_scores.as_ref().map(|scores| scores[next..next + seg.wide.len()].to_vec());
@@ -326,12 +361,13 @@ fn read_lines(
         out.found.push((seg.centres, seg.band_centre));
         out.wide.push(seg.wide);
     }
-    out
+    Ok(out)
 }
 
-fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) -> Option<Attempt> {
-    let mut geom = rectify::geometry(block)?;
-    let mut read = read_lines(gray, &geom, block, reader, false);
+/// Reads one candidate block: `Ok(None)` when it cannot be rectified.
+fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) -> Result<Option<Attempt>, ModelError> {
+    let Some(mut geom) = rectify::geometry(block) else { return Ok(None) };
+    let mut read = read_lines(gray, &geom, block, reader, false)?;
     // Read again where the glyphs were found: the first rectification's line ends come from the
     // ink walk in `locate`, which may overshoot or stop short and shear the strips. Ends that
     // moved by more than half a pitch were far off (background print beside the zone, a card
@@ -347,9 +383,9 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
         if pass == 1 || moved <= 0.5 {
             break;
         }
-        read = read_lines(gray, &geom, &current, reader, false);
+        read = read_lines(gray, &geom, &current, reader, false)?;
     }
-    read = read_lines(gray, &geom, &current, reader, true);
+    read = read_lines(gray, &geom, &current, reader, true)?;
     let cells = read.lines.iter().map(|l| l.alternatives.len()).sum::<usize>().max(1) as f32;
     let confidence: f32 =
         read.lines.iter().flat_map(|l| l.alternatives.iter()).map(|a| a.first().map_or(0.0, |c| c.1)).sum::<f32>()
@@ -361,17 +397,17 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
     // make pass a check or two, while the right block of a document whose check digit is wrong
     // passes the others with nothing corrected.
     let rank = match &parsed {
-        Ok(r) if r.is_trustworthy() => (2, r.checks.len() as f32, confidence),
+        Ok(r) if r.is_trustworthy() => Rank::Trustworthy { checks: r.checks.len(), confidence },
         Ok(r) => {
             let passed = r.checks.iter().filter(|c| c.passed).count() as f32;
-            (1, passed - r.corrections.len() as f32 / CORRECTIONS_PER_CHECK, confidence)
+            Rank::Parsed { fit: passed - r.corrections.len() as f32 / CORRECTIONS_PER_CHECK, confidence }
         }
-        Err(_) => (0, 0.0, confidence),
+        Err(_) => Rank::Unparsed { confidence },
     };
     let centre = geom.to_frame.apply(geom.width as f64 / 2.0, (geom.lines - 1) as f64 / 2.0);
     let right = geom.to_frame.apply(geom.width as f64 / 2.0 + 1.0, (geom.lines - 1) as f64 / 2.0);
     let pitch_px = ((right[0] - centre[0]).powi(2) + (right[1] - centre[1]).powi(2)).sqrt();
-    Some(Attempt {
+    Ok(Some(Attempt {
         location: MrzLocation { corners: geom.corners(), pitch_px },
         lines,
         wide,
@@ -379,7 +415,7 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
         sharpness,
         saturated,
         rank,
-    })
+    }))
 }
 
 /// The most any line end moved from `a` to `b`, in pitches.
@@ -413,10 +449,11 @@ fn pyramid(base: Gray) -> (Vec<Gray>, usize) {
 }
 
 /// Reads the MRZ in a frame. `today` resolves two-digit years and expiry (see
-/// [`mrz::parse_alternatives`]). Never fails: what could not be read is described by
-/// [`MrzFrameRead::issue`].
-pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> MrzFrameRead {
-    read_mrz_with_cells(frame, reader, today).0
+/// [`mrz::parse_alternatives`]). What could not be read is described by
+/// [`MrzFrameRead::issue`]; the error is only a recognition model that failed to run (the
+/// reader does not fall back to its templates in silence: the caller reports it).
+pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> Result<MrzFrameRead, ModelError> {
+    Ok(read_mrz_with_cells(frame, reader, today)?.0)
 }
 
 /// Frames whose longer side is under this many pixels are enlarged twice before reading: a
@@ -427,7 +464,11 @@ const ENLARGE_BELOW: usize = 800;
 /// Reads the upright frame, then, while nothing trustworthy was read, the frame turned upside
 /// down and by a quarter turn each way (a document held the wrong way round, a page
 /// photographed sideways). Small frames are enlarged first (see `ENLARGE_BELOW`).
-fn read_views(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (Option<Attempt>, Option<f32>) {
+fn read_views(
+    frame: &Frame,
+    reader: &MrzReader,
+    today: mrz::Date,
+) -> Result<(Option<Attempt>, Option<f32>), ModelError> {
     let mut gray = Gray::from_frame(frame);
     let enlarge = gray.w.max(gray.h) < ENLARGE_BELOW;
     if enlarge {
@@ -443,25 +484,30 @@ fn read_views(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (Option<At
             // itself (the enlargement's half) when it was enlarged, not on the smoother copy.
             steepness = if enlarge { levels.get(1).unwrap_or(&levels[0]) } else { &levels[start] }.steepness();
         }
-        let Some(mut a) = read_levels(&levels, start, reader, today) else { continue };
+        let Some(mut a) = read_levels(&levels, start, reader, today)? else { continue };
         a.location.corners = a.location.corners.map(|p| {
             let [x, y] = gray.unturn(quarters, p);
             [x * k, y * k]
         });
         a.location.pitch_px *= k;
-        let done = a.rank.0 == 2;
-        if best.as_ref().is_none_or(|b| a.rank.partial_cmp(&b.rank) == Some(std::cmp::Ordering::Greater)) {
+        let done = a.rank.is_trustworthy();
+        if best.as_ref().is_none_or(|b| a.rank.beats(b.rank)) {
             best = Some(a);
         }
         if done {
             break;
         }
     }
-    (best, steepness)
+    Ok((best, steepness))
 }
 
 /// The best block read on a pyramid, stopping at the first trustworthy one.
-fn read_levels(levels: &[Gray], start: usize, reader: &MrzReader, today: mrz::Date) -> Option<Attempt> {
+fn read_levels(
+    levels: &[Gray],
+    start: usize,
+    reader: &MrzReader,
+    today: mrz::Date,
+) -> Result<Option<Attempt>, ModelError> {
     // The start level, then finer, then coarser.
     let order = (0..=start).rev().chain(start + 1..levels.len());
     let mut best: Option<Attempt> = None;
@@ -470,13 +516,13 @@ fn read_levels(levels: &[Gray], start: usize, reader: &MrzReader, today: mrz::Da
     // line of a zone whose other lines were missed there) only once no level had a block of
     // several that read well, best first.
     let mut single: Vec<Block> = Vec::new();
-    let attempt = |block: &Block, best: &mut Option<Attempt>| -> bool {
-        let Some(attempt) = read_block(&levels[0], block, reader, today) else { return false };
-        let done = attempt.rank.0 == 2;
-        if best.as_ref().is_none_or(|b| attempt.rank.partial_cmp(&b.rank) == Some(std::cmp::Ordering::Greater)) {
+    let attempt = |block: &Block, best: &mut Option<Attempt>| -> Result<bool, ModelError> {
+        let Some(attempt) = read_block(&levels[0], block, reader, today)? else { return Ok(false) };
+        let done = attempt.rank.is_trustworthy();
+        if best.as_ref().is_none_or(|b| attempt.rank.beats(b.rank)) {
             *best = Some(attempt);
         }
-        done
+        Ok(done)
     };
     'levels: for l in order {
         let (several, one): (Vec<Block>, Vec<Block>) =
@@ -487,34 +533,42 @@ fn read_levels(levels: &[Gray], start: usize, reader: &MrzReader, today: mrz::Da
                 break 'levels;
             }
             attempts += 1;
-            if attempt(block, &mut best) {
+            if attempt(block, &mut best)? {
                 break 'levels;
             }
         }
     }
-    if best.as_ref().is_none_or(|b| b.rank.0 < 2) {
+    if best.as_ref().is_none_or(|b| !b.rank.is_trustworthy()) {
         single.sort_by(|a, b| b.score.total_cmp(&a.score));
         for block in &single {
             if attempts >= MAX_ATTEMPTS {
                 break;
             }
             attempts += 1;
-            if attempt(block, &mut best) {
+            if attempt(block, &mut best)? {
                 break;
             }
         }
     }
-    best
+    Ok(best)
 }
+
+/// The character cells of a read: per line, per position, [`NET_CELL_WIDTH`] by
+/// [`NET_CELL_HEIGHT`] ink darkness values (0 = paper, 1 = ink), row-major.
+pub type MrzCells = Vec<Vec<Vec<f32>>>;
 
 /// [`read_mrz`], also giving the character cells the recogniser saw: per line, per position,
 /// [`NET_CELL_WIDTH`] by [`NET_CELL_HEIGHT`] ink darkness values (0 = paper, 1 = ink),
 /// row-major. This is what the recognition network is trained on (`models/mrz-ocrb/`); the
-/// cells are document data, as sensitive as the frame.
-pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> (MrzFrameRead, Vec<Vec<Vec<f32>>>) {
-    let (best, steepness) = read_views(frame, reader, today);
+/// cells are document data, as sensitive as the frame. Fails as [`read_mrz`] does.
+pub fn read_mrz_with_cells(
+    frame: &Frame,
+    reader: &MrzReader,
+    today: mrz::Date,
+) -> Result<(MrzFrameRead, MrzCells), ModelError> {
+    let (best, steepness) = read_views(frame, reader, today)?;
     let (w, h) = (frame.width() as f32, frame.height() as f32);
-    match best {
+    Ok(match best {
         None => (
             MrzFrameRead {
                 location: None,
@@ -526,7 +580,7 @@ pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) 
             Vec::new(),
         ),
         Some(a) => {
-            let valid = a.rank.0 == 2;
+            let valid = a.rank.is_trustworthy();
             let evidence = quality::Evidence {
                 frame_size: (w, h),
                 corners: a.location.corners,
@@ -543,8 +597,13 @@ pub fn read_mrz_with_cells(frame: &Frame, reader: &MrzReader, today: mrz::Date) 
             };
             (read, a.wide)
         }
-    }
+    })
 }
+
+/// The service's defaults file's reader settings and font, for the tests.
+#[cfg(test)]
+#[path = "../../tests/support/service_defaults.rs"]
+pub(crate) mod service_defaults;
 
 #[cfg(test)]
 mod tests;

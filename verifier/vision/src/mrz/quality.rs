@@ -88,7 +88,15 @@ pub(crate) fn assess(e: &Evidence, config: &MrzReaderConfig) -> QualityIssue {
 mod tests {
     use super::*;
 
-    const CONFIG: MrzReaderConfig = MrzReaderConfig::SHIPPED;
+    /// Settings of this test's own, around which the evidence below is set: the verdict's logic
+    /// is under test here, not the shipped values (those are the service's defaults file's).
+    const CONFIG: MrzReaderConfig = MrzReaderConfig {
+        top_k: 5,
+        min_pitch_px: 5.0,
+        min_sharpness: 0.12,
+        max_saturated: 0.2,
+        min_frame_steepness: 0.2,
+    };
 
     fn check(change: impl Fn(&mut Evidence), expect: QualityIssue) {
         let mut e = Evidence {

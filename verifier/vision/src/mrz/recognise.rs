@@ -14,7 +14,7 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
 use std::sync::Arc;
 
-use super::segment::{CAP, NET_W, PAD, TH, TW};
+use super::cell::{CAP, NET_W, PAD, TH, TW};
 use crate::model::{Model, ModelError, Tensor};
 
 /// The MRZ alphabet, in the order templates are stored.
@@ -338,8 +338,8 @@ mod tests {
 
     #[test]
     fn every_template_reads_as_itself_and_blank_reads_as_nothing() {
-        let templates = Templates::from_font(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
-            .expect("Debian's OCR-B font parses");
+        let templates =
+            Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("Debian's OCR-B font parses");
         for &c in ALPHABET {
             check(&templates, c, c);
         }
@@ -350,8 +350,8 @@ mod tests {
 
     #[test]
     fn line_blur_follows_the_print_and_reads_at_that_level() {
-        let templates = Templates::from_font(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
-            .expect("Debian's OCR-B font parses");
+        let templates =
+            Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("Debian's OCR-B font parses");
         // The centred templates of a line's characters at one blur level, as cells.
         let line = |b: usize| -> Vec<Vec<f32>> {
             b"P<UTO0D8"

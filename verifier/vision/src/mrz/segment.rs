@@ -10,25 +10,9 @@
 //! cap height is then chosen among a few around the measured one by the same template fit. What
 //! each cell shows is `recognise.rs`'s question.
 
+use super::cell::{CAP, Cell, NET_W, PAD, TH, TW};
 use super::recognise::{Templates, normalise};
 use super::rectify::{CELL_W, MARGIN, STRIP_H, STRIP_SPAN, Strip};
-
-/// Template cell width in pixels (one pitch).
-pub(crate) const TW: usize = 16;
-/// Template cell height in pixels.
-pub(crate) const TH: usize = 22;
-/// Cap height inside the cell, in pixels.
-pub(crate) const CAP: usize = 16;
-/// Rows above the cap band inside the cell.
-pub(crate) const PAD: usize = 3;
-
-/// Width of a cell with context (`Segmented::wide`): one and a half pitches, so the network
-/// sees where the neighbours' ink starts and can tell a misplaced cell from a narrow glyph.
-pub(crate) const NET_W: usize = 24;
-
-/// One character cell: `TW * TH` darkness values in 0..=1, row-major, the cap band on rows
-/// `PAD..PAD + CAP`.
-pub(crate) type Cell = Vec<f32>;
 
 /// A segmented line.
 #[derive(Clone, Debug)]
@@ -418,8 +402,7 @@ mod tests {
 
     #[test]
     fn the_cap_band_follows_the_glyphs_not_long_background_lines() {
-        let templates =
-            Templates::from_font(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf")).expect("OCR-B parses");
+        let templates = Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("OCR-B parses");
         let seg = segment(&strip_with_background_lines(30), &templates, true);
         assert_eq!(seg.cells.len(), 30);
         assert!((seg.band_centre - 20.0).abs() < 1.0, "band centre {}", seg.band_centre);

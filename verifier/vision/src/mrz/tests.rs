@@ -6,9 +6,9 @@ use image::RgbImage;
 
 use super::*;
 
+/// The reader as the service's defaults file sets it up (settings and font), without a model.
 fn reader() -> MrzReader {
-    let config = MrzReaderConfig::SHIPPED;
-    MrzReader::new(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf"), config).expect("OCR-B parses")
+    MrzReader::new(&service_defaults::ocr_b_font(), service_defaults::reader_config()).expect("OCR-B parses")
 }
 
 fn today() -> mrz::Date {
@@ -18,7 +18,7 @@ fn today() -> mrz::Date {
 /// Reads `image` and compares the outcome: `Ok(lines)` expects exactly those lines read validly,
 /// `Err(issue)` expects no lines and that issue.
 fn check(image: RgbImage, expect: Result<&[String], QualityIssue>) {
-    let read = read_mrz(&Frame::from_rgb(image), &reader(), today());
+    let read = read_mrz(&Frame::from_rgb(image), &reader(), today()).expect("the reader's models run");
     match expect {
         Ok(lines) => {
             assert!(
@@ -51,7 +51,7 @@ fn frames_without_an_mrz_give_an_issue_not_a_panic() {
         state ^= state << 5;
         image::Rgb([state as u8; 3])
     });
-    let read = read_mrz(&Frame::from_rgb(noise), &reader(), today());
+    let read = read_mrz(&Frame::from_rgb(noise), &reader(), today()).expect("the reader's models run");
     assert!(!read.is_valid());
     assert!(read.issue.is_some());
 }
@@ -64,37 +64,64 @@ fn sample(index: u64, clean: bool) -> datasets_synthetic::FrameSample {
     frame(sample_seed(7, Stream::Frame, index), &assets, &spec).expect("a generated frame")
 }
 
+/// The fixed sample both frame tests read: frames 0 to 15 of seed 7, even ones clean (pose only)
+/// and odd ones degraded (blur, glare, noise, occluders as the generator draws them), every
+/// layout the generator draws among them. Nothing is chosen by what the reader gets right.
+const SAMPLE: std::ops::Range<u64> = 0..16;
+
 #[test]
 fn reads_generated_frames() {
-    // Frames of seed 7 that the reader gets fully right today (clean poses of up to 8 degrees
-    // of tilt and 5 of roll).
-    for index in [1, 2, 7, 10] {
+    let limits = crate::frame::DecodeLimits { max_bytes: 1 << 24, max_pixels: 1 << 22, max_side: 4096 };
+    let (mut right, mut trustworthy_wrong, mut clean_right) = (0, Vec::new(), 0);
+    for index in SAMPLE {
         // As the service receives them: JPEG at the label's quality.
-        let s = sample(index, true);
-        let limits = crate::frame::DecodeLimits { max_bytes: 1 << 24, max_pixels: 1 << 22, max_side: 4096 };
+        let s = sample(index, index % 2 == 0);
         let frame = crate::frame::decode(&s.jpeg().expect("encodes"), &limits).expect("decodes");
-        check(frame.image().clone(), Ok(&s.label.document.content.mrz));
+        let read = read_mrz(&frame, &reader(), today()).expect("the reader's models run");
+        let got = read.corrected_text().map(|t| t.expose().clone());
+        let ok = got.as_ref() == Some(&s.label.document.content.mrz);
+        right += usize::from(ok);
+        clean_right += usize::from(ok && index % 2 == 0);
+        if read.is_trustworthy() && !ok {
+            trustworthy_wrong.push(index);
+        }
     }
+    eprintln!(
+        "read exactly: {right} of 16, {clean_right} of the 8 clean; trustworthy but wrong: {trustworthy_wrong:?}"
+    );
+    // The template reader (no network here) read 13 of these 16 exactly, all 8 clean ones
+    // included and none trustworthy but wrong, when this floor was set (2026-12-02); a reader
+    // that loses three more frames fails.
+    assert!(right >= 11, "{right} of 16 frames read exactly");
+    assert_eq!(clean_right, 8, "every clean frame reads exactly");
+    assert!(trustworthy_wrong.is_empty(), "trustworthy but wrong: frames {trustworthy_wrong:?}");
 }
 
 #[test]
 fn locates_the_mrz_where_the_label_puts_it() {
-    for index in 0..4 {
-        let s = sample(index, false);
-        let read = read_mrz(&Frame::from_rgb(s.image.clone()), &reader(), today());
-        let Some(location) = read.location else { continue };
-        let centre =
-            |q: &[[f32; 2]; 4]| [q.iter().map(|p| p[0]).sum::<f32>() / 4.0, q.iter().map(|p| p[1]).sum::<f32>() / 4.0];
-        let (a, b) = (centre(&location.corners), centre(&s.label.mrz_corners));
-        let off = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
-        assert!(off < 4.0 * location.pitch_px, "frame {index}: centre {a:?}, label {b:?}");
+    let centre =
+        |q: &[[f32; 2]; 4]| [q.iter().map(|p| p[0]).sum::<f32>() / 4.0, q.iter().map(|p| p[1]).sum::<f32>() / 4.0];
+    let mut missing = Vec::new();
+    for index in SAMPLE {
+        let s = sample(index, index % 2 == 0);
+        let read = read_mrz(&Frame::from_rgb(s.image.clone()), &reader(), today()).expect("the reader's models run");
+        // A frame where nothing is found is a failure too, named below.
+        match read.location {
+            Some(location) => {
+                let (a, b) = (centre(&location.corners), centre(&s.label.mrz_corners));
+                let off = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+                assert!(off < 4.0 * location.pitch_px, "frame {index}: centre {a:?}, label {b:?}");
+            }
+            None => missing.push(index),
+        }
     }
+    assert!(missing.is_empty(), "no MRZ found in frames {missing:?}");
 }
 
 #[test]
 fn consensus_settles_on_agreeing_valid_frames() {
     let s = sample(2, true);
-    let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today());
+    let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today()).expect("the reader's models run");
     assert!(read.is_valid());
     let mut consensus = MrzConsensus::new(
         today(),
@@ -118,7 +145,7 @@ fn consensus_settles_on_agreeing_valid_frames() {
 #[test]
 fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
     let s = sample(2, true);
-    let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today());
+    let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today()).expect("the reader's models run");
     assert!(read.is_valid());
     // A first frame whose lines came out a few characters short, with junk in them.
     let short = MrzFrameRead {
@@ -158,7 +185,7 @@ impl crate::model::Model for TemplateNet {
     }
 
     fn run(&self, inputs: &[crate::model::Tensor]) -> Result<crate::model::Outputs, crate::model::ModelError> {
-        let (w, h, tw) = (NET_CELL_WIDTH, NET_CELL_HEIGHT, segment::TW);
+        let (w, h, tw) = (NET_CELL_WIDTH, NET_CELL_HEIGHT, cell::TW);
         let t = &inputs[0];
         let n = t.shape[0];
         let mut data = Vec::with_capacity(n * 37);
@@ -188,20 +215,20 @@ impl crate::model::Model for WrongShape {
 }
 
 #[test]
-fn a_network_reads_every_line_in_order_and_a_broken_one_falls_back_to_the_templates() {
-    let templates = recognise::Templates::from_font(include_bytes!("/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
-        .expect("OCR-B parses");
+fn a_network_reads_every_line_in_order_and_a_broken_one_is_an_error() {
+    let templates = recognise::Templates::from_font(&service_defaults::ocr_b_font()).expect("OCR-B parses");
     let s = sample(2, true);
     let frame = Frame::from_rgb(s.image.clone());
     let net = reader().with_net(CellNet::new(std::sync::Arc::new(TemplateNet(templates))));
     assert_eq!(net.recogniser(), "template-net");
-    let read = read_mrz(&frame, &net, today());
+    let read = read_mrz(&frame, &net, today()).expect("the reader's models run");
     assert!(read.is_trustworthy(), "{:?}", read.issue);
     assert_eq!(read.corrected_text().expect("parsed").expose(), &s.label.document.content.mrz);
 
+    // A network that fails is an error the caller sees, not a quieter reader.
     let broken = reader().with_net(CellNet::new(std::sync::Arc::new(WrongShape)));
-    let read = read_mrz(&frame, &broken, today());
-    assert_eq!(read.corrected_text().expect("parsed").expose(), &s.label.document.content.mrz);
+    let error = read_mrz(&frame, &broken, today()).expect_err("a broken network is an error");
+    assert!(matches!(error, crate::model::ModelError::OutputShape { .. }), "{error}");
     assert_eq!(reader().recogniser(), "templates");
 }
 
@@ -267,7 +294,7 @@ fn a_line_model_reads_whole_lines_and_one_that_cannot_leaves_them_to_the_cells()
     let printed = &s.label.document.content.mrz;
     let frame = Frame::from_rgb(s.image.clone());
     let lines = LineNet::new(std::sync::Arc::new(Speller::new(printed, false))).expect("the list has the alphabet");
-    let read = read_mrz(&frame, &reader().with_line_net(lines), today());
+    let read = read_mrz(&frame, &reader().with_line_net(lines), today()).expect("the reader's models run");
     assert!(read.is_trustworthy(), "{:?}", read.issue);
     assert_eq!(read.corrected_text().expect("parsed").expose(), printed);
 
@@ -277,12 +304,12 @@ fn a_line_model_reads_whole_lines_and_one_that_cannot_leaves_them_to_the_cells()
     let first = if last.starts_with('Q') { 'X' } else { 'Q' };
     last.replace_range(0..1, &first.to_string());
     let lines = LineNet::new(std::sync::Arc::new(Speller::new(&other, false))).expect("the list has the alphabet");
-    let read = read_mrz(&frame, &reader().with_line_net(lines), today());
+    let read = read_mrz(&frame, &reader().with_line_net(lines), today()).expect("the reader's models run");
     assert_eq!(read.lines.last().expect("lines").text().expose(), other.last().expect("lines"));
 
     // Too short an output to hold a line: the templates read the cells.
     let short = LineNet::new(std::sync::Arc::new(Speller::new(printed, true))).expect("the list has the alphabet");
-    let read = read_mrz(&frame, &reader().with_line_net(short), today());
+    let read = read_mrz(&frame, &reader().with_line_net(short), today()).expect("the reader's models run");
     assert_eq!(read.corrected_text().expect("parsed").expose(), printed);
 
     // A model without the MRZ alphabet in its list is refused.

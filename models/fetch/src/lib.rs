@@ -1,4 +1,7 @@
 //! Provisioning: copy or download each manifest model into the cache, verifying its SHA-256.
+//! This is the I/O half of the model manifest (files, the environment's mirror, `curl`), kept
+//! out of `verifier-models` so that the pure crates that read the manifest (`vision`) link none
+//! of it; only the service's `models fetch` uses it.
 //!
 //! Mirrors are tried in order: the operator's mirror (`VERIFIER_MODEL_MIRROR`, a directory or an
 //! http(s) base URL), the shared mirror directory when it exists, then each model's upstream URL.
@@ -6,13 +9,15 @@
 //! rename, so an interrupted run never leaves a half-written model under the real name.
 //! Downloads go through the system's `curl`, so this crate carries no TLS stack of its own.
 
+#![deny(missing_docs)]
+
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::manifest::{Manifest, ModelSpec, sha256_hex};
+use verifier_models::{Manifest, ModelSpec, sha256_hex};
 
 /// The environment variable naming the operator's mirror: a directory or an http(s) base URL.
 pub const MIRROR_ENV: &str = "VERIFIER_MODEL_MIRROR";
@@ -46,8 +51,8 @@ impl fmt::Display for Mirror {
 /// recogniser was trained here (1.1 MB); dlib's face ResNet was converted here from dlib's own
 /// format to ONNX (22 MB; `models/dlib-face-resnet/convert.py` regenerates it byte for byte).
 const BUNDLED: &[(&str, &[u8])] = &[
-    ("mrz_ocrb_cells.onnx", include_bytes!("../mrz-ocrb/mrz_ocrb_cells.onnx")),
-    ("dlib_face_resnet_v1.onnx", include_bytes!("../dlib-face-resnet/dlib_face_resnet_v1.onnx")),
+    ("mrz_ocrb_cells.onnx", include_bytes!("../../mrz-ocrb/mrz_ocrb_cells.onnx")),
+    ("dlib_face_resnet_v1.onnx", include_bytes!("../../dlib-face-resnet/dlib_face_resnet_v1.onnx")),
 ];
 
 /// The bytes of a model this project trained and bundles, by file name.
