@@ -208,8 +208,10 @@ fn face_luma(face: &FacePhoto) -> f32 {
 fn live_head(face: &FacePhoto, yaw: f32, pitch: f32, d: [f32; 2]) -> RgbImage {
     let turned = turn_face(face, yaw, pitch);
     let [fx, fy, fw, fh] = face_region(face);
-    // The head: a little larger than the face box, down to the neck.
-    let (cx, cy, rx, ry) = (fx + fw / 2.0, fy + fh * 0.45, fw * 0.72, fh * 0.8);
+    // The head: the face box and a little hair, down to the chin. (Ears and hair beyond it stay
+    // with the room, which a real head would carry along; the motion signal looks at the
+    // background past them.)
+    let (cx, cy, rx, ry) = (fx + fw / 2.0, fy + fh * 0.45, fw * 0.58, fh * 0.72);
     let (w, h) = face.photo.dimensions();
     let mut out = face.photo.clone();
     let x0 = (cx + d[0] - rx * 1.2).max(0.0) as u32;
@@ -288,7 +290,8 @@ fn screen(content: &RgbImage, moire: (f32, f32, f32), bands: Option<(f32, f32)>,
         let (cx, cy) = ((x - bezel) as f32, (y - bezel) as f32);
         let Rgb(p) = *content.get_pixel(x - bezel, y - bezel);
         let fringe = 1.0 + depth * (cx * ux + cy * uy).sin();
-        let band = bands.map_or(1.0, |(period, phase)| 1.0 + 0.05 * (cy * std::f32::consts::TAU / period + phase).sin());
+        let band =
+            bands.map_or(1.0, |(period, phase)| 1.0 + 0.05 * (cy * std::f32::consts::TAU / period + phase).sin());
         let c: [u8; 3] = std::array::from_fn(|i| {
             // The panel's own light: lifted blacks, a bluish white point, brighter than the room.
             let v = (14.0 + f32::from(p[i]) * 0.92) * glow * [0.94, 1.0, 1.1][i] * fringe * band;
@@ -337,7 +340,8 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
         by_luma.iter().collect()
     };
     let &&(luma, face) = pool.choose(&mut rng).ok_or_else(|| Error::BadSpec { reason: "no faces".to_owned() })?;
-    let light = *[Light::Normal, Light::Normal, Light::Dim, Light::Backlight].choose(&mut rng).unwrap_or(&Light::Normal);
+    let light =
+        *[Light::Normal, Light::Normal, Light::Dim, Light::Backlight].choose(&mut rng).unwrap_or(&Light::Normal);
     let noisy = rng.random_bool(0.35);
     let injection = kind == LivenessKind::Injection;
     let jpeg_quality = if injection {
@@ -409,10 +413,12 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
     let printed = (kind == LivenessKind::Print)
         .then(|| print(&face.photo, halftone.unwrap_or(false).then(|| rng.random_range(3.0..5.0)), &mut rng));
     let flicker = (kind == LivenessKind::Screen).then(|| rng.random_bool(0.5));
-    let moire = (rng.random_range(5.0..14.0f32), rng.random_range(0.0..std::f32::consts::PI), rng.random_range(0.03..0.08f32));
+    let moire =
+        (rng.random_range(5.0..14.0f32), rng.random_range(0.0..std::f32::consts::PI), rng.random_range(0.03..0.08f32));
     let band_period = rng.random_range(14.0..40.0f32);
     let glow = rng.random_range(1.05..1.3f32);
-    let medium_cover = if kind == LivenessKind::Screen { rng.random_range(0.55..0.8) } else { rng.random_range(0.65..0.9) };
+    let medium_cover =
+        if kind == LivenessKind::Screen { rng.random_range(0.55..0.8) } else { rng.random_range(0.65..0.9) };
     let medium_axis = rng.random_range(0.0..std::f64::consts::TAU);
     let medium_base_tilt = rng.random_range(0.0..0.25f64);
     let fresh_noise = (kind == LivenessKind::Static).then(|| rng.random_bool(0.5));
@@ -428,7 +434,8 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
         if let Some((img, b)) = &still {
             let mut img = img.clone();
             if fresh_noise == Some(true) {
-                let p = Photometry { exposure: 1.0, cast: [1.0; 3], gradient: 0.0, gradient_angle: 0.0, noise_sigma: 2.5 };
+                let p =
+                    Photometry { exposure: 1.0, cast: [1.0; 3], gradient: 0.0, gradient_angle: 0.0, noise_sigma: 2.5 };
                 photometry(&mut img, &p, &mut pixel_rng);
             }
             frames.push(img);
@@ -484,7 +491,12 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
             }
         };
         if light == Light::Backlight {
-            let e = [face_box[0] + face_box[2] / 2.0, face_box[1] + face_box[3] / 2.0, face_box[2] * 0.9, face_box[3] * 1.0];
+            let e = [
+                face_box[0] + face_box[2] / 2.0,
+                face_box[1] + face_box[3] / 2.0,
+                face_box[2] * 0.9,
+                face_box[3] * 1.0,
+            ];
             backlight(&mut img, e, backlight_strength);
         }
         defocus(&mut img, defocus_r);

@@ -583,7 +583,11 @@ fn validate_passive(p: RawPassive) -> Result<PassiveConfig, ConfigError> {
     ];
     for (key, review, attack) in ordered {
         if !(review.is_finite() && attack.is_finite() && review <= attack) {
-            return Err(invalid(key, "must be finite and at most its attack threshold", format!("{review} > {attack}")));
+            return Err(invalid(
+                key,
+                "must be finite and at most its attack threshold",
+                format!("{review} > {attack}"),
+            ));
         }
     }
     if !(p.still_below >= 0.0 && p.rigidity_min_face_motion > 0.0 && p.framing_min_support > 0.0) {

@@ -212,7 +212,8 @@ fn eval(dir: &Path, samples: Option<&Path>, details: bool, config: &Config) -> a
         timing.model_s += t.model_s;
         timing.measure_s += t.measure_s;
     }
-    let rate = |n: usize, of: usize| if of == 0 { serde_json::Value::Null } else { serde_json::json!(n as f64 / of as f64) };
+    let rate =
+        |n: usize, of: usize| if of == 0 { serde_json::Value::Null } else { serde_json::json!(n as f64 / of as f64) };
     let genuine = counts.get("genuine").copied().unwrap_or(0);
     let genuine_live = live.get("genuine").copied().unwrap_or(0);
     let genuine_attack = attack.get("genuine").copied().unwrap_or(0);

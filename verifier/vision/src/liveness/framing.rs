@@ -57,7 +57,11 @@ pub fn framing(grey: &Grey, face: &FaceBox) -> Framing {
         }
     }
     let at = |i: isize, j: isize| -> f32 {
-        if i < 0 || j < 0 || i as usize >= ww || j as usize >= wh { f32::NAN } else { work[j as usize * ww + i as usize] }
+        if i < 0 || j < 0 || i as usize >= ww || j as usize >= wh {
+            f32::NAN
+        } else {
+            work[j as usize * ww + i as usize]
+        }
     };
     // The face box in working pixels.
     let (fx0, fy0) = ((face.x - rx0) * k, (face.y - ry0) * k);
@@ -65,7 +69,8 @@ pub fn framing(grey: &Grey, face: &FaceBox) -> Framing {
     let mut sides = [0.0f32; 4];
     for (side, out) in sides.iter_mut().enumerate() {
         let vertical = side % 2 == 0; // left and right edges are vertical lines
-        let (len_lo, len_hi) = if vertical { (fy0 - 0.5 * fh, fy0 + 1.5 * fh) } else { (fx0 - 0.5 * fw, fx0 + 1.5 * fw) };
+        let (len_lo, len_hi) =
+            if vertical { (fy0 - 0.5 * fh, fy0 + 1.5 * fh) } else { (fx0 - 0.5 * fw, fx0 + 1.5 * fw) };
         let centre_along = (len_lo + len_hi) / 2.0;
         let extent = if vertical { fw } else { fh };
         let base = match side {

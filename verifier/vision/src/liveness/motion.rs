@@ -196,9 +196,8 @@ pub fn motion_between(earlier: &MotionPatch, later: &MotionPatch) -> Option<Moti
         let n = v.len();
         if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
     };
-    let background = (!strips.is_empty()).then(|| {
-        [median(strips.iter().map(|s| s[0]).collect()), median(strips.iter().map(|s| s[1]).collect())]
-    });
+    let background = (!strips.is_empty())
+        .then(|| [median(strips.iter().map(|s| s[0]).collect()), median(strips.iter().map(|s| s[1]).collect())]);
     let to_widths = |d: [f32; 2]| [d[0] / FACE_PX, d[1] / FACE_PX];
     Some(MotionStep { face: to_widths(face), background: background.map(to_widths) })
 }

@@ -242,7 +242,12 @@ mod tests {
         check_with(pattern, moire_above, true, banding_above)
     }
 
-    fn check_with(pattern: impl Fn(f32, f32) -> f32, moire_above: Option<f32>, check_moire: bool, banding_above: Option<f32>) {
+    fn check_with(
+        pattern: impl Fn(f32, f32) -> f32,
+        moire_above: Option<f32>,
+        check_moire: bool,
+        banding_above: Option<f32>,
+    ) {
         let g = patch(pattern);
         let (m, b) = (moire_peak(&g, &FACE).expect("a score"), banding_peak(&g, &FACE).expect("a score"));
         match moire_above {
