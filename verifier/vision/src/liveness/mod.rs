@@ -93,7 +93,7 @@ impl Grey {
     /// Bilinear sample at continuous pixel coordinates (pixel centres at integers); `None`
     /// outside.
     fn sample(&self, x: f32, y: f32) -> Option<f32> {
-        if !(x >= 0.0 && y >= 0.0 && x <= (self.width - 1) as f32 && y <= (self.height - 1) as f32) {
+        if !((0.0..=(self.width - 1) as f32).contains(&x) && (0.0..=(self.height - 1) as f32).contains(&y)) {
             return None;
         }
         let (x0, y0) = (x as usize, y as usize);

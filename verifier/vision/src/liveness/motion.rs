@@ -103,7 +103,8 @@ impl MotionPatch {
                 let fx = earlier.origin[0] + px / earlier.scale;
                 let fy = earlier.origin[1] + py / earlier.scale;
                 let (qx, qy) = ((fx - self.origin[0]) * self.scale, (fy - self.origin[1]) * self.scale);
-                if !(qx >= 0.0 && qy >= 0.0 && qx <= (SIDE - 1) as f32 && qy <= (SIDE - 1) as f32) {
+                let inside = 0.0..=(SIDE - 1) as f32;
+                if !(inside.contains(&qx) && inside.contains(&qy)) {
                     return f32::NAN;
                 }
                 let (x0, y0) = (qx as usize, qy as usize);
