@@ -43,6 +43,7 @@ pub mod face;
 pub mod frame;
 pub mod harness;
 pub mod identity;
+pub mod liveness;
 pub mod mrz_text;
 pub mod pattern;
 pub mod raster;

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use datasets_synthetic::liveness;
 use datasets_synthetic::video::{self, VideoSpec};
 use datasets_synthetic::{
     Assets, Date, Fonts, Spec, Stream, default_reference_date, document, frame_of, load_faces_with_boxes, sample_seed,
@@ -85,6 +86,9 @@ enum Kind {
     Documents,
     Frames,
     Videos,
+    /// Passive liveness sequences: `seq_NNNN/` with JPEG frames and a `label.json` (kind:
+    /// genuine, print, screen, static, replay, injection; capture conditions).
+    Liveness,
 }
 
 #[derive(clap::Args)]
@@ -209,6 +213,7 @@ fn generate(kind: Kind, common: &Common, out: &Path) -> Result<()> {
         Kind::Documents => ("documents", Stream::Document),
         Kind::Frames => ("frames", Stream::Frame),
         Kind::Videos => ("videos", Stream::Video),
+        Kind::Liveness => ("liveness", Stream::Liveness),
     };
     let manifest = serde_json::json!({
         "generator": concat!("datasets-synthetic ", env!("CARGO_PKG_VERSION")),
@@ -254,6 +259,16 @@ fn generate(kind: Kind, common: &Common, out: &Path) -> Result<()> {
             let dir = out.join(format!("seq_{i:04}"));
             let vspec = VideoSpec::new(spec.clone());
             video::write_sequence(sample_seed(seed, stream, i), &assets, &vspec, &dir)?;
+            bar.inc(1);
+            Ok(())
+        })?,
+        Kind::Liveness => (0..common.count).into_par_iter().try_for_each(|i| -> Result<()> {
+            let dir = out.join(format!("seq_{i:04}"));
+            let mut lspec = liveness::LivenessSpec::new();
+            if let Some(r) = spec.resolution {
+                lspec.resolution = r;
+            }
+            liveness::write_liveness(sample_seed(seed, stream, i), &assets, &lspec, &dir)?;
             bar.inc(1);
             Ok(())
         })?,

@@ -86,6 +86,8 @@ pub enum Stream {
     Frame = 2,
     /// Videos.
     Video = 3,
+    /// Liveness sequences.
+    Liveness = 4,
 }
 
 /// The seed of sample `index` of `stream` under run seed `seed` (SplitMix64 finaliser), so that

@@ -56,6 +56,10 @@ pub struct ModelSpec {
     /// declare theirs; without one, the ArcFace template scaled to the input size is used.
     #[serde(default)]
     pub align: Option<Alignment>,
+    /// For presentation-attack models trained on context around the face (SilentFace's
+    /// MiniFASNets): the crop is the face box scaled by this about its centre.
+    #[serde(default)]
+    pub crop_scale: Option<f32>,
 }
 
 /// A face alignment: the crop positions of the five detector landmarks, in YuNet's order (the
@@ -168,6 +172,14 @@ pub enum ManifestError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// `crop_scale` is not a finite number of at least 1.
+    #[error("model {model:?} has crop_scale {value}; it must be a finite number >= 1")]
+    BadCropScale {
+        /// Model name.
+        model: String,
+        /// The value found.
+        value: f32,
+    },
     /// A role names a model the manifest does not list.
     #[error("role {role:?} names model {model:?}, which the manifest does not list")]
     UnknownRoleModel {
@@ -222,6 +234,11 @@ impl Manifest {
             }
         }
         for m in &self.models {
+            if let Some(value) = m.crop_scale
+                && !(value.is_finite() && value >= 1.0)
+            {
+                return Err(ManifestError::BadCropScale { model: m.name.clone(), value });
+            }
             if let Some(out) = &m.embedding_output
                 && !m.outputs.iter().any(|o| o.name == *out)
             {
@@ -290,6 +307,10 @@ mod tests {
         assert!(m.role("face_detector").is_some());
         assert!(m.role("face_embedding").is_some());
         assert!(m.role("face_embedding_fast").is_some());
+        for role in ["antispoof_a", "antispoof_b"] {
+            let spec = m.role(role).expect("the passive liveness roles are assigned");
+            assert!(spec.crop_scale.is_some(), "{role} declares its crop scale");
+        }
     }
 
     #[test]
@@ -313,6 +334,8 @@ mod tests {
             "no preprocess.size",
         );
         check(&align("[[3.0, 4.0], [7.0, 4.0]]"), "not valid TOML");
+        check(&ONE.replace("inputs =", "crop_scale = 2.7\ninputs ="), "ok 1 models");
+        check(&ONE.replace("inputs =", "crop_scale = 0.5\ninputs ="), "crop_scale 0.5");
         let twice = format!("{ONE}{}", &ONE[ONE.find("[[model]]").unwrap_or(0)..]);
         check(&twice, "lists name \"a\" twice");
     }

@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use vision::face::{CardConfig, DetectorConfig, MatchPolicy, MeshConfig, PortraitConfig, QualityConfig};
 use vision::frame::DecodeLimits;
+use vision::liveness::PassiveConfig;
 use vision::mrz::{ConsensusConfig, MrzReaderConfig};
 use vision::onnx::OnnxThreads;
 
@@ -30,9 +31,37 @@ pub struct RawConfig {
     images: RawImages,
     face: RawFace,
     mrz: RawMrz,
+    liveness: RawLiveness,
     session: crate::capture::config::RawSession,
     capture: crate::capture::config::RawCapture,
     demo: crate::capture::config::RawDemo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLiveness {
+    passive: RawPassive,
+}
+
+/// `[liveness.passive]`: the passive presentation-attack layer's thresholds (see
+/// `vision::liveness::PassiveConfig` for each one's meaning).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPassive {
+    min_frames: usize,
+    model_attack_below: f32,
+    model_review_below: f32,
+    moire_attack_above: f32,
+    moire_review_above: f32,
+    banding_attack_above: f32,
+    framing_min_support: f32,
+    framing_attack_sides: f32,
+    framing_review_sides: f32,
+    still_below: f32,
+    rigidity_min_face_motion: f32,
+    rigidity_min_steps: usize,
+    rigidity_attack_above: f32,
+    rigidity_review_above: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +228,8 @@ pub struct Config {
     pub portrait: PortraitConfig,
     /// The MRZ reader.
     pub mrz: MrzConfig,
+    /// The passive presentation-attack layer (`[liveness.passive]`).
+    pub passive: PassiveConfig,
     /// Verification sessions.
     pub session: crate::capture::config::SessionSettings,
     /// The capture endpoint's limits.
@@ -467,12 +498,14 @@ impl RawConfig {
             failing_agreements: c.failing_agreements,
             max_frames: c.max_frames,
         };
+        let passive = validate_passive(self.liveness.passive)?;
         let (session, capture, demo) =
             crate::capture::config::validate(self.session, self.capture, self.demo, policy, consensus)?;
         Ok(Config {
             session,
             capture,
             demo,
+            passive,
             server: ServerConfig {
                 listen,
                 shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
@@ -530,6 +563,58 @@ impl RawConfig {
     }
 }
 
+/// Checks `[liveness.passive]`: each review threshold on the live side of its attack threshold.
+fn validate_passive(p: RawPassive) -> Result<PassiveConfig, ConfigError> {
+    let invalid = |key, problem, value: String| ConfigError::Invalid { key, problem, value };
+    if p.min_frames == 0 {
+        return Err(invalid("liveness.passive.min_frames", "must be at least 1", "0".into()));
+    }
+    if !(0.0 <= p.model_attack_below && p.model_attack_below <= p.model_review_below && p.model_review_below <= 1.0) {
+        return Err(invalid(
+            "liveness.passive.model_attack_below",
+            "need 0 <= model_attack_below <= model_review_below <= 1",
+            format!("{} and {}", p.model_attack_below, p.model_review_below),
+        ));
+    }
+    let ordered = [
+        ("liveness.passive.moire_review_above", p.moire_review_above, p.moire_attack_above),
+        ("liveness.passive.framing_review_sides", p.framing_review_sides, p.framing_attack_sides),
+        ("liveness.passive.rigidity_review_above", p.rigidity_review_above, p.rigidity_attack_above),
+    ];
+    for (key, review, attack) in ordered {
+        if !(review.is_finite() && attack.is_finite() && review <= attack) {
+            return Err(invalid(
+                key,
+                "must be finite and at most its attack threshold",
+                format!("{review} > {attack}"),
+            ));
+        }
+    }
+    if !(p.still_below >= 0.0 && p.rigidity_min_face_motion > 0.0 && p.framing_min_support > 0.0) {
+        return Err(invalid(
+            "liveness.passive",
+            "still_below >= 0, rigidity_min_face_motion > 0 and framing_min_support > 0",
+            format!("{p:?}"),
+        ));
+    }
+    Ok(PassiveConfig {
+        min_frames: p.min_frames,
+        model_attack_below: p.model_attack_below,
+        model_review_below: p.model_review_below,
+        moire_attack_above: p.moire_attack_above,
+        moire_review_above: p.moire_review_above,
+        banding_attack_above: p.banding_attack_above,
+        framing_min_support: p.framing_min_support,
+        framing_attack_sides: p.framing_attack_sides,
+        framing_review_sides: p.framing_review_sides,
+        still_below: p.still_below,
+        rigidity_min_face_motion: p.rigidity_min_face_motion,
+        rigidity_min_steps: p.rigidity_min_steps,
+        rigidity_attack_above: p.rigidity_attack_above,
+        rigidity_review_above: p.rigidity_review_above,
+    })
+}
+
 /// The environment provider the binary uses: `VERIFIER_SECTION__KEY`.
 pub fn env_provider() -> Env {
     // VERIFIER_CONFIG names the file and VERIFIER_MODEL_MIRROR the model mirror; they are not keys.
@@ -554,6 +639,13 @@ mod tests {
             assert!(got.contains(expect), "{got:?} does not contain {expect:?}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_shipped_passive_thresholds_are_the_defaults() {
+        let config = RawConfig::load(None, Env::prefixed("VERIFIER_TEST_NONE_")).and_then(RawConfig::validate);
+        assert_eq!(config.expect("defaults are valid").passive, PassiveConfig::shipped());
+        check(&[("VERIFIER_LIVENESS__PASSIVE__MOIRE_REVIEW_ABOVE", "9")], "liveness.passive.moire_review_above");
     }
 
     #[test]

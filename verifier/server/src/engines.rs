@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use verifier_models::{Manifest, ModelSpec};
 use vision::face::{FaceAnalyzer, FaceDetector, FaceEmbedder, FaceMesh};
+use vision::liveness::{AntiSpoof, AntiSpoofModel};
 use vision::model::ModelError;
 use vision::mrz::{CellNet, LineNet, MrzReader};
 use vision::onnx::{OnnxModel, OnnxRuntime};
@@ -36,6 +37,8 @@ pub struct Engines {
     pub mesh: FaceMesh,
     /// The MRZ reader.
     pub mrz: MrzReader,
+    /// The passive presentation-attack models (SilentFace's MiniFASNets).
+    pub antispoof: AntiSpoof,
     /// What was loaded, in load order.
     pub loaded: Vec<LoadedModel>,
 }
@@ -95,6 +98,28 @@ pub fn face_mesh(
     Ok((mesh, LoadedModel { name: spec.name.clone(), file: spec.file.clone(), sha256: spec.sha256.clone() }))
 }
 
+/// The manifest roles of the passive presentation-attack models, fused in this order.
+pub const ANTISPOOF_ROLES: [&str; 2] = ["antispoof_a", "antispoof_b"];
+
+/// Loads the presentation-attack models the manifest's `antispoof_a` and `antispoof_b` roles
+/// name.
+pub fn antispoof(
+    runtime: &OnnxRuntime,
+    config: &Config,
+    manifest: &Manifest,
+) -> anyhow::Result<(AntiSpoof, Vec<LoadedModel>)> {
+    let mut models = Vec::new();
+    let mut loaded = Vec::new();
+    for name in ANTISPOOF_ROLES {
+        let spec = role(manifest, name)?;
+        let model = Arc::new(load_model(runtime, &config.models.cache_dir, spec)?);
+        models.push(AntiSpoofModel::from_spec(model, spec)?);
+        loaded.push(LoadedModel { name: spec.name.clone(), file: spec.file.clone(), sha256: spec.sha256.clone() });
+    }
+    let ensemble = AntiSpoof::new(models).context("no presentation-attack model")?;
+    Ok((ensemble, loaded))
+}
+
 /// The MRZ reader: OCR-B templates from the configured font and, unless the configuration asks
 /// for templates alone, the network the manifest's `mrz_recogniser` role names, and the
 /// `mrz_line_recogniser` line model when it asks for `ppocr` or `fused`. Also says which models
@@ -148,7 +173,9 @@ pub fn load(config: &Config, manifest: &Manifest) -> anyhow::Result<Engines> {
     loaded.push(record);
     let (mrz, records) = mrz_reader(Some(&runtime), config, manifest)?;
     loaded.extend(records);
-    Ok(Engines { faces, mesh, mrz, loaded })
+    let (antispoof, records) = antispoof(&runtime, config, manifest)?;
+    loaded.extend(records);
+    Ok(Engines { faces, mesh, mrz, antispoof, loaded })
 }
 
 /// One model's warm-up: a tiny input through the stage that runs it.
@@ -183,9 +210,16 @@ pub fn warm_up(engines: &Engines) -> Vec<WarmUp> {
         None => Some("the warm-up face could not be aligned".into()),
     };
     let mesh = engines.mesh.landmarks(&blank, &face).err().map(|e| e.to_string());
+    let antispoof = match engines.antispoof.score(&blank, &face.bbox) {
+        Ok(Some(s)) if (0.0..=1.0).contains(&s.real) => None,
+        Ok(Some(s)) => Some(format!("a real probability of {} is outside 0..=1", s.real)),
+        Ok(None) => Some("the warm-up face gave no crop".into()),
+        Err(e) => Some(e.to_string()),
+    };
     vec![
         WarmUp { role: "face_detector", error: detector },
         WarmUp { role: "face_embedding", error: embedder },
         WarmUp { role: "face_mesh", error: mesh },
+        WarmUp { role: "antispoof", error: antispoof },
     ]
 }

@@ -198,6 +198,7 @@ mod tests {
             }),
             embedding_output: None,
             align: None,
+            crop_scale: None,
         };
         FaceEmbedder::from_spec(model, &spec).expect("the fake spec is complete")
     }

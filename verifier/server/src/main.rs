@@ -22,6 +22,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(c) => verifier::cli::models::run(c, &config),
         Command::Mrz(c) => verifier::cli::mrz::run(c, &config),
         Command::Face(c) => verifier::cli::face::run(c, &config),
+        Command::Liveness(c) => verifier::cli::liveness::run(c, &config),
         Command::Clients(c) => verifier::cli::clients::run(c, &config),
         Command::Loadtest(args) => verifier::cli::loadtest::run(args),
     }

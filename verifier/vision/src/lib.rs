@@ -17,6 +17,7 @@
 
 pub mod face;
 pub mod frame;
+pub mod liveness;
 pub mod metrics;
 pub mod model;
 pub mod mrz;

@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod face;
+pub mod liveness;
 pub mod loadtest;
 pub mod models;
 pub mod mrz;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Faces in images.
     #[command(subcommand)]
     Face(face::FaceCommand),
+    /// Presentation-attack detection: evaluate the passive layer on labelled sequences.
+    #[command(subcommand)]
+    Liveness(liveness::LivenessCommand),
     /// API clients: create them.
     #[command(subcommand)]
     Clients(clients::ClientsCommand),

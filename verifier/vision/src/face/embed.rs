@@ -232,6 +232,7 @@ mod tests {
             }),
             embedding_output: None,
             align: None,
+            crop_scale: None,
         }
     }
 

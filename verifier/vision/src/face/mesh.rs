@@ -563,6 +563,7 @@ mod tests {
             }),
             embedding_output: None,
             align: None,
+            crop_scale: None,
         }
     }
 
