@@ -102,11 +102,13 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
             // not the person: with an MRZ in view, or the face framed by a card's edges, the
             // person is asked to put the document down. (A face beside the document passes;
             // the challenge then asks a printed face to move.)
-            let on_document = analysis == Analysis::Face
-                && face.is_some_and(|f| {
+            let on_document = match face {
+                Some(f) if analysis == Analysis::Face => {
                     find_card(&frame, &f, &cx.portrait.card).is_some()
-                        || read_mrz(&frame, &cx.engines.mrz, cx.today).location.is_some()
-                });
+                        || read_mrz(&frame, &cx.engines.mrz, cx.today).map_err(model)?.location.is_some()
+                }
+                _ => false,
+            };
             let aligned = face.and_then(|f| faces.embedder.align(&frame, &f));
             let pose = match face {
                 Some(f) => cx.engines.mesh.landmarks(&frame, &f).map_err(model)?.map(|m| {

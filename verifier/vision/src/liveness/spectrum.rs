@@ -281,7 +281,7 @@ mod tests {
     #[test]
     fn jpeg_block_edges_are_not_moire() {
         // A step every 8 px in both directions, as JPEG blocking leaves.
-        check(|x, y| if (x as u32 % 8 == 0) ^ (y as u32 % 8 == 0) { 3.0 } else { 0.0 }, None, None);
+        check(|x, y| if (x as u32).is_multiple_of(8) ^ (y as u32).is_multiple_of(8) { 3.0 } else { 0.0 }, None, None);
     }
 
     #[test]
