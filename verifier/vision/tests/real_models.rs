@@ -288,8 +288,10 @@ fn antispoof() -> vision::liveness::AntiSpoof {
 /// The fused "real" probability of the largest face of a shared anti-spoofing sample.
 fn sample_real(detector: &FaceDetector, models: &vision::liveness::AntiSpoof, file: &str) -> f32 {
     let path = root().join("../shared/datasets/antispoof-samples").join(file);
-    let img = image::open(&path).expect("the sample decodes").to_rgb8();
-    let frame = Frame::from_rgb(img);
+    // Decoded as the service decodes a frame (EXIF orientation applied).
+    let bytes = std::fs::read(&path).expect("the sample reads");
+    let limits = vision::frame::DecodeLimits { max_bytes: 64 << 20, max_pixels: 100_000_000, max_side: 16_384 };
+    let frame = vision::frame::decode(&bytes, &limits).expect("the sample decodes");
     let face = largest(&detector.detect(&frame).expect("runs")).expect("a face");
     models.score(&frame, &face.bbox).expect("runs").expect("a crop").real
 }
