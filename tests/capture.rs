@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use verifier::cli::loadtest::camera;
 use verifier_e2e::{config, models_ready, request, scratch, shared_faces};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -110,21 +111,6 @@ fn frame_of(layout: datasets_synthetic::Layout, seed: u64) -> Vec<u8> {
     spec.resolution = Some((1280, 720));
     let doc = document(seed, &assets, &spec).expect("the document renders");
     frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
-}
-
-/// `jpeg` as a camera's `n`-th frame: the same picture with different bytes (a comment segment
-/// after SOI), as sensor noise makes every real frame differ. Without it the stream-integrity
-/// check would take a test's repeated JPEG for a replayed loop, as it should.
-fn camera(jpeg: &[u8], n: u64) -> Vec<u8> {
-    let note = format!("frame {n}");
-    let len = u16::try_from(note.len() + 2).expect("a short comment");
-    let mut out = Vec::with_capacity(jpeg.len() + note.len() + 4);
-    out.extend_from_slice(&jpeg[..2]);
-    out.extend_from_slice(&[0xFF, 0xFE]);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(note.as_bytes());
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }
 
 /// The offset of a JPEG's SOF0 marker, walking its segments.

@@ -108,14 +108,7 @@ impl SessionConfig {
             },
             flash: FlashConfig {
                 enabled: true,
-                colours: vec![
-                    FlashColour::Red,
-                    FlashColour::Green,
-                    FlashColour::Blue,
-                    FlashColour::Yellow,
-                    FlashColour::Magenta,
-                    FlashColour::Cyan,
-                ],
+                colours: FlashColour::ALL.to_vec(),
                 min_colours: 4,
                 max_colours: 6,
                 min_colour: Duration::from_millis(200),

@@ -36,6 +36,16 @@ pub enum FlashColour {
 }
 
 impl FlashColour {
+    /// Every colour, in the configuration's usual order.
+    pub const ALL: [FlashColour; 6] = [
+        FlashColour::Red,
+        FlashColour::Green,
+        FlashColour::Blue,
+        FlashColour::Yellow,
+        FlashColour::Magenta,
+        FlashColour::Cyan,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,16 +60,7 @@ impl FlashColour {
 
     /// From the wire name.
     pub fn parse(name: &str) -> Option<FlashColour> {
-        [
-            FlashColour::Red,
-            FlashColour::Green,
-            FlashColour::Blue,
-            FlashColour::Yellow,
-            FlashColour::Magenta,
-            FlashColour::Cyan,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == name)
+        FlashColour::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
     /// The colour as 8-bit sRGB, for the page.

@@ -256,8 +256,10 @@ async fn one_session(
     Ok(figures)
 }
 
-/// `jpeg` with a comment segment naming frame `n` after SOI: the same picture, other bytes.
-fn camera(jpeg: &[u8], n: u64) -> Vec<u8> {
+/// `jpeg` with a comment segment naming frame `n` after SOI: the same picture, other bytes, as
+/// sensor noise makes every real camera frame differ (the server's stream-integrity check
+/// refuses a JPEG repeated byte for byte).
+pub fn camera(jpeg: &[u8], n: u64) -> Vec<u8> {
     if jpeg.len() < 2 {
         return jpeg.to_vec();
     }
