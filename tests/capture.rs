@@ -2,116 +2,14 @@
 //! the real models: API keys, ownership, validation, a document refused end to end, and every
 //! kind of bad input a client can send, none of which breaks a session or a stored decision.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use verifier::cli::loadtest::camera;
-use verifier_e2e::{config, models_ready, request, scratch, shared_faces};
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Server {
-    addr: SocketAddr,
-    config: verifier::config::Config,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start(name: &str, extra: &str) -> Server {
-    let dir = scratch(name);
-    let config = config(&dir, extra);
-    let app = verifier::App::start(&config).await.expect("the app starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(verifier::http::serve(
-        listener,
-        app.router(),
-        async move {
-            let _ = stopped.await;
-        },
-        Duration::from_secs(2),
-    ));
-    Server { addr, config, _stop: stop }
-}
-
-impl Server {
-    /// A new API client's key.
-    async fn client(&self, name: &str) -> String {
-        let store = verifier::store::Store::open(&self.config.database).await.expect("the database opens");
-        verifier::cli::clients::add(&store, name).await.expect("the client is created").1
-    }
-
-    async fn call(&self, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
-        let auth = key.map(|k| format!("Authorization: Bearer {k}"));
-        let mut headers = vec!["Content-Type: application/json"];
-        if let Some(a) = &auth {
-            headers.push(a);
-        }
-        let r = request(self.addr, method, path, &headers, body.as_bytes()).await;
-        (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
-    }
-
-    /// Creates a session; returns its id and capture token.
-    async fn session(&self, key: &str, surname: &str) -> (String, String) {
-        let body = json!({"purpose": "recipient", "reference": "letter-1", "expected_identity": {"surname": surname, "given_names": "Jean"}});
-        let (status, v) = self.call("POST", "/v1/sessions", Some(key), &body.to_string()).await;
-        assert_eq!(status, 201, "{v}");
-        let url = v["capture_url"].as_str().expect("a capture URL");
-        assert!(url.starts_with(&format!("http://{}/capture/", self.addr)), "{url}");
-        let token = url.rsplit('/').next().unwrap().to_owned();
-        assert!(token.len() >= 32 && token.chars().all(|c| c.is_ascii_hexdigit()), "at least 128 random bits");
-        (v["id"].as_str().unwrap().to_owned(), token)
-    }
-
-    async fn connect(&self, token: &str) -> Socket {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/capture/{token}", self.addr))
-            .await
-            .expect("the socket opens");
-        socket
-    }
-}
-
-/// The next text message as JSON, or the close code; `None` after 20 s of silence.
-async fn next(socket: &mut Socket) -> Option<Result<Value, u16>> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.ok()??;
-        match message {
-            Ok(Message::Text(t)) => {
-                return Some(Ok(serde_json::from_str(t.as_str()).expect("server messages are JSON")));
-            }
-            Ok(Message::Close(frame)) => return Some(Err(frame.map_or(1005, |f| u16::from(f.code)))),
-            Ok(_) => continue,
-            Err(_) => return Some(Err(1006)),
-        }
-    }
-}
-
-/// Reads until a message of `kind` (returned) or the close code.
-async fn until(socket: &mut Socket, kind: &str) -> Result<Value, u16> {
-    loop {
-        match next(socket).await {
-            Some(Ok(v)) if v["type"] == kind => return Ok(v),
-            Some(Ok(_)) => continue,
-            Some(Err(code)) => return Err(code),
-            None => panic!("no {kind} message within 20 s"),
-        }
-    }
-}
-
-fn frame_of(layout: datasets_synthetic::Layout, seed: u64) -> Vec<u8> {
-    use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date, document, frame_of};
-    let assets = Assets::new(Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"), Vec::new());
-    let mut spec = Spec::new(default_reference_date());
-    spec.layout = Some(layout);
-    spec.variants = Some(Vec::new());
-    spec.clean = true;
-    spec.resolution = Some((1280, 720));
-    let doc = document(seed, &assets, &spec).expect("the document renders");
-    frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
-}
+use verifier_e2e::live::{frame_of, next, start, until};
+use verifier_e2e::{models_ready, request, shared_faces};
 
 /// The offset of a JPEG's SOF0 marker, walking its segments.
 fn start_of_frame(jpeg: &[u8]) -> usize {
@@ -139,7 +37,7 @@ async fn api_keys_ownership_and_validation() {
     let (status, v) = server.call("POST", "/v1/sessions", Some(&a), r#"{"purpose":"x"}"#).await;
     assert_eq!((status, v["field"].as_str()), (422, Some("purpose")));
     let (status, v) = server.call("POST", "/v1/sessions", Some(&a), "{not json").await;
-    assert_eq!((status, v["error"].as_str()), (400, Some("malformed")));
+    assert_eq!((status, v["code"].as_str()), (400, Some("malformed")));
     let sneaky = r#"{"purpose":"recipient","reference":"x'); DROP TABLE sessions;--","expected_identity":{"surname":"O'Brien"}}"#;
     let (status, created) = server.call("POST", "/v1/sessions", Some(&a), sneaky).await;
     assert_eq!(status, 201);

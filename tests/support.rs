@@ -81,3 +81,135 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// The real service in-process, and a capture client: what the capture and delivery tests share.
+pub mod live {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+    use serde_json::{Value, json};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::{config, request, scratch};
+
+    /// A capture WebSocket.
+    pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+    /// A server started in-process on a scratch database.
+    pub struct Server {
+        /// Where it listens.
+        pub addr: SocketAddr,
+        /// Its configuration.
+        pub config: verifier::config::Config,
+        _stop: tokio::sync::oneshot::Sender<()>,
+    }
+
+    /// Starts the real service on a scratch folder `name` with `extra` TOML, on a free port.
+    pub async fn start(name: &str, extra: &str) -> Server {
+        let dir = scratch(name);
+        let config = config(&dir, extra);
+        let app = verifier::App::start(&config).await.expect("the app starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(verifier::http::serve(
+            listener,
+            app.router(),
+            async move {
+                let _ = stopped.await;
+            },
+            Duration::from_secs(2),
+        ));
+        Server { addr, config, _stop: stop }
+    }
+
+    impl Server {
+        /// A new API client's key.
+        pub async fn client(&self, name: &str) -> String {
+            self.client_and_secret(name).await.0
+        }
+
+        /// A new API client's key and webhook secret.
+        pub async fn client_and_secret(&self, name: &str) -> (String, String) {
+            let store = verifier::store::Store::open(&self.config.database).await.expect("the database opens");
+            let (_, key, secret) = verifier::cli::clients::add(&store, name).await.expect("the client is created");
+            (key, secret)
+        }
+
+        /// One request: the status and the body as JSON (`Null` when it is not JSON).
+        pub async fn call(&self, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+            let auth = key.map(|k| format!("Authorization: Bearer {k}"));
+            let mut headers = vec!["Content-Type: application/json"];
+            if let Some(a) = &auth {
+                headers.push(a);
+            }
+            let r = request(self.addr, method, path, &headers, body.as_bytes()).await;
+            (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
+        }
+
+        /// Creates a session; returns its id and capture token.
+        pub async fn session(&self, key: &str, surname: &str) -> (String, String) {
+            self.session_with(key, json!({"purpose": "recipient", "reference": "letter-1", "expected_identity": {"surname": surname, "given_names": "Jean"}})).await
+        }
+
+        /// Creates a session from `body`; returns its id and capture token.
+        pub async fn session_with(&self, key: &str, body: Value) -> (String, String) {
+            let (status, v) = self.call("POST", "/v1/sessions", Some(key), &body.to_string()).await;
+            assert_eq!(status, 201, "{v}");
+            let url = v["capture_url"].as_str().expect("a capture URL");
+            assert!(url.starts_with(&format!("http://{}/capture/", self.addr)), "{url}");
+            let token = url.rsplit('/').next().unwrap().to_owned();
+            assert!(token.len() >= 32 && token.chars().all(|c| c.is_ascii_hexdigit()), "at least 128 random bits");
+            (v["id"].as_str().unwrap().to_owned(), token)
+        }
+
+        /// Opens the capture socket of `token`.
+        pub async fn connect(&self, token: &str) -> Socket {
+            let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/capture/{token}", self.addr))
+                .await
+                .expect("the socket opens");
+            socket
+        }
+    }
+
+    /// The next text message as JSON, or the close code; `None` after 20 s of silence.
+    pub async fn next(socket: &mut Socket) -> Option<Result<Value, u16>> {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(20), socket.next()).await.ok()??;
+            match message {
+                Ok(Message::Text(t)) => {
+                    return Some(Ok(serde_json::from_str(t.as_str()).expect("server messages are JSON")));
+                }
+                Ok(Message::Close(frame)) => return Some(Err(frame.map_or(1005, |f| u16::from(f.code)))),
+                Ok(_) => continue,
+                Err(_) => return Some(Err(1006)),
+            }
+        }
+    }
+
+    /// Reads until a message of `kind` (returned) or the close code.
+    pub async fn until(socket: &mut Socket, kind: &str) -> Result<Value, u16> {
+        loop {
+            match next(socket).await {
+                Some(Ok(v)) if v["type"] == kind => return Ok(v),
+                Some(Ok(_)) => continue,
+                Some(Err(code)) => return Err(code),
+                None => panic!("no {kind} message within 20 s"),
+            }
+        }
+    }
+
+    /// A clean 720p camera frame of a synthetic document of `layout`, as JPEG.
+    pub fn frame_of(layout: datasets_synthetic::Layout, seed: u64) -> Vec<u8> {
+        use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date, document, frame_of};
+        let assets = Assets::new(Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"), Vec::new());
+        let mut spec = Spec::new(default_reference_date());
+        spec.layout = Some(layout);
+        spec.variants = Some(Vec::new());
+        spec.clean = true;
+        spec.resolution = Some((1280, 720));
+        let doc = document(seed, &assets, &spec).expect("the document renders");
+        frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
+    }
+}

@@ -35,6 +35,22 @@ pub struct RawConfig {
     session: crate::capture::config::RawSession,
     capture: crate::capture::config::RawCapture,
     demo: crate::capture::config::RawDemo,
+    delivery: RawDelivery,
+}
+
+/// `[delivery]`: the webhook outbox's worker (see `crate::delivery::DeliveryConfig`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    enabled: bool,
+    poll_ms: u64,
+    batch: usize,
+    timeout_ms: u64,
+    lease_secs: u64,
+    backoff_base_ms: u64,
+    backoff_max_secs: u64,
+    max_age_secs: u64,
+    secret_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +252,8 @@ pub struct Config {
     pub capture: crate::capture::config::CaptureConfig,
     /// Whether `/demo` is served.
     pub demo: bool,
+    /// Result delivery (the webhook outbox's worker).
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 /// MRZ reader settings.
@@ -499,13 +517,15 @@ impl RawConfig {
             max_frames: c.max_frames,
         };
         let passive = validate_passive(self.liveness.passive)?;
+        let delivery = validate_delivery(self.delivery)?;
         let (session, capture, demo) =
-            crate::capture::config::validate(self.session, self.capture, self.demo, policy, consensus)?;
+            crate::capture::config::validate(self.session, self.capture, self.demo, policy, consensus, passive)?;
         Ok(Config {
             session,
             capture,
             demo,
             passive,
+            delivery,
             server: ServerConfig {
                 listen,
                 shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
@@ -564,6 +584,45 @@ impl RawConfig {
 }
 
 /// Checks `[liveness.passive]`: each review threshold on the live side of its attack threshold.
+fn validate_delivery(d: RawDelivery) -> Result<crate::delivery::DeliveryConfig, ConfigError> {
+    let invalid = |key, problem, value: String| Err(ConfigError::Invalid { key, problem, value });
+    if d.poll_ms < 10 {
+        return invalid("delivery.poll_ms", "must be at least 10", d.poll_ms.to_string());
+    }
+    if !(1..=256).contains(&d.batch) {
+        return invalid("delivery.batch", "must be between 1 and 256", d.batch.to_string());
+    }
+    if d.timeout_ms < 100 {
+        return invalid("delivery.timeout_ms", "must be at least 100", d.timeout_ms.to_string());
+    }
+    if d.lease_secs * 1000 <= d.timeout_ms {
+        return invalid("delivery.lease_secs", "must be longer than delivery.timeout_ms", d.lease_secs.to_string());
+    }
+    if d.backoff_base_ms == 0 || d.backoff_max_secs * 1000 < d.backoff_base_ms {
+        return invalid(
+            "delivery.backoff_max_secs",
+            "must be at least delivery.backoff_base_ms, which must be positive",
+            d.backoff_max_secs.to_string(),
+        );
+    }
+    if d.max_age_secs == 0 {
+        return invalid("delivery.max_age_secs", "must be positive", "0".into());
+    }
+    Ok(crate::delivery::DeliveryConfig {
+        enabled: d.enabled,
+        poll: Duration::from_millis(d.poll_ms),
+        batch: d.batch,
+        timeout: Duration::from_millis(d.timeout_ms),
+        lease: Duration::from_secs(d.lease_secs),
+        backoff: crate::delivery::backoff::Backoff {
+            base: Duration::from_millis(d.backoff_base_ms),
+            max: Duration::from_secs(d.backoff_max_secs),
+            max_age: Duration::from_secs(d.max_age_secs),
+        },
+        secret_grace: Duration::from_secs(d.secret_grace_secs),
+    })
+}
+
 fn validate_passive(p: RawPassive) -> Result<PassiveConfig, ConfigError> {
     let invalid = |key, problem, value: String| ConfigError::Invalid { key, problem, value };
     if p.min_frames == 0 {

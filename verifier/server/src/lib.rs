@@ -16,6 +16,7 @@
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod engines;
 pub mod http;
 pub mod jobs;
@@ -77,6 +78,10 @@ impl App {
             config.portrait,
         ));
         tokio::spawn(capture.clone().sweep_forever(std::time::Duration::from_secs(5)));
+        if config.delivery.enabled {
+            let deliverer = Arc::new(delivery::Deliverer::new(store.clone(), config.delivery)?);
+            tokio::spawn(deliverer.run_forever());
+        }
         Ok(Self {
             state: AppState {
                 store,

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use vision::face::MatchPolicy;
+use vision::liveness::PassiveConfig;
 use vision::mrz::ConsensusConfig;
 
 use crate::challenge::ChallengeAction;
@@ -37,6 +38,8 @@ pub struct SessionConfig {
     pub challenge: ChallengeConfig,
     /// The screen-flash nonce, between the face match and the challenge.
     pub flash: FlashConfig,
+    /// The passive presentation-attack layer, over the face step's and the challenge's frames.
+    pub passive: PassiveConfig,
 }
 
 /// The head-movement challenge's settings.
@@ -126,6 +129,7 @@ impl SessionConfig {
                 review_correlation: 0.6,
                 min_gain: 0.01,
             },
+            passive: PassiveConfig::shipped(),
         }
     }
 }

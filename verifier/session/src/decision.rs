@@ -75,4 +75,6 @@ pub struct Scores {
     pub flash: Vec<crate::flash::FlashColour>,
     /// The flash check's score, when it ran.
     pub flash_score: Option<crate::flash::FlashScore>,
+    /// The passive presentation-attack layer's verdict and evidence, when it was judged.
+    pub passive: Option<vision::liveness::PassiveVerdict>,
 }

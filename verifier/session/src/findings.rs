@@ -5,6 +5,7 @@
 //! (which model, which crop). Hint codes are the stable codes the capture page translates.
 
 use vision::face::Embedding;
+use vision::liveness::PassiveFrame;
 use vision::mrz::MrzFrameRead;
 
 /// The findings of one analysed frame.
@@ -54,6 +55,11 @@ pub struct FaceFindings {
     /// The mean colour (R, G, B, 0-255) of the face's skin, when a face was found: what the
     /// screen-flash check reads.
     pub skin: Option<[f32; 3]>,
+    /// What the passive presentation-attack layer measured of the face (the models' score on
+    /// frames that passed the quality gate, the spectrum, framing and motion patch on every
+    /// frame with a face), when a live face was found: not on a portrait printed on a document
+    /// still in view.
+    pub passive: Option<PassiveFrame>,
 }
 
 /// Head pose in the person's own directions, degrees.

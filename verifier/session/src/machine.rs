@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mrz::{AcceptancePolicy, Format, MrzRead, Verdict};
 use vision::face::{Embedding, LiveSample, MatchOutcome, decide};
 use vision::frame::FrameId;
+use vision::liveness::{PassiveAggregate, PassiveOutcome};
 use vision::mrz::{ConsensusState, FrameVerdict, MrzConsensus};
 
 use crate::challenge::{ChallengeAction, ChallengePlan, ChallengeTracker, Progress};
@@ -203,6 +204,8 @@ pub struct Session {
     flash_review: bool,
     /// Similarities to the reference of the challenge frames facing the camera.
     facing: Vec<f32>,
+    /// The passive presentation-attack layer over the live face's frames, face step to end.
+    passive: PassiveAggregate,
     scores: Scores,
     used: Vec<FrameId>,
     last: Option<Instruction>,
@@ -222,6 +225,7 @@ impl Session {
         let plan = ChallengePlan::draw(&config.challenge, seed);
         let flash_plan = FlashPlan::draw(&config.flash, seed);
         let consensus = MrzConsensus::new(today, config.consensus);
+        let passive = PassiveAggregate::new(config.passive);
         let mut session = Session {
             scores: Scores { challenge: plan.steps.iter().map(|s| s.1).collect(), ..Scores::default() },
             config,
@@ -246,6 +250,7 @@ impl Session {
             skin_before: Vec::new(),
             flash_review: false,
             facing: Vec::new(),
+            passive,
             used: Vec::new(),
             last: None,
             outputs: VecDeque::new(),
@@ -406,7 +411,12 @@ impl Session {
                 FlashVerdict::Reflected => {}
                 FlashVerdict::Uncertain => self.flash_review = true,
                 FlashVerdict::NotReflected => {
-                    return self.decide_now(Outcome::Rejected, vec!["liveness.replay_detected"], now);
+                    // A photo reflects nothing either: the passive layer may say so too.
+                    let mut reasons = vec!["liveness.replay_detected"];
+                    if self.judge_passive() == PassiveOutcome::Attack {
+                        reasons.push("liveness.presentation_attack");
+                    }
+                    return self.decide_now(Outcome::Rejected, reasons, now);
                 }
             }
             return self.start_challenge(now);
@@ -531,7 +541,10 @@ impl Session {
         }
     }
 
-    fn on_face(&mut self, frame: FrameId, face: FaceFindings, now: Instant) -> Option<&'static str> {
+    fn on_face(&mut self, frame: FrameId, mut face: FaceFindings, now: Instant) -> Option<&'static str> {
+        if let Some(measured) = face.passive.take() {
+            self.passive.add(measured);
+        }
         if let Some(run) = &mut self.flash {
             // The flash is under way: every face frame's skin colour is a sample (quality
             // issues do not matter to a colour), the match is made.
@@ -619,7 +632,10 @@ impl Session {
         self.enter(Step::Challenge, None, now);
     }
 
-    fn on_challenge(&mut self, frame: FrameId, face: FaceFindings, now: Instant) -> Option<&'static str> {
+    fn on_challenge(&mut self, frame: FrameId, mut face: FaceFindings, now: Instant) -> Option<&'static str> {
+        if let Some(measured) = face.passive.take() {
+            self.passive.add(measured);
+        }
         // The same person throughout: a frame with no face, or with someone else's, counts
         // against the sequence.
         let similarity = match (&face.embedding, &self.reference) {
@@ -675,10 +691,30 @@ impl Session {
         code
     }
 
-    /// Every step passed: the identity and the match's band decide between accepted and review.
+    /// The passive layer's verdict over the frames so far, kept in the scores.
+    fn judge_passive(&mut self) -> PassiveOutcome {
+        let verdict = self.passive.verdict();
+        let outcome = verdict.outcome;
+        self.scores.passive = Some(verdict);
+        outcome
+    }
+
+    /// Every step passed: the passive layer, the identity and the match's band decide between
+    /// rejected, accepted and review.
     fn finish(&mut self, now: Instant) {
         let mut reasons = Vec::new();
         let mut outcome = Outcome::Accepted;
+        match self.judge_passive() {
+            PassiveOutcome::Live => {}
+            PassiveOutcome::Attack => {
+                return self.decide_now(Outcome::Rejected, vec!["liveness.presentation_attack"], now);
+            }
+            // A doubtful signal, or too few frames to judge: a person looks.
+            PassiveOutcome::Borderline => {
+                outcome = Outcome::Review;
+                reasons.push("liveness.passive_uncertain");
+            }
+        }
         if let (Some(expected), Some(document)) = (&self.expected, &self.document) {
             match compare(document, expected) {
                 IdentityMatch::Same => {}
@@ -711,6 +747,9 @@ impl Session {
         self.tracker = None;
         if self.flash.take().is_some_and(|f| f.shown.iter().any(|s| s.1.is_some()) && f.check_at.is_none()) {
             self.outputs.push_back(Output::Flash(None));
+        }
+        if self.scores.passive.is_none() && self.passive.frames() > 0 {
+            self.judge_passive();
         }
         let mut used = std::mem::take(&mut self.used);
         used.sort_unstable();

@@ -11,7 +11,8 @@ use vision::face::{
     AlignedFace, DocumentLayout, Embedding, FaceBox, PortraitConfig, PortraitMiss, QualityConfig, assess, find_card,
     find_front_portrait, find_portrait, head_pose, largest,
 };
-use vision::frame::{DecodeLimits, Frame, decode};
+use vision::frame::{DecodeLimits, Frame, FrameId, decode};
+use vision::liveness::{PassiveFrame, measure_frame};
 use vision::mrz::read_mrz;
 
 use crate::engines::Engines;
@@ -42,6 +43,8 @@ pub enum Partial {
         pose: Option<HeadPose>,
         /// The skin's mean colour.
         skin: Option<[f32; 3]>,
+        /// The passive presentation-attack layer's measurements.
+        passive: Option<PassiveFrame>,
     },
 }
 
@@ -71,8 +74,13 @@ pub struct AnalysisContext<'a> {
     pub today: mrz::Date,
 }
 
-/// Decodes and analyses `bytes` for `analysis`.
-pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Result<Prepared, FrameError> {
+/// Decodes and analyses `bytes` (the session's frame `id`) for `analysis`.
+pub fn analyse(
+    cx: &AnalysisContext<'_>,
+    id: FrameId,
+    analysis: Analysis,
+    bytes: &[u8],
+) -> Result<Prepared, FrameError> {
     let sha256 = hex::encode(Sha256::digest(bytes));
     let frame = decode(bytes, cx.limits).map_err(|e| FrameError::Corrupt(e.to_string()))?;
     let faces = &cx.engines.faces;
@@ -120,7 +128,21 @@ pub fn analyse(cx: &AnalysisContext<'_>, analysis: Analysis, bytes: &[u8]) -> Re
             let issue =
                 if on_document { Some("face.document_in_view") } else { quality.issues.first().map(|i| i.code()) };
             let skin = face.and_then(|f| skin_colour(&frame, &f.bbox));
-            (Partial::Face { issue, rank: quality.rank(), aligned, pose, skin }, face.map(|f| f.bbox))
+            // The passive layer looks at the live face only (a portrait on a document in view is
+            // a print by design); its models only at faces the quality gate passed, where they
+            // were trained to judge.
+            let passive = match face {
+                Some(f) if !on_document => {
+                    let scored = if quality.issues.is_empty() {
+                        cx.engines.antispoof.score(&frame, &f.bbox).map_err(model)?
+                    } else {
+                        None
+                    };
+                    Some(measure_frame(id, &frame, &f.bbox, scored))
+                }
+                _ => None,
+            };
+            (Partial::Face { issue, rank: quality.rank(), aligned, pose, skin, passive }, face.map(|f| f.bbox))
         }
         Analysis::None => return Err(FrameError::Corrupt("the session is decided".into())),
     };
@@ -183,8 +205,8 @@ impl Prepared {
     pub fn into_findings(self, embedding: Option<Embedding>) -> Findings {
         match self.partial {
             Partial::Done(f) => f,
-            Partial::Face { issue, rank, pose, skin, .. } => {
-                Findings::Face(FaceFindings { issue, rank, embedding, pose, skin })
+            Partial::Face { issue, rank, pose, skin, passive, .. } => {
+                Findings::Face(FaceFindings { issue, rank, embedding, pose, skin, passive })
             }
         }
     }

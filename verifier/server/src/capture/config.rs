@@ -11,6 +11,7 @@ use session::challenge::ChallengeAction;
 use session::config::{ChallengeConfig, SessionConfig};
 use session::flash::{FlashColour, FlashConfig};
 use vision::face::MatchPolicy;
+use vision::liveness::PassiveConfig;
 use vision::mrz::ConsensusConfig;
 
 use crate::config::ConfigError;
@@ -143,6 +144,7 @@ pub fn validate(
     d: RawDemo,
     face_match: MatchPolicy,
     consensus: ConsensusConfig,
+    passive: PassiveConfig,
 ) -> Result<(SessionSettings, CaptureConfig, bool), ConfigError> {
     let invalid = |key, problem, value: String| ConfigError::Invalid { key, problem, value };
     let secs = |key: &'static str, v: u64| {
@@ -286,6 +288,7 @@ pub fn validate(
         refused_kind_frames: count("session.refused_kind_frames", s.refused_kind_frames)?,
         portrait_frames: count("session.portrait_frames", s.portrait_frames)?,
         face_match,
+        passive,
         challenge: ChallengeConfig {
             actions,
             min_steps: ch.min_steps,

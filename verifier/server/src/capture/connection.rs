@@ -354,6 +354,7 @@ fn start_job(
 ) -> Job {
     let analysis = cap.machine.analysis();
     let today = cap.machine.today();
+    let id = frame.id;
     let cancelled = cap.cancelled.clone();
     let svc = svc.clone();
     Box::pin(async move {
@@ -367,7 +368,7 @@ fn start_job(
                 portrait: &job_svc.portrait,
                 today,
             };
-            analyse(&cx, analysis, &bytes)
+            analyse(&cx, id, analysis, &bytes)
         })
         .await;
         let analysed = match prepared {

@@ -12,6 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use session::{Decision, FrameId};
 
+use crate::store::sessions::SessionRow;
+use vision::liveness::{PassiveVerdict, SignalVerdict};
+
 /// Milliseconds since the Unix epoch, now.
 pub fn unix_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
@@ -72,6 +75,15 @@ pub fn decision_json(
         "flash_gain": s.flash_score.map(|f| round(f.gain)),
         "flash_lag_ms": s.flash_score.map(|f| f.lag.as_millis() as u64),
         "flash_frames": s.flash_score.map(|f| f.frames),
+        "passive": s.passive.as_ref().map(|p| p.outcome.as_str()),
+        "passive_frames": s.passive.as_ref().map(|p| p.evidence.frames),
+        "passive_model_real": s.passive.as_ref().and_then(|p| p.evidence.model_real).map(round),
+        "passive_moire": s.passive.as_ref().and_then(|p| p.evidence.moire).map(round),
+        "passive_framed_sides": s.passive.as_ref().and_then(|p| p.evidence.framed_sides).map(round),
+        "passive_face_motion": s.passive.as_ref().and_then(|p| p.evidence.face_motion).map(round),
+        "passive_rigidity": s.passive.as_ref().and_then(|p| p.evidence.rigidity).map(round),
+        "passive_failed": s.passive.as_ref().map(|p| signals(p, SignalVerdict::Fail)),
+        "passive_doubtful": s.passive.as_ref().map(|p| signals(p, SignalVerdict::Doubt)),
     });
     let frames: Vec<&str> = decision.frames.iter().filter_map(|f| hashes.get(f)).map(String::as_str).collect();
     json!({
@@ -84,5 +96,29 @@ pub fn decision_json(
         "elapsed_ms": decision.elapsed.as_millis() as u64,
         "frames_sha256": frames,
         "evidence": evidence.iter().map(|(kind, sha)| json!({"kind": kind, "sha256": sha})).collect::<Vec<_>>(),
+    })
+}
+
+/// The names of the passive signals that said `verdict`.
+fn signals(p: &PassiveVerdict, verdict: SignalVerdict) -> Vec<&'static str> {
+    p.evidence.signals.iter().filter(|s| s.verdict == verdict).map(|s| s.name).collect()
+}
+
+/// A session as the API shows it (`GET /v1/sessions/{id}`, and the body of its delivery): its
+/// status at `now_ms` and its decision.
+pub fn session_json(row: &SessionRow, now_ms: i64) -> Value {
+    let status = match row.status.as_str() {
+        "created" if now_ms > row.open_by_ms => "expired",
+        other => other,
+    };
+    let decision: Value = row.decision.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(Value::Null);
+    json!({
+        "id": row.id,
+        "status": status,
+        "purpose": row.purpose,
+        "reference": row.reference,
+        "created_at": row.created_at,
+        "expires_at": rfc3339_of_ms(row.capture_until_ms.unwrap_or(row.open_by_ms)),
+        "decision": decision,
     })
 }

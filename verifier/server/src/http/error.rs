@@ -1,8 +1,12 @@
-//! The one HTTP error type: client faults become 4xx with a machine-readable code; internal
+//! The one HTTP error type, answered as `application/problem+json` (RFC 9457): a stable `type`
+//! URI per kind of error (`urn:verifier:problem:<code>`, listed in `docs/api.md`), a `title`,
+//! the `status`, a `detail`, and the extension members `code` (the last part of the type, for
+//! clients that switch on a short string) and `field` (the dotted field at fault). Internal
 //! faults send a generic body and are logged here, once.
 
-use axum::Json;
-use axum::http::{StatusCode, header};
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -11,7 +15,7 @@ use serde::Serialize;
 #[non_exhaustive]
 pub enum ApiError {
     /// No route matches, or the resource is not the caller's.
-    #[error("no such endpoint")]
+    #[error("no such resource")]
     NotFound,
     /// No valid API key.
     #[error("a valid API key is required (Authorization: Bearer <api_key>)")]
@@ -19,6 +23,15 @@ pub enum ApiError {
     /// The body is not JSON.
     #[error("the body is not a JSON object")]
     Malformed,
+    /// The body is larger than the route accepts.
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, bytes.
+        limit: usize,
+    },
+    /// The body is not `application/json`.
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
     /// A field is missing or out of range.
     #[error("{field}: {problem}")]
     Invalid {
@@ -27,34 +40,91 @@ pub enum ApiError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// The same idempotency key was used with a different body.
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyConflict,
+    /// The client sends too many requests: try again after the wait.
+    #[error("too many requests; retry after {} s", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// When a request will be accepted again.
+        retry_after: Duration,
+    },
+    /// The resource is not in a state that allows the request.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// Something failed on our side; the detail is logged, not sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
+impl ApiError {
+    /// The status, the stable code (the end of the `type` URI) and the title.
+    pub fn kind(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::Malformed => (StatusCode::BAD_REQUEST, "malformed", "Malformed request body"),
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Request body too large"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
+            }
+            ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid field"),
+            ApiError::IdempotencyConflict => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict", "Idempotency key reused")
+            }
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        }
+    }
+}
+
+/// The problem document.
 #[derive(Serialize)]
-struct Body {
-    error: &'static str,
-    message: String,
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'static str>,
 }
 
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The `type` URI of an error code.
+pub fn problem_type(code: &str) -> String {
+    format!("urn:verifier:problem:{code}")
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, field) = match &self {
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None),
-            ApiError::Malformed => (StatusCode::BAD_REQUEST, "malformed", None),
-            ApiError::Invalid { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(*field)),
-            ApiError::Internal(e) => {
-                tracing::error!(error = format!("{e:#}"), "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
-            }
+        let (status, code, title) = self.kind();
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "internal error");
+        }
+        let field = match &self {
+            ApiError::Invalid { field, .. } => Some(*field),
+            _ => None,
         };
-        let mut response = (status, Json(Body { error: code, message: self.to_string(), field })).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        let problem =
+            Problem { kind: problem_type(code), title, status: status.as_u16(), detail: self.to_string(), code, field };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        match &self {
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::RateLimited { retry_after } => {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+            _ => {}
         }
         response
     }

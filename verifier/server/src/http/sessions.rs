@@ -75,6 +75,7 @@ struct NewSessionRequest {
     purpose: &'static str,
     reference: String,
     expected: Option<Value>,
+    callback_url: Option<String>,
 }
 
 fn validate(body: &[u8]) -> Result<NewSessionRequest, ApiError> {
@@ -137,7 +138,17 @@ fn validate(body: &[u8]) -> Result<NewSessionRequest, ApiError> {
         }
         Some(_) => return Err(ApiError::Invalid { field: "expected_identity", problem: "expected an object" }),
     };
-    Ok(NewSessionRequest { purpose, reference, expected })
+    let callback_url = match object.get("callback_url") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(u)) if callback_url_ok(u) => Some(u.clone()),
+        Some(_) => {
+            return Err(ApiError::Invalid {
+                field: "callback_url",
+                problem: "expected an absolute https URL (http only to this machine) of at most 2048 characters",
+            });
+        }
+    };
+    Ok(NewSessionRequest { purpose, reference, expected, callback_url })
 }
 
 async fn create_for(
@@ -165,6 +176,7 @@ async fn create_for(
             token_sha256: &hex::encode(Sha256::digest(token.as_bytes())),
             created_at: &record::rfc3339_of_ms(now_ms),
             open_by_ms,
+            callback_url: request.callback_url.as_deref(),
         })
         .await?;
     metrics::counter!("sessions_created_total", "purpose" => request.purpose).increment(1);
@@ -181,6 +193,29 @@ async fn create_for(
         "expires_at": record::rfc3339_of_ms(open_by_ms),
     });
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// A callback URL the verifier will POST to: `https://host[:port]/...`, or `http://` to a
+/// loopback address (a receiver on the same machine, in tests and behind a local proxy); no
+/// credentials in it, no spaces or control characters.
+pub fn callback_url_ok(url: &str) -> bool {
+    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let (secure, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => return false,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') || !valid_host(authority) {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    secure || matches!(host, "127.0.0.1" | "localhost" | "::1")
 }
 
 /// A Host header fit to build a link from: a name or address and an optional port.
@@ -200,21 +235,12 @@ pub async fn get(
         return Err(ApiError::NotFound);
     }
     let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
-    let now = record::unix_ms();
-    let status = match row.status.as_str() {
-        "created" if now > row.open_by_ms => "expired",
-        other => other,
+    let mut body = record::session_json(&row, record::unix_ms());
+    body["delivery"] = match state.store.delivery_of_session(&row.id).await? {
+        Some(d) => crate::delivery::delivery_json(&d),
+        None => Value::Null,
     };
-    let decision: Value = row.decision.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(Value::Null);
-    Ok(Json(json!({
-        "id": row.id,
-        "status": status,
-        "purpose": row.purpose,
-        "reference": row.reference,
-        "created_at": row.created_at,
-        "expires_at": record::rfc3339_of_ms(row.capture_until_ms.unwrap_or(row.open_by_ms)),
-        "decision": decision,
-    })))
+    Ok(Json(body))
 }
 
 #[cfg(test)]
@@ -250,6 +276,33 @@ mod tests {
         check(r#"{"purpose":"recipient","expected_identity":"x"}"#, Err("expected_identity"));
         check("[]", Err("the body is not a JSON object"));
         check("{", Err("the body is not a JSON object"));
+    }
+
+    #[test]
+    fn callbacks_go_over_https_or_to_this_machine() {
+        for ok in [
+            "https://letters.example.com/hooks/verifier",
+            "https://10.0.0.5:8443/h?x=1",
+            "http://127.0.0.1:9000/h",
+            "http://localhost/h",
+            "http://[::1]:80/",
+        ] {
+            assert!(callback_url_ok(ok), "{ok}");
+        }
+        for bad in [
+            "http://letters.example.com/h",
+            "ftp://x/",
+            "https://",
+            "https://user:pw@host/",
+            "https://a b/",
+            "javascript:alert(1)",
+            "https://host/\n",
+        ] {
+            assert!(!callback_url_ok(bad), "{bad}");
+        }
+        check(r#"{"purpose":"recipient","callback_url":"https://l.example/h"}"#, Ok(()));
+        check(r#"{"purpose":"recipient","callback_url":"http://l.example/h"}"#, Err("callback_url"));
+        check(r#"{"purpose":"recipient","callback_url":7}"#, Err("callback_url"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! in [`clients`], verification sessions, their decisions and evidence in [`sessions`].
 
 pub mod clients;
+pub mod deliveries;
 pub mod sessions;
 
 use std::path::Path;

@@ -1,8 +1,9 @@
 //! Verification sessions: creation, the capture token, status, the decision and its evidence.
 //!
 //! A decision is written once: the update only applies to a session that is not yet decided or
-//! expired, in the same transaction as its evidence, so a late or repeated decision cannot
-//! change a stored one.
+//! expired, in the same transaction as its evidence, its outbox delivery (when the session or
+//! its client has a callback URL) and its audit entry, so a late or repeated decision cannot
+//! change a stored one, and a stored one is never left undelivered.
 
 use super::{Store, StoreError};
 
@@ -24,6 +25,8 @@ pub struct NewSession<'a> {
     pub created_at: &'a str,
     /// Unix ms before which the token must be opened.
     pub open_by_ms: i64,
+    /// Where the decision is delivered (else the client's callback URL, if any).
+    pub callback_url: Option<&'a str>,
 }
 
 /// A session as stored.
@@ -104,7 +107,7 @@ impl Store {
     pub async fn create_session(&self, s: &NewSession<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (id, client_id, purpose, reference, expected_identity, token_sha256, status, \
-             created_at, open_by_ms) VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?)",
+             created_at, open_by_ms, callback_url) VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)",
         )
         .bind(s.id)
         .bind(s.client_id)
@@ -114,6 +117,7 @@ impl Store {
         .bind(s.token_sha256)
         .bind(s.created_at)
         .bind(s.open_by_ms)
+        .bind(s.callback_url)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -190,6 +194,57 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let now_ms = crate::capture::record::unix_ms();
+        let row: Row = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let row = session(row);
+        let url: Option<String> = sqlx::query_scalar(
+            "SELECT COALESCE(s.callback_url, c.callback_url) FROM sessions s JOIN api_clients c ON c.id = s.client_id \
+             WHERE s.id = ?",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let delivery_id = match url {
+            Some(url) => {
+                let delivery_id = format!("dl_{}", hex::encode(rand::random::<[u8; 16]>()));
+                let body = crate::capture::record::session_json(&row, now_ms).to_string();
+                sqlx::query(
+                    "INSERT INTO deliveries (id, session_id, client_id, url, body, status, attempts, created_ms, \
+                     next_attempt_ms) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                )
+                .bind(&delivery_id)
+                .bind(id)
+                .bind(&row.client_id)
+                .bind(&url)
+                .bind(&body)
+                .bind(now_ms)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                Some(delivery_id)
+            }
+            None => None,
+        };
+        // The audit entry holds codes and hashes only, never holder data.
+        let reasons = serde_json::from_str::<serde_json::Value>(decision_json).ok().map(|d| d["reasons"].clone());
+        let detail = serde_json::json!({
+            "outcome": outcome,
+            "reasons": reasons,
+            "evidence": evidence.iter().map(|e| serde_json::json!({"kind": e.kind, "sha256": e.sha256})).collect::<Vec<_>>(),
+            "delivery_id": delivery_id,
+        });
+        sqlx::query(
+            "INSERT INTO audit_log (at_ms, event, session_id, client_id, detail) VALUES (?, 'session.decided', ?, ?, ?)",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .bind(&row.client_id)
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use vision::face::Embedding;
-use vision::frame::FrameId;
+use vision::face::{Embedding, FaceBox};
+use vision::frame::{Frame, FrameId};
+use vision::liveness::{ModelScore, PassiveFrame, measure_frame};
 use vision::mrz::{MrzFrameRead, MrzLine};
 
 use super::*;
@@ -54,10 +55,68 @@ struct Person {
     /// Whether the face takes on the screen's colour (a live face does; a replayed recording,
     /// an injected stream or a photo does not).
     reflects_flash: bool,
+    /// What the passive layer sees of the face.
+    surface: Surface,
 }
 
-const GENUINE: Person =
-    Person { document: &PASSPORT, face: HOLDER, portrait: HOLDER, follows_challenge: true, reflects_flash: true };
+/// What the passive presentation-attack layer sees in front of the camera.
+#[derive(Clone, Copy, PartialEq)]
+enum Surface {
+    /// A live head, moving a little before a still room; the models say real.
+    Live,
+    /// One picture for every frame: nothing moves.
+    Still,
+    /// A moving face the models are sure is a print.
+    Print,
+    /// Frames the passive layer did not measure.
+    Unmeasured,
+}
+
+const GENUINE: Person = Person {
+    document: &PASSPORT,
+    face: HOLDER,
+    portrait: HOLDER,
+    follows_challenge: true,
+    reflects_flash: true,
+    surface: Surface::Live,
+};
+
+/// A value 0..=255 from a pixel position: texture that matches only where it belongs.
+fn noise(x: u32, y: u32, salt: u32) -> u32 {
+    let h = (x.wrapping_mul(374_761_393) ^ y.wrapping_mul(668_265_263) ^ salt).wrapping_mul(2_246_822_519);
+    (h ^ (h >> 15)) >> 24
+}
+
+/// Frame `i` of `surface` as the passive layer measures it: a textured face box in front of a
+/// textured room, the face shifted by a few pixels from frame to frame unless it is `Still`.
+fn passive_frame(i: u64, surface: Surface) -> Option<PassiveFrame> {
+    // The five placements are measured once (the pixels are the slow part), then stamped.
+    static MEASURED: std::sync::OnceLock<Vec<PassiveFrame>> = std::sync::OnceLock::new();
+    let measured = MEASURED.get_or_init(|| {
+        (0..5u32)
+            .map(|k| {
+                let shift = k * 2;
+                let face = FaceBox { x: (130 + shift) as f32, y: 90.0, width: 60.0, height: 70.0 };
+                let image = image::RgbImage::from_fn(320, 240, |x, y| {
+                    let inside = (130 + shift..190 + shift).contains(&x) && (90..160).contains(&y);
+                    let v = if inside { 110 + noise(x - shift, y, 1) / 3 } else { 40 + noise(x, y, 2) / 2 } as u8;
+                    image::Rgb([v, v.saturating_sub(20), v.saturating_sub(35)])
+                });
+                measure_frame(FrameId(0), &Frame::from_rgb(image), &face, None)
+            })
+            .collect()
+    });
+    let (placement, real) = match surface {
+        Surface::Live => ((i * 7 % 5) as usize, 0.9),
+        Surface::Print => ((i * 7 % 5) as usize, 0.0005),
+        Surface::Still => (0, 0.9),
+        Surface::Unmeasured => return None,
+    };
+    let mut frame = measured[placement].clone();
+    frame.frame = FrameId(i);
+    frame.model = Some(ModelScore { real, min_real: real });
+    Some(frame)
+}
 
 /// A face's skin under the screen's `light`, when it reflects it (8 % of the screen's colour).
 fn skin(light: Option<FlashColour>, reflects: bool) -> [f32; 3] {
@@ -68,13 +127,14 @@ fn skin(light: Option<FlashColour>, reflects: bool) -> [f32; 3] {
     }
 }
 
-fn face_findings(who: f32, pose: HeadPose, light: Option<FlashColour>, reflects: bool) -> Findings {
+fn face_findings(i: u64, p: &Person, pose: HeadPose, light: Option<FlashColour>) -> Findings {
     Findings::Face(FaceFindings {
         issue: None,
         rank: 1.0,
-        embedding: Some(person(who)),
+        embedding: Some(person(p.face)),
         pose: Some(pose),
-        skin: Some(skin(light, reflects)),
+        skin: Some(skin(light, p.reflects_flash)),
+        passive: passive_frame(i, p.surface),
     })
 }
 
@@ -136,7 +196,7 @@ fn run_with(
             }
             Analysis::Face | Analysis::Challenge => {
                 let pose = if p.follows_challenge { pose_for(asked) } else { pose_for(None) };
-                face_findings(p.face, pose, light, p.reflects_flash)
+                face_findings(i, &p, pose, light)
             }
             Analysis::None => unreachable!("the loop returns at the decision"),
         };
@@ -213,6 +273,27 @@ fn frames_that_do_not_reflect_the_flash_are_a_replay() {
     let s = d.scores.flash_score.expect("the flash was checked");
     assert!(s.correlation.is_some_and(|c| c > 0.85), "{s:?}");
     assert!((4..=6).contains(&d.scores.flash.len()));
+}
+
+#[test]
+fn a_print_or_a_still_picture_is_a_presentation_attack() {
+    // A print the models see through, moving and reflecting like a face: only the passive
+    // layer stops it.
+    check(Person { surface: Surface::Print, ..GENUINE }, None, Outcome::Rejected, &["liveness.presentation_attack"]);
+    // A photo reflects nothing and never moves: both layers say so.
+    let photo = Person { surface: Surface::Still, reflects_flash: false, ..GENUINE };
+    check(photo, None, Outcome::Rejected, &["liveness.replay_detected", "liveness.presentation_attack"]);
+    // The genuine person's evidence is kept with the decision.
+    let (d, _) = run(GENUINE, None, 1);
+    let passive = d.scores.passive.expect("the passive layer judged");
+    assert_eq!(passive.outcome, vision::liveness::PassiveOutcome::Live, "{passive:?}");
+    assert!(passive.evidence.face_motion.is_some_and(|m| m > 0.01), "{passive:?}");
+}
+
+#[test]
+fn a_passive_layer_that_could_not_judge_sends_to_review() {
+    let unmeasured = Person { surface: Surface::Unmeasured, ..GENUINE };
+    check(unmeasured, None, Outcome::Review, &["liveness.passive_uncertain"]);
 }
 
 #[test]
@@ -345,7 +426,7 @@ fn nothing_is_taken_after_the_decision() {
     session.handle_input(Input::Findings {
         frame: FrameId(1),
         at: t0,
-        findings: face_findings(HOLDER, pose_for(None), None, true),
+        findings: face_findings(1, &GENUINE, pose_for(None), None),
     });
     assert!(matches!(session.poll_output(), Output::Timeout(_)), "no output after the decision");
 }

@@ -166,6 +166,17 @@ pub enum PassiveOutcome {
     Borderline,
 }
 
+impl PassiveOutcome {
+    /// The wire name: `live`, `attack`, `borderline`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassiveOutcome::Live => "live",
+            PassiveOutcome::Attack => "attack",
+            PassiveOutcome::Borderline => "borderline",
+        }
+    }
+}
+
 /// The verdict and the evidence behind it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PassiveVerdict {
