@@ -116,6 +116,69 @@ async fn a_driving_licence_is_refused_and_the_decision_stays() {
     assert_eq!(until(&mut again, "ready").await, Err(4410));
     let (_, after) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await;
     assert_eq!(after["decision"], *decision);
+
+    // The document crop is kept sealed: not a JPEG in the database, the JPEG through the API,
+    // with the hash the decision cites.
+    let evidence = decision["evidence"].as_array().expect("evidence hashes").clone();
+    let document = evidence.iter().find(|e| e["kind"] == "document").expect("a document crop");
+    let pool = sqlx::SqlitePool::connect(&server.config.database.url).await.unwrap();
+    let (raw, key_id): (Vec<u8>, Option<String>) =
+        sqlx::query_as("SELECT bytes, key_id FROM evidence WHERE session_id = ? AND kind = 'document'")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(key_id.is_some() && !raw.starts_with(&[0xFF, 0xD8]), "sealed at rest");
+    let auth = format!("Authorization: Bearer {key}");
+    let crop = request(server.addr, "GET", &format!("/v1/sessions/{id}/evidence/document"), &[&auth], b"").await;
+    assert_eq!(crop.status, 200);
+    assert!(crop.head.to_ascii_lowercase().contains("content-type: image/jpeg"), "{}", crop.head);
+    let other = server.client("other-letters").await;
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{id}/evidence"), Some(&other), "").await.0, 404);
+    // The subject's crops are purged at once; the decision and its hashes stay, and the purge
+    // is in the audit log.
+    let (status, purged) = server.call("DELETE", &format!("/v1/sessions/{id}/evidence"), Some(&key), "").await;
+    assert_eq!((status, purged["purged"].as_u64()), (200, Some(evidence.len() as u64)), "{purged}");
+    assert_eq!(server.call("GET", &format!("/v1/sessions/{id}/evidence/document"), Some(&key), "").await.0, 404);
+    let (_, after) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await;
+    assert_eq!(after["decision"]["evidence"][0]["sha256"], evidence[0]["sha256"]);
+    assert!(after["evidence_purged_at"].is_string(), "{after}");
+    assert!(document["sha256"].is_string());
+    let store = verifier::store::Store::open(&server.config.database).await.unwrap();
+    let events: Vec<String> = store.audit_of_session(&id).await.unwrap().into_iter().map(|e| e.0).collect();
+    assert_eq!(events, ["session.decided", "evidence.purged"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_past_its_retention_is_purged_and_the_decision_stays() {
+    if !models_ready() {
+        return;
+    }
+    let server = start("retention", "").await;
+    let key = server.client("letters").await;
+    let (id, token) = server.session(&key, "Dupont").await;
+    let licence = frame_of(datasets_synthetic::Layout::EuDrivingLicence, 6);
+    let mut socket = server.connect(&token).await;
+    for seq in 0..40u64 {
+        let meta = json!({"type": "frame", "seq": seq, "captured_at_ms": seq * 150}).to_string();
+        if socket.send(Message::text(meta)).await.is_err()
+            || socket.send(Message::binary(camera(&licence, seq))).await.is_err()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (_, v) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await;
+    assert_eq!(v["status"], "decided", "{v}");
+    let store = verifier::store::Store::open(&server.config.database).await.unwrap();
+    let now = verifier::capture::record::unix_ms();
+    // What the retention job runs: nothing is older than an hour ago; everything is older than now.
+    assert_eq!(store.purge_evidence_before(now - 3_600_000, now).await.unwrap(), 0);
+    assert_eq!(server.call("GET", &format!("/v1/sessions/{id}/evidence/document"), Some(&key), "").await.0, 200);
+    assert_eq!(store.purge_evidence_before(now + 1000, now).await.unwrap(), 1);
+    assert_eq!(server.call("GET", &format!("/v1/sessions/{id}/evidence/document"), Some(&key), "").await.0, 404);
+    let (_, after) = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await;
+    assert_eq!(after["decision"], v["decision"], "the decision and its hashes stay");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,4 +327,38 @@ async fn a_looped_recording_is_a_replay() {
     let decision = &v["decision"];
     assert_eq!(decision["outcome"], "rejected");
     assert_eq!(decision["reasons"], json!(["liveness.replay_detected"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_a_problem_and_limits_hold_per_client() {
+    if !models_ready() {
+        return;
+    }
+    let server = start("problems", "[server]\nclient_rate_per_minute = 60\nclient_burst = 4\n").await;
+    let (a, b) = (server.client("letters-a").await, server.client("letters-b").await);
+    let problem = |r: &verifier_e2e::Response| -> Value {
+        assert!(r.head.to_ascii_lowercase().contains("content-type: application/problem+json"), "{}", r.head);
+        serde_json::from_str(&r.body).expect("a problem document")
+    };
+    let auth = format!("Authorization: Bearer {a}");
+    // A body over the limit (64 KiB), refused before it is read, stores nothing.
+    let big = format!(r#"{{"purpose":"recipient","reference":"{}"}}"#, "x".repeat(70_000));
+    let r =
+        request(server.addr, "POST", "/v1/sessions", &[&auth, "Content-Type: application/json"], big.as_bytes()).await;
+    assert_eq!((r.status, problem(&r)["type"].as_str()), (413, Some("urn:verifier:problem:too_large")));
+    let r = request(server.addr, "PUT", "/v1/sessions", &[&auth], b"{}").await;
+    assert_eq!((r.status, problem(&r)["code"].as_str()), (405, Some("method_not_allowed")));
+    let r = request(server.addr, "GET", "/v1/nothing-here", &[], b"").await;
+    assert_eq!((r.status, problem(&r)["title"].as_str()), (404, Some("Not found")));
+    // The burst (refused requests above took no token), then 429 with Retry-After, for this client only.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(request(server.addr, "GET", "/v1/sessions/se_x", &[&auth], b"").await.status);
+    }
+    assert_eq!(statuses, [404, 404, 404, 404]);
+    let r = request(server.addr, "GET", "/v1/sessions/se_x", &[&auth], b"").await;
+    assert_eq!((r.status, problem(&r)["code"].as_str()), (429, Some("rate_limited")));
+    assert!(r.head.to_ascii_lowercase().contains("retry-after: 1"), "{}", r.head);
+    let other = format!("Authorization: Bearer {b}");
+    assert_eq!(request(server.addr, "GET", "/v1/sessions/se_x", &[&other], b"").await.status, 404);
 }

@@ -213,3 +213,66 @@ async fn a_receiver_down_for_a_while_still_gets_every_decision_under_one_id_each
         assert!(delivered(&server, &key, id).await, "{id} is delivered");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_is_listed_retried_and_signed_with_both_secrets_while_one_rotates() {
+    if !models_ready() {
+        return;
+    }
+    let receiver = Receiver::start(500).await;
+    let server = start("delivery-dead", &format!("{FAST}max_age_secs = 1\n")).await;
+    let (key, old_secret) = server.client_and_secret("letters").await;
+    let other = server.client("other-letters").await;
+    let id = refused_session(&server, &key, &receiver.url(), 21).await;
+    // Failing past its maximum age, the delivery is dead-lettered and listed as such.
+    let mut delivery = Value::Null;
+    for _ in 0..100 {
+        delivery = server.call("GET", &format!("/v1/sessions/{id}"), Some(&key), "").await.1["delivery"].clone();
+        if delivery["status"] == "dead" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (delivery["status"].as_str(), delivery["last_status"].as_i64()),
+        (Some("dead"), Some(500)),
+        "{delivery}"
+    );
+    let delivery_id = delivery["id"].as_str().unwrap().to_owned();
+    let (status, listed) = server.call("GET", "/v1/deliveries?status=dead", Some(&key), "").await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["deliveries"][0]["session_id"], id.as_str(), "{listed}");
+    let (_, theirs) = server.call("GET", "/v1/deliveries?status=dead", Some(&other), "").await;
+    assert_eq!(theirs["deliveries"].as_array().map(Vec::len), Some(0), "another client sees none");
+    let (status, v) = server.call("GET", "/v1/deliveries?status=lost", Some(&key), "").await;
+    assert_eq!((status, v["field"].as_str()), (422, Some("status")));
+
+    // The secret rotates: the new one and, during its grace period, the old one both sign.
+    let store = verifier::store::Store::open(&server.config.database).await.unwrap();
+    let (_, new_secret, _) =
+        verifier::cli::clients::rotate_secret(&store, "letters", Duration::from_secs(3600)).await.unwrap();
+    assert_ne!(new_secret, old_secret);
+    receiver.status.store(200, Ordering::SeqCst);
+    let retry = format!("/v1/deliveries/{delivery_id}/retry");
+    assert_eq!(server.call("POST", &retry, Some(&other), "").await.0, 404, "not another client's to retry");
+    assert_eq!(server.call("POST", &retry, Some(&key), "").await.0, 202);
+    for _ in 0..100 {
+        if delivered(&server, &key, &id).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(delivered(&server, &key, &id).await);
+    let last = receiver.received().pop().unwrap();
+    assert_eq!(last.delivery_id, delivery_id, "the retry keeps the delivery's id");
+    assert_eq!(last.signature.matches("v1=").count(), 2, "{}", last.signature);
+    assert_eq!(verify(&new_secret, &last.timestamp, &last.signature, &last.body, now(), 300), Ok(()));
+    assert_eq!(verify(&old_secret, &last.timestamp, &last.signature, &last.body, now(), 300), Ok(()));
+    assert_eq!(server.call("POST", &retry, Some(&key), "").await.0, 409, "a delivered one is not retried");
+    // The audit log kept every step, in order, and refuses to be rewritten.
+    let events: Vec<String> = store.audit_of_session(&id).await.unwrap().into_iter().map(|e| e.0).collect();
+    assert_eq!(events, ["session.decided", "delivery.dead", "delivery.retried", "delivery.delivered"]);
+    let pool = sqlx::SqlitePool::connect(&server.config.database.url).await.unwrap();
+    assert!(sqlx::query("DELETE FROM audit_log").execute(&pool).await.is_err(), "append-only");
+    assert!(sqlx::query("UPDATE audit_log SET event = 'x'").execute(&pool).await.is_err(), "append-only");
+}

@@ -19,11 +19,13 @@ pub fn config(dir: &Path, extra: &str) -> Config {
     let text = format!(
         "[database]\nurl = \"sqlite://{}?mode=rwc\"\nmax_connections = 4\n\
          [models]\ncache_dir = \"{}\"\nshared_mirror = \"{}\"\n\
-         [onnx]\nlibrary = \"{}\"\nintra_op_threads = 1\n{extra}",
+         [onnx]\nlibrary = \"{}\"\nintra_op_threads = 1\n\
+         [evidence]\nkey_file = \"{}\"\n{extra}",
         dir.join("verifier.sqlite").display(),
         root.join(".cache/models").display(),
         root.join("../shared/models").display(),
         root.join(".cache/onnxruntime/libonnxruntime.so").display(),
+        dir.join("evidence.key").display(),
     );
     std::fs::write(&file, text).expect("temp dir is writable");
     RawConfig::load(Some(&file), figment::providers::Env::prefixed("VERIFIER_TEST_UNUSED_"))
@@ -38,6 +40,8 @@ pub struct Response {
     pub status: u16,
     /// Body as text.
     pub body: String,
+    /// The status line and headers, as received.
+    pub head: String,
 }
 
 /// Sends one `GET path` over a new connection and reads the whole response.
@@ -64,7 +68,7 @@ pub async fn request(addr: std::net::SocketAddr, method: &str, path: &str, heade
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let body =
         if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    Response { status, body }
+    Response { status, body, head: head.to_owned() }
 }
 
 fn dechunk(mut body: &str) -> String {

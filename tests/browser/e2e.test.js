@@ -102,6 +102,7 @@ before(async () => {
     ...baseEnv,
     VERIFIER_DATABASE__URL: `sqlite://${path.join(tmp, 'e2e.sqlite')}?mode=rwc`,
     VERIFIER_SERVER__LISTEN: `127.0.0.1:${port}`,
+    VERIFIER_EVIDENCE__KEY_FILE: path.join(tmp, 'evidence.key'),
   };
   const { stdout } = await run(VERIFIER, ['clients', 'add', 'e2e'], { cwd: ROOT, env });
   const client = JSON.parse(stdout.trim().split('\n').pop());

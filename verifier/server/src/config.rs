@@ -36,6 +36,30 @@ pub struct RawConfig {
     capture: crate::capture::config::RawCapture,
     demo: crate::capture::config::RawDemo,
     delivery: RawDelivery,
+    evidence: RawEvidence,
+}
+
+/// `[evidence]`: the crops at rest (see [`EvidenceConfig`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvidence {
+    keys: Vec<String>,
+    key_file: PathBuf,
+    retention_days: u64,
+    purge_every_secs: u64,
+}
+
+/// Evidence crops at rest.
+#[derive(Debug, Clone)]
+pub struct EvidenceConfig {
+    /// `id:<64 hex>` AES-256 keys; the first seals, all open. Empty: the key in `key_file`.
+    pub keys: Vec<String>,
+    /// Where the generated key is kept when `keys` is empty.
+    pub key_file: PathBuf,
+    /// Crops are deleted this long after their decision (the decision and hashes stay).
+    pub retention: Duration,
+    /// How often the retention job runs.
+    pub purge_every: Duration,
 }
 
 /// `[delivery]`: the webhook outbox's worker (see `crate::delivery::DeliveryConfig`).
@@ -113,6 +137,8 @@ struct RawServer {
     listen: String,
     shutdown_grace_secs: u64,
     max_body_bytes: usize,
+    client_rate_per_minute: u32,
+    client_burst: u32,
     log_format: String,
     public_url: String,
 }
@@ -254,6 +280,8 @@ pub struct Config {
     pub demo: bool,
     /// Result delivery (the webhook outbox's worker).
     pub delivery: crate::delivery::DeliveryConfig,
+    /// Evidence crops at rest.
+    pub evidence: EvidenceConfig,
 }
 
 /// MRZ reader settings.
@@ -305,6 +333,10 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Requests a minute per API client (average).
+    pub client_rate_per_minute: u32,
+    /// Requests per API client at once.
+    pub client_burst: u32,
     /// Log output format.
     pub log_format: LogFormat,
     /// The base URL capture links are built on (`https://verify.example.com`); `None`: from
@@ -385,6 +417,13 @@ impl RawConfig {
         };
         if s.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024", s.max_body_bytes.to_string()));
+        }
+        if s.client_rate_per_minute == 0 || s.client_burst == 0 {
+            return Err(invalid(
+                "server.client_rate_per_minute",
+                "the rate and client_burst must be positive",
+                s.client_rate_per_minute.to_string(),
+            ));
         }
         let d = self.database;
         if !d.url.starts_with("sqlite:") {
@@ -518,6 +557,20 @@ impl RawConfig {
         };
         let passive = validate_passive(self.liveness.passive)?;
         let delivery = validate_delivery(self.delivery)?;
+        let e = self.evidence;
+        if e.retention_days == 0 || e.purge_every_secs == 0 {
+            return Err(invalid(
+                "evidence.retention_days",
+                "retention and purge_every_secs must be positive",
+                e.retention_days.to_string(),
+            ));
+        }
+        let evidence = EvidenceConfig {
+            keys: e.keys,
+            key_file: e.key_file,
+            retention: Duration::from_secs(e.retention_days * 86_400),
+            purge_every: Duration::from_secs(e.purge_every_secs),
+        };
         let (session, capture, demo) =
             crate::capture::config::validate(self.session, self.capture, self.demo, policy, consensus, passive)?;
         Ok(Config {
@@ -526,10 +579,13 @@ impl RawConfig {
             demo,
             passive,
             delivery,
+            evidence,
             server: ServerConfig {
                 listen,
                 shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
                 max_body_bytes: s.max_body_bytes,
+                client_rate_per_minute: s.client_rate_per_minute,
+                client_burst: s.client_burst,
                 log_format,
                 public_url,
             },

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod engines;
+pub mod evidence;
 pub mod http;
 pub mod jobs;
 pub mod plot;
@@ -63,6 +64,10 @@ impl App {
             cli::clients::ensure_demo_client(&store).await.context("creating the demo client")?;
         }
         let engines = Arc::new(engines);
+        let evidence = Arc::new(
+            evidence::EvidenceCipher::load(&config.evidence.keys, &config.evidence.key_file)
+                .context("loading the evidence key")?,
+        );
         let batcher = jobs::EmbedBatcher::start(
             engines.faces.embedder.clone(),
             jobs::BatchConfig { max_batch: config.capture.batch_max_faces, max_wait: config.capture.batch_max_wait },
@@ -76,7 +81,9 @@ impl App {
             config.images,
             config.face_match.quality,
             config.portrait,
+            evidence.clone(),
         ));
+        tokio::spawn(purge_forever(store.clone(), config.evidence.retention, config.evidence.purge_every));
         tokio::spawn(capture.clone().sweep_forever(std::time::Duration::from_secs(5)));
         if config.delivery.enabled {
             let deliverer = Arc::new(delivery::Deliverer::new(store.clone(), config.delivery)?);
@@ -90,6 +97,11 @@ impl App {
                 capture,
                 public_url: config.server.public_url.clone(),
                 demo: config.demo,
+                evidence,
+                limiter: Arc::new(http::limit::RateLimiter::new(
+                    config.server.client_rate_per_minute,
+                    config.server.client_burst,
+                )),
             },
             max_body_bytes: config.server.max_body_bytes,
         })
@@ -98,5 +110,18 @@ impl App {
     /// The HTTP router over this app's state.
     pub fn router(&self) -> axum::Router {
         http::router(self.state.clone(), self.max_body_bytes)
+    }
+}
+
+/// The retention job: every `every`, deletes the crops of decisions older than `retention`.
+async fn purge_forever(store: store::Store, retention: std::time::Duration, every: std::time::Duration) {
+    loop {
+        let now = capture::record::unix_ms();
+        match store.purge_evidence_before(now - retention.as_millis() as i64, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "evidence past retention purged"),
+            Err(e) => tracing::warn!(error = %e, "evidence purge failed"),
+        }
+        tokio::time::sleep(every).await;
     }
 }

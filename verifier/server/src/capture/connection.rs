@@ -461,6 +461,8 @@ async fn finalize(svc: &CaptureService, cap: &mut Capture, decision: &Decision) 
     let evidence = std::mem::take(&mut cap.evidence);
     cap.portraits.clear();
     let limits = svc.limits;
+    let cipher = svc.evidence.clone();
+    let session_id = cap.session_id.clone();
     let crops = on_rayon(move || {
         let mut rows = Vec::new();
         for (kind, (bytes, crop)) in evidence {
@@ -471,7 +473,7 @@ async fn finalize(svc: &CaptureService, cap: &mut Capture, decision: &Decision) 
                     kind,
                     sha256: hex::encode(Sha256::digest(&jpeg)),
                     media_type: "image/jpeg",
-                    bytes: jpeg,
+                    sealed: cipher.seal(&session_id, kind, &jpeg),
                 });
             }
         }

@@ -51,6 +51,8 @@ pub struct CaptureService {
     /// permit, where a newer frame replaces it: queueing happens nowhere else, so a frame's
     /// wait is bounded by its session's frame interval, whatever the load.
     pub admission: Arc<tokio::sync::Semaphore>,
+    /// Seals the evidence crops before they are stored.
+    pub evidence: Arc<crate::evidence::EvidenceCipher>,
     live: Mutex<HashMap<String, Slot>>,
 }
 
@@ -87,6 +89,7 @@ impl CaptureService {
         limits: DecodeLimits,
         quality: QualityConfig,
         portrait: PortraitConfig,
+        evidence: Arc<crate::evidence::EvidenceCipher>,
     ) -> CaptureService {
         let model_versions = engines.loaded.iter().map(|m| (m.name.clone(), m.sha256.clone())).collect();
         CaptureService {
@@ -102,6 +105,7 @@ impl CaptureService {
             admission: Arc::new(tokio::sync::Semaphore::new(
                 rayon::current_num_threads() + capture.frames_beyond_threads,
             )),
+            evidence,
             live: Mutex::new(HashMap::new()),
         }
     }

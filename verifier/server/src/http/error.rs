@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -134,4 +136,42 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         ApiError::Internal(e.into())
     }
+}
+
+/// Middleware: an error response made outside the handlers (a body over the limit, a timeout,
+/// a method the route does not take, an extractor's rejection) becomes a problem document too,
+/// with the same status. Handler errors already are one and pass through.
+pub async fn problems(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::BAD_REQUEST => "malformed",
+        s if s.is_server_error() => "internal",
+        _ => "request_refused",
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let problem = Problem {
+        kind: problem_type(code),
+        title,
+        status: status.as_u16(),
+        detail: title.to_lowercase(),
+        code,
+        field: None,
+    };
+    let mut out = (status, serde_json::to_vec(&problem).unwrap_or_default()).into_response();
+    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
 }

@@ -4,8 +4,10 @@
 //! Handlers stay thin: they read state, call into the rest of the crate and map outcomes to
 //! responses. CPU work never runs here.
 
+mod deliveries;
 mod error;
 mod health;
+pub mod limit;
 mod pages;
 pub mod sessions;
 
@@ -47,6 +49,10 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Whether `/demo` is served.
     pub demo: bool,
+    /// Per-client request rate limits.
+    pub limiter: Arc<limit::RateLimiter>,
+    /// Opens the evidence crops.
+    pub evidence: Arc<crate::evidence::EvidenceCipher>,
 }
 
 /// The landing page (`web-capture/index.html`), compiled in.
@@ -61,6 +67,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/v1/sessions", post(sessions::create))
         .route("/v1/sessions/{id}", get(sessions::get))
+        .route("/v1/sessions/{id}/evidence", axum::routing::delete(sessions::purge_evidence))
+        .route("/v1/sessions/{id}/evidence/{kind}", get(sessions::evidence))
+        .route("/v1/deliveries", get(deliveries::list))
+        .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
         .route("/v1/capture/{token}", get(capture_socket))
         .route("/capture/{token}", get(pages::capture))
         .route("/assets/{name}", get(pages::asset))
@@ -70,6 +80,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(middleware::from_fn(record_metrics))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        // Errors made by the layers and extractors above (413, 408, 405, ...) as problems too.
+        .layer(middleware::from_fn(error::problems))
         // Spans name the route template, never the raw path: capture links carry a credential.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());

@@ -37,7 +37,13 @@ impl FromRequestParts<AppState> for Client {
         let hash = hex::encode(Sha256::digest(key.as_bytes()));
         match state.store.client_by_key(&hash).await? {
             // The demo client's key is never given out; it cannot call the API.
-            Some(c) if c.name != DEMO_CLIENT => Ok(Client(c)),
+            Some(c) if c.name != DEMO_CLIENT => {
+                state.limiter.check(&c.id, std::time::Instant::now()).map_err(|retry_after| {
+                    metrics::counter!("http_rate_limited_total").increment(1);
+                    ApiError::RateLimited { retry_after }
+                })?;
+                Ok(Client(c))
+            }
             _ => Err(ApiError::Unauthorized),
         }
     }
@@ -67,6 +73,11 @@ pub async fn create_demo(
         .client_by_name(DEMO_CLIENT)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the demo client is missing")))?;
+    // The demo's visitors share its one bucket: a demo cannot be used to flood the service.
+    state
+        .limiter
+        .check(&client.id, std::time::Instant::now())
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     create_for(&state, &client, &headers, &body).await
 }
 
@@ -236,11 +247,63 @@ pub async fn get(
     }
     let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
     let mut body = record::session_json(&row, record::unix_ms());
+    body["evidence_purged_at"] = json!(state.store.evidence_purged_at(&row.id).await?);
     body["delivery"] = match state.store.delivery_of_session(&row.id).await? {
         Some(d) => crate::delivery::delivery_json(&d),
         None => Value::Null,
     };
     Ok(Json(body))
+}
+
+/// `DELETE /v1/sessions/{id}/evidence`: the subject's crops are deleted at once (the decision,
+/// its reasons and the crops' hashes stay); recorded in the audit log.
+pub async fn purge_evidence(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if id.len() > 64 {
+        return Err(ApiError::NotFound);
+    }
+    let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
+    if matches!(row.status.as_str(), "created" | "capturing") {
+        return Err(ApiError::Conflict("the session is not decided yet"));
+    }
+    let purged = state.store.purge_evidence(&row.id, "request", record::unix_ms()).await?;
+    let at = state.store.evidence_purged_at(&row.id).await?;
+    Ok(Json(json!({ "id": row.id, "purged": purged, "evidence_purged_at": at })))
+}
+
+/// `GET /v1/sessions/{id}/evidence/{kind}`: one crop (`document`, `portrait`, `face`), opened,
+/// as `image/jpeg`; 404 once purged.
+pub async fn evidence(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path((id, kind)): Path<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let kind = match kind.as_str() {
+        "document" => "document",
+        "portrait" => "portrait",
+        "face" => "face",
+        _ => return Err(ApiError::NotFound),
+    };
+    if id.len() > 64 {
+        return Err(ApiError::NotFound);
+    }
+    let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
+    let stored = state.store.evidence(&row.id, kind).await?.ok_or(ApiError::NotFound)?;
+    let bytes = match (stored.key_id, stored.nonce) {
+        (Some(key_id), Some(nonce)) => {
+            let sealed = crate::evidence::Sealed { key_id, nonce, bytes: stored.bytes };
+            state.evidence.open(&row.id, kind, &sealed).map_err(|e| ApiError::Internal(e.into()))?
+        }
+        // Stored before evidence was sealed.
+        _ => stored.bytes,
+    };
+    if hex::encode(Sha256::digest(&bytes)) != stored.sha256 {
+        return Err(ApiError::Internal(anyhow::anyhow!("an evidence crop does not match its hash")));
+    }
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response())
 }
 
 #[cfg(test)]

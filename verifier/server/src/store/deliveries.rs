@@ -206,6 +206,20 @@ impl Store {
         Ok(row.map(delivery))
     }
 
+    /// Delivery `id` if `client_id` owns it.
+    pub async fn delivery_of_client(&self, id: &str, client_id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        let row: Option<DeliveryTuple> = sqlx::query_as(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM deliveries WHERE id = $1 AND client_id = $2"
+        ))
+        .bind(id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(delivery))
+    }
+
     /// A client's deliveries in `status`, oldest first, at most `limit`.
     pub async fn deliveries_of_client(
         &self,

@@ -54,17 +54,34 @@ pub struct SessionRow {
     pub decision: Option<String>,
 }
 
-/// One evidence crop.
+/// One evidence crop, sealed.
 pub struct EvidenceRow {
     /// `document`, `portrait` or `face`.
     pub kind: &'static str,
-    /// SHA-256 (hex) of the bytes.
+    /// SHA-256 (hex) of the crop's plain bytes (what the decision cites).
     pub sha256: String,
     /// e.g. `image/jpeg`.
     pub media_type: &'static str,
-    /// The encoded crop.
+    /// The crop sealed by [`crate::evidence::EvidenceCipher`].
+    pub sealed: crate::evidence::Sealed,
+}
+
+/// One evidence crop as read back, still sealed (`key_id` `None`: stored in clear before
+/// evidence was sealed).
+pub struct StoredEvidence {
+    /// SHA-256 (hex) of the plain bytes.
+    pub sha256: String,
+    /// e.g. `image/jpeg`.
+    pub media_type: String,
+    /// The sealing key's id.
+    pub key_id: Option<String>,
+    /// The nonce.
+    pub nonce: Option<Vec<u8>>,
+    /// The stored bytes.
     pub bytes: Vec<u8>,
 }
+
+type EvidenceTuple = (String, String, Option<String>, Option<Vec<u8>>, Vec<u8>);
 
 type Row = (String, String, String, String, Option<String>, String, String, i64, Option<i64>, Option<String>);
 
@@ -183,14 +200,17 @@ impl Store {
         }
         for e in evidence {
             sqlx::query(
-                "INSERT INTO evidence (session_id, kind, sha256, media_type, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO evidence (session_id, kind, sha256, media_type, bytes, created_at, key_id, nonce) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(e.kind)
             .bind(&e.sha256)
             .bind(e.media_type)
-            .bind(&e.bytes)
+            .bind(&e.sealed.bytes)
             .bind(decided_at)
+            .bind(&e.sealed.key_id)
+            .bind(&e.sealed.nonce)
             .execute(&mut *tx)
             .await?;
         }
@@ -266,6 +286,75 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// One stored crop of a session.
+    pub async fn evidence(&self, session_id: &str, kind: &str) -> Result<Option<StoredEvidence>, StoreError> {
+        let row: Option<EvidenceTuple> = sqlx::query_as(
+            "SELECT sha256, media_type, key_id, nonce, bytes FROM evidence WHERE session_id = ? AND kind = ?",
+        )
+        .bind(session_id)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(sha256, media_type, key_id, nonce, bytes)| StoredEvidence {
+            sha256,
+            media_type,
+            key_id,
+            nonce,
+            bytes,
+        }))
+    }
+
+    /// Deletes a session's crops at once (the subject's request, or retention), marks the
+    /// session and appends the purge to the audit log; the decision and the crops' hashes stay.
+    /// Returns how many crops were deleted.
+    pub async fn purge_evidence(&self, session_id: &str, reason: &str, now_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let deleted =
+            sqlx::query("DELETE FROM evidence WHERE session_id = ?").bind(session_id).execute(&mut *tx).await?;
+        let n = deleted.rows_affected();
+        let at = crate::capture::record::rfc3339_of_ms(now_ms);
+        sqlx::query("UPDATE sessions SET evidence_purged_at = COALESCE(evidence_purged_at, ?) WHERE id = ?")
+            .bind(&at)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO audit_log (at_ms, event, session_id, client_id, detail) \
+             SELECT ?, 'evidence.purged', id, client_id, ? FROM sessions WHERE id = ?",
+        )
+        .bind(now_ms)
+        .bind(serde_json::json!({ "reason": reason, "crops": n }).to_string())
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Purges the crops of every session whose evidence was stored before `before_ms`
+    /// (retention); returns how many sessions.
+    pub async fn purge_evidence_before(&self, before_ms: i64, now_ms: i64) -> Result<u64, StoreError> {
+        let cutoff = crate::capture::record::rfc3339_of_ms(before_ms);
+        let ids: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT session_id FROM evidence WHERE created_at < ? LIMIT 500")
+                .bind(&cutoff)
+                .fetch_all(&self.pool)
+                .await?;
+        for (id,) in &ids {
+            self.purge_evidence(id, "retention", now_ms).await?;
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// When a session's crops were purged, if they were.
+    pub async fn evidence_purged_at(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        let at: Option<Option<String>> = sqlx::query_scalar("SELECT evidence_purged_at FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(at.flatten())
     }
 
     /// The kinds and hashes of a session's stored evidence.
