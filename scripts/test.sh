@@ -14,7 +14,13 @@ cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 echo "[test] cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "[test] cargo test"
-REQUIRE_VERIFIER_MODELS=1 cargo test --workspace --locked
+# The storage tests run on SQLite and on PostgreSQL: a cluster of Debian's postgresql (.ci/run
+# installs it) is started here unless VERIFIER_TEST_POSTGRES_URL names a server already.
+if [ -z "${VERIFIER_TEST_POSTGRES_URL:-}" ]; then
+  VERIFIER_TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
+  export VERIFIER_TEST_POSTGRES_URL
+fi
+REQUIRE_VERIFIER_MODELS=1 REQUIRE_VERIFIER_POSTGRES=1 cargo test --workspace --locked
 echo "[test] browser tests (tests/browser, Chromium)"
 if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
   echo "[test] ${CHROMIUM_BIN:-/usr/bin/chromium} is missing: apt-get install -y chromium" >&2

@@ -1,7 +1,9 @@
-//! Signed result delivery against the real server, a real SQLite file and a real receiver on a
-//! socket: a decision arrives signed and verifies with the documented receiver check (and a
-//! tampered body, a stale timestamp or a wrong secret do not); a receiver that is down for a
-//! while still gets every decision, each under one delivery id.
+//! Signed result delivery against the real server, a real database (a SQLite file, and a
+//! PostgreSQL server when one is given) and a real receiver on a socket: a decision arrives
+//! signed and verifies with the documented receiver check (and a tampered body, a stale
+//! timestamp or a wrong secret do not); a receiver that is down for a while still gets every
+//! decision, each under one delivery id; a dead letter is listed and retried; a rotating secret
+//! signs with both; the audit log keeps every step and refuses to be rewritten.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,8 +18,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use verifier::cli::loadtest::camera;
 use verifier::delivery::signature::{VerifyError, verify};
-use verifier_e2e::live::{Server, frame_of, start, until};
-use verifier_e2e::models_ready;
+use verifier_e2e::live::{Server, frame_of, start_on, until};
+use verifier_e2e::{models_ready, postgres_database};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
@@ -123,12 +125,24 @@ const FAST: &str =
     "[delivery]\npoll_ms = 50\nbackoff_base_ms = 200\nbackoff_max_secs = 1\ntimeout_ms = 2000\nlease_secs = 5\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_decision_is_delivered_signed_and_only_the_genuine_delivery_verifies() {
-    if !models_ready() {
-        return;
+async fn a_decision_is_delivered_signed_and_only_the_genuine_delivery_verifies_on_sqlite() {
+    if models_ready() {
+        signed(None).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_is_delivered_signed_and_only_the_genuine_delivery_verifies_on_postgres() {
+    if models_ready()
+        && let Some(url) = postgres_database("signed").await
+    {
+        signed(Some(&url)).await;
+    }
+}
+
+async fn signed(db: Option<&str>) {
     let receiver = Receiver::start(200).await;
-    let server = start("delivery-signed", FAST).await;
+    let server = start_on("delivery-signed", FAST, db).await;
     let (key, secret) = server.client_and_secret("letters").await;
     let id = refused_session(&server, &key, &receiver.url(), 5).await;
     let got = wait_for(&receiver, 10, |g| !g.is_empty()).await;
@@ -165,12 +179,24 @@ async fn a_decision_is_delivered_signed_and_only_the_genuine_delivery_verifies()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receiver_down_for_a_while_still_gets_every_decision_under_one_id_each() {
-    if !models_ready() {
-        return;
+async fn a_receiver_down_for_a_while_still_gets_every_decision_under_one_id_each_on_sqlite() {
+    if models_ready() {
+        receiver_down(None).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_for_a_while_still_gets_every_decision_under_one_id_each_on_postgres() {
+    if models_ready()
+        && let Some(url) = postgres_database("receiver_down").await
+    {
+        receiver_down(Some(&url)).await;
+    }
+}
+
+async fn receiver_down(db: Option<&str>) {
     let receiver = Receiver::start(503).await;
-    let server = start("delivery-down", FAST).await;
+    let server = start_on("delivery-down", FAST, db).await;
     let (key, secret) = server.client_and_secret("letters").await;
     let mut sessions = Vec::new();
     for seed in [11, 12, 13] {
@@ -215,12 +241,24 @@ async fn a_receiver_down_for_a_while_still_gets_every_decision_under_one_id_each
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_letter_is_listed_retried_and_signed_with_both_secrets_while_one_rotates() {
-    if !models_ready() {
-        return;
+async fn a_dead_letter_is_listed_retried_and_signed_with_both_secrets_while_one_rotates_on_sqlite() {
+    if models_ready() {
+        dead_letter(None).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_is_listed_retried_and_signed_with_both_secrets_while_one_rotates_on_postgres() {
+    if models_ready()
+        && let Some(url) = postgres_database("dead_letter").await
+    {
+        dead_letter(Some(&url)).await;
+    }
+}
+
+async fn dead_letter(db: Option<&str>) {
     let receiver = Receiver::start(500).await;
-    let server = start("delivery-dead", &format!("{FAST}max_age_secs = 1\n")).await;
+    let server = start_on("delivery-dead", &format!("{FAST}max_age_secs = 1\n"), db).await;
     let (key, old_secret) = server.client_and_secret("letters").await;
     let other = server.client("other-letters").await;
     let id = refused_session(&server, &key, &receiver.url(), 21).await;
@@ -272,7 +310,8 @@ async fn a_dead_letter_is_listed_retried_and_signed_with_both_secrets_while_one_
     // The audit log kept every step, in order, and refuses to be rewritten.
     let events: Vec<String> = store.audit_of_session(&id).await.unwrap().into_iter().map(|e| e.0).collect();
     assert_eq!(events, ["session.decided", "delivery.dead", "delivery.retried", "delivery.delivered"]);
-    let pool = sqlx::SqlitePool::connect(&server.config.database.url).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.config.database.url).await.unwrap();
     assert!(sqlx::query("DELETE FROM audit_log").execute(&pool).await.is_err(), "append-only");
     assert!(sqlx::query("UPDATE audit_log SET event = 'x'").execute(&pool).await.is_err(), "append-only");
 }

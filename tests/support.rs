@@ -9,19 +9,25 @@ use verifier::config::{Config, RawConfig};
 #[path = "common/mod.rs"]
 mod common;
 
-pub use common::{models_ready, scratch, shared_faces, workspace};
+pub use common::{models_ready, postgres_database, scratch, shared_faces, workspace};
 
 /// The embedded defaults with the database in `dir`, models from the workspace cache, and
 /// `extra` TOML merged on top.
 pub fn config(dir: &Path, extra: &str) -> Config {
+    config_on(dir, extra, None)
+}
+
+/// [`config`] on the database `url` (a PostgreSQL one, say) instead of a SQLite file in `dir`.
+pub fn config_on(dir: &Path, extra: &str, url: Option<&str>) -> Config {
     let root = workspace();
     let file = dir.join("verifier.toml");
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.join("verifier.sqlite").display());
     let text = format!(
-        "[database]\nurl = \"sqlite://{}?mode=rwc\"\nmax_connections = 4\n\
+        "[database]\nurl = \"{}\"\nmax_connections = 4\n\
          [models]\ncache_dir = \"{}\"\nshared_mirror = \"{}\"\n\
          [onnx]\nlibrary = \"{}\"\nintra_op_threads = 1\n\
          [evidence]\nkey_file = \"{}\"\n{extra}",
-        dir.join("verifier.sqlite").display(),
+        url.unwrap_or(&sqlite),
         root.join(".cache/models").display(),
         root.join("../shared/models").display(),
         root.join(".cache/onnxruntime/libonnxruntime.so").display(),
@@ -95,7 +101,7 @@ pub mod live {
     use serde_json::{Value, json};
     use tokio_tungstenite::tungstenite::Message;
 
-    use super::{config, request, scratch};
+    use super::{request, scratch};
 
     /// A capture WebSocket.
     pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -111,8 +117,13 @@ pub mod live {
 
     /// Starts the real service on a scratch folder `name` with `extra` TOML, on a free port.
     pub async fn start(name: &str, extra: &str) -> Server {
-        let dir = scratch(name);
-        let config = config(&dir, extra);
+        start_on(name, extra, None).await
+    }
+
+    /// [`start`] on the database `url` instead of a SQLite file.
+    pub async fn start_on(name: &str, extra: &str, url: Option<&str>) -> Server {
+        let dir = scratch(&format!("{name}{}", if url.is_some() { "-pg" } else { "" }));
+        let config = super::config_on(&dir, extra, url);
         let app = verifier::App::start(&config).await.expect("the app starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -55,3 +55,26 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir is writable");
     dir
 }
+
+/// A fresh, empty PostgreSQL database for test `name` (dropped and created again), from the
+/// server that VERIFIER_TEST_POSTGRES_URL names (`scripts/postgres.sh` starts one and prints its
+/// URL; `make test` sets it). Without it the caller skips with a message, or panics when
+/// REQUIRE_VERIFIER_POSTGRES is set (as CI sets it).
+pub async fn postgres_database(name: &str) -> Option<String> {
+    use sqlx::Connection;
+    let Ok(base) = std::env::var("VERIFIER_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("REQUIRE_VERIFIER_POSTGRES").is_none(),
+            "VERIFIER_TEST_POSTGRES_URL is not set: run scripts/postgres.sh"
+        );
+        eprintln!("skipping: no PostgreSQL (set VERIFIER_TEST_POSTGRES_URL, see scripts/postgres.sh)");
+        return None;
+    };
+    let db = format!("verifier_{}_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&base).await.expect("the test PostgreSQL answers");
+    let sql = |s: String| sqlx::raw_sql(sqlx::AssertSqlSafe(s));
+    sql(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&mut admin).await.expect("drop");
+    sql(format!("CREATE DATABASE {db}")).execute(&mut admin).await.expect("create");
+    let (server, _) = base.rsplit_once('/').expect("a database URL ends in /name");
+    Some(format!("{server}/{db}"))
+}

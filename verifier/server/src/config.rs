@@ -426,8 +426,8 @@ impl RawConfig {
             ));
         }
         let d = self.database;
-        if !d.url.starts_with("sqlite:") {
-            return Err(invalid("database.url", "only sqlite: URLs are supported by this build", d.url));
+        if !["sqlite:", "postgres:", "postgresql:"].iter().any(|p| d.url.starts_with(p)) {
+            return Err(invalid("database.url", "expected a sqlite: or postgres: URL", d.url));
         }
         if d.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1", "0".into()));

@@ -144,9 +144,12 @@ impl From<crate::store::StoreError> for ApiError {
 pub async fn problems(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_problem =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // A handler's own answer (a problem, the readiness report's JSON, a page) passes; what the
+    // layers and extractors make is plain text or empty.
+    let typed = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+        t.starts_with(PROBLEM_JSON) || t.starts_with("application/json") || t.starts_with("text/html")
+    });
+    if !(status.is_client_error() || status.is_server_error()) || typed {
         return response;
     }
     let code = match status {

@@ -29,7 +29,7 @@ impl Store {
     /// Creates a client; a taken name is [`StoreError::Conflict`].
     pub async fn create_client(&self, client: &NewClient<'_>) -> Result<(), StoreError> {
         let result = sqlx::query(
-            "INSERT INTO api_clients (id, name, key_sha256, webhook_secret, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO api_clients (id, name, key_sha256, webhook_secret, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(client.id)
         .bind(client.name)
@@ -49,7 +49,7 @@ impl Store {
 
     /// The client whose API key hashes to `key_sha256`.
     pub async fn client_by_key(&self, key_sha256: &str) -> Result<Option<ClientRow>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT id, name FROM api_clients WHERE key_sha256 = ?")
+        let row: Option<(String, String)> = sqlx::query_as("SELECT id, name FROM api_clients WHERE key_sha256 = $1")
             .bind(key_sha256)
             .fetch_optional(&self.pool)
             .await?;
@@ -58,7 +58,7 @@ impl Store {
 
     /// The client named `name`.
     pub async fn client_by_name(&self, name: &str) -> Result<Option<ClientRow>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT id, name FROM api_clients WHERE name = ?")
+        let row: Option<(String, String)> = sqlx::query_as("SELECT id, name FROM api_clients WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;

@@ -84,6 +84,15 @@ macro_rules! delivery_columns {
     };
 }
 
+/// The outbox claim, up to the subquery's end (each dialect closes it its own way).
+macro_rules! claim {
+    () => {
+        "UPDATE deliveries SET leased_until_ms = $1 + $2, attempts = attempts + 1, last_attempt_ms = $1 \
+         WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= $1 \
+         AND (leased_until_ms IS NULL OR leased_until_ms <= $1) ORDER BY next_attempt_ms LIMIT $3"
+    };
+}
+
 /// Deliveries per status, for the metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
@@ -103,17 +112,22 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
-            "UPDATE deliveries SET leased_until_ms = $1 + $2, attempts = attempts + 1, last_attempt_ms = $1 \
-             WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= $1 \
-             AND (leased_until_ms IS NULL OR leased_until_ms <= $1) ORDER BY next_attempt_ms LIMIT $3) \
-             RETURNING id, client_id, url, body, attempts, created_ms",
-        )
-        .bind(now_ms)
-        .bind(lease_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        // SQLite has one writer at a time: the UPDATE claims atomically. PostgreSQL's nodes
+        // claim concurrently: each skips the rows another is claiming.
+        let sql = match self.backend {
+            super::Backend::Sqlite => {
+                concat!(claim!(), ") ", "RETURNING id, client_id, url, body, attempts, created_ms")
+            }
+            super::Backend::Postgres => {
+                concat!(
+                    claim!(),
+                    " FOR UPDATE SKIP LOCKED) ",
+                    "RETURNING id, client_id, url, body, attempts, created_ms"
+                )
+            }
+        };
+        let rows: Vec<(String, String, String, String, i64, i64)> =
+            sqlx::query_as(sql).bind(now_ms).bind(lease_ms).bind(limit).fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .map(|(id, client_id, url, body, attempts, created_ms)| ClaimedDelivery {
@@ -333,7 +347,7 @@ impl Store {
 /// Appends an audit entry about delivery `delivery_id` (its session and client looked up);
 /// `detail` is a JSON object, given the delivery's id.
 async fn audit_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     now_ms: i64,
     event: &str,
     delivery_id: &str,

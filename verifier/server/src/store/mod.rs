@@ -1,8 +1,14 @@
-//! Storage: the SQLite database through sqlx, with migrations run at start-up.
+//! Storage: SQLite (the embedded default) or PostgreSQL (several nodes on one database), through
+//! sqlx's `Any` driver, chosen by the database URL (`sqlite:` or `postgres:`), with migrations
+//! run at start-up.
 //!
-//! Owns the pool and every query; callers get typed methods, never SQL. The schema lives in
-//! `migrations/`, embedded in the binary, applied in order and recorded by sqlx. API clients are
-//! in [`clients`], verification sessions, their decisions and evidence in [`sessions`].
+//! Owns the pool and every query; callers get typed methods, never SQL. Every query is written
+//! once, in the SQL both databases read (`$1` parameters, `RETURNING`, BIGINT-sized integers);
+//! where they differ (claiming outbox rows: `FOR UPDATE SKIP LOCKED` on PostgreSQL) the query
+//! names its dialect. The schema lives in `migrations/sqlite` and `migrations/postgres`, the same
+//! versions and columns in each dialect, embedded in the binary. API clients are in
+//! [`clients`], verification sessions, their decisions and evidence in [`sessions`], the
+//! outbox, secrets and audit log in [`deliveries`].
 
 pub mod clients;
 pub mod deliveries;
@@ -12,8 +18,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::config::DatabaseConfig;
 use crate::engines::LoadedModel;
@@ -44,33 +52,71 @@ pub enum StoreError {
     Conflict(&'static str),
 }
 
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one node.
+    Sqlite,
+    /// A server several nodes share.
+    Postgres,
+}
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and applies pending migrations.
+    /// Opens (creating a SQLite file if needed) the database and applies pending migrations.
     pub async fn open(config: &DatabaseConfig) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(&config.url)
-            .map_err(|e| StoreError::Url(e.to_string()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let file = options.get_filename();
-        if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty() && !is_memory(file)) {
-            std::fs::create_dir_all(folder)
-                .map_err(|source| StoreError::Folder { path: folder.display().to_string(), source })?;
+        sqlx::any::install_default_drivers();
+        let backend = if config.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Url("expected a sqlite: or postgres: URL".into()));
+        };
+        if backend == Backend::Sqlite {
+            let options = SqliteConnectOptions::from_str(&config.url).map_err(|e| StoreError::Url(e.to_string()))?;
+            let file = options.get_filename();
+            if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty() && !is_memory(file)) {
+                std::fs::create_dir_all(folder)
+                    .map_err(|source| StoreError::Folder { path: folder.display().to_string(), source })?;
+            }
         }
-        let pool = SqlitePoolOptions::new()
+        let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Readers beside one writer, a writer waiting for another (two processes
+                        // on one file), and the schema's foreign keys enforced.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&config.url)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Succeeds when the database answers a query.
@@ -83,7 +129,7 @@ impl Store {
     pub async fn record_model_loads(&self, started_at: &str, models: &[LoadedModel]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for m in models {
-            sqlx::query("INSERT INTO model_loads (process_started_at, name, file, sha256) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO model_loads (process_started_at, name, file, sha256) VALUES ($1, $2, $3, $4)")
                 .bind(started_at)
                 .bind(&m.name)
                 .bind(&m.file)
@@ -98,7 +144,7 @@ impl Store {
     /// The models recorded for the process that started at `started_at`, as (name, sha256).
     pub async fn model_loads(&self, started_at: &str) -> Result<Vec<(String, String)>, StoreError> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT name, sha256 FROM model_loads WHERE process_started_at = ? ORDER BY id")
+            sqlx::query_as("SELECT name, sha256 FROM model_loads WHERE process_started_at = $1 ORDER BY id")
                 .bind(started_at)
                 .fetch_all(&self.pool)
                 .await?;

@@ -124,7 +124,7 @@ impl Store {
     pub async fn create_session(&self, s: &NewSession<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (id, client_id, purpose, reference, expected_identity, token_sha256, status, \
-             created_at, open_by_ms, callback_url) VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)",
+             created_at, open_by_ms, callback_url) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9)",
         )
         .bind(s.id)
         .bind(s.client_id)
@@ -143,7 +143,7 @@ impl Store {
     /// The session `id` if `client_id` owns it.
     pub async fn session_of_client(&self, id: &str, client_id: &str) -> Result<Option<SessionRow>, StoreError> {
         let row: Option<Row> =
-            sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = ? AND client_id = ?"))
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1 AND client_id = $2"))
                 .bind(id)
                 .bind(client_id)
                 .fetch_optional(&self.pool)
@@ -153,7 +153,7 @@ impl Store {
 
     /// The session whose capture token hashes to `token_sha256`.
     pub async fn session_by_token(&self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE token_sha256 = ?"))
+        let row: Option<Row> = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE token_sha256 = $1"))
             .bind(token_sha256)
             .fetch_optional(&self.pool)
             .await?;
@@ -164,7 +164,7 @@ impl Store {
     /// not `created` (already opened, decided or expired).
     pub async fn start_capture(&self, id: &str, capture_until_ms: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE sessions SET status = 'capturing', capture_until_ms = ? WHERE id = ? AND status = 'created'",
+            "UPDATE sessions SET status = 'capturing', capture_until_ms = $1 WHERE id = $2 AND status = 'created'",
         )
         .bind(capture_until_ms)
         .bind(id)
@@ -185,8 +185,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE sessions SET status = 'decided', outcome = ?, decision = ?, decided_at = ? \
-             WHERE id = ? AND status IN ('created', 'capturing')",
+            "UPDATE sessions SET status = 'decided', outcome = $1, decision = $2, decided_at = $3 \
+             WHERE id = $4 AND status IN ('created', 'capturing')",
         )
         .bind(outcome)
         .bind(decision_json)
@@ -201,7 +201,7 @@ impl Store {
         for e in evidence {
             sqlx::query(
                 "INSERT INTO evidence (session_id, kind, sha256, media_type, bytes, created_at, key_id, nonce) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(id)
             .bind(e.kind)
@@ -215,14 +215,14 @@ impl Store {
             .await?;
         }
         let now_ms = crate::capture::record::unix_ms();
-        let row: Row = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = ?"))
+        let row: Row = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
         let row = session(row);
         let url: Option<String> = sqlx::query_scalar(
             "SELECT COALESCE(s.callback_url, c.callback_url) FROM sessions s JOIN api_clients c ON c.id = s.client_id \
-             WHERE s.id = ?",
+             WHERE s.id = $1",
         )
         .bind(id)
         .fetch_one(&mut *tx)
@@ -233,7 +233,7 @@ impl Store {
                 let body = crate::capture::record::session_json(&row, now_ms).to_string();
                 sqlx::query(
                     "INSERT INTO deliveries (id, session_id, client_id, url, body, status, attempts, created_ms, \
-                     next_attempt_ms) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                     next_attempt_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
                 )
                 .bind(&delivery_id)
                 .bind(id)
@@ -257,7 +257,7 @@ impl Store {
             "delivery_id": delivery_id,
         });
         sqlx::query(
-            "INSERT INTO audit_log (at_ms, event, session_id, client_id, detail) VALUES (?, 'session.decided', ?, ?, ?)",
+            "INSERT INTO audit_log (at_ms, event, session_id, client_id, detail) VALUES ($1, 'session.decided', $2, $3, $4)",
         )
         .bind(now_ms)
         .bind(id)
@@ -271,7 +271,7 @@ impl Store {
 
     /// Marks sessions never opened before their `open_by` as expired; returns how many.
     pub async fn expire_unopened(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE sessions SET status = 'expired' WHERE status = 'created' AND open_by_ms < ?")
+        let done = sqlx::query("UPDATE sessions SET status = 'expired' WHERE status = 'created' AND open_by_ms < $1")
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
@@ -281,7 +281,7 @@ impl Store {
     /// Sessions in capture whose capture time ended before `now_ms` (the caller decides them).
     pub async fn overdue_captures(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM sessions WHERE status = 'capturing' AND capture_until_ms < ?")
+            sqlx::query_as("SELECT id FROM sessions WHERE status = 'capturing' AND capture_until_ms < $1")
                 .bind(now_ms)
                 .fetch_all(&self.pool)
                 .await?;
@@ -291,7 +291,7 @@ impl Store {
     /// One stored crop of a session.
     pub async fn evidence(&self, session_id: &str, kind: &str) -> Result<Option<StoredEvidence>, StoreError> {
         let row: Option<EvidenceTuple> = sqlx::query_as(
-            "SELECT sha256, media_type, key_id, nonce, bytes FROM evidence WHERE session_id = ? AND kind = ?",
+            "SELECT sha256, media_type, key_id, nonce, bytes FROM evidence WHERE session_id = $1 AND kind = $2",
         )
         .bind(session_id)
         .bind(kind)
@@ -312,17 +312,17 @@ impl Store {
     pub async fn purge_evidence(&self, session_id: &str, reason: &str, now_ms: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let deleted =
-            sqlx::query("DELETE FROM evidence WHERE session_id = ?").bind(session_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM evidence WHERE session_id = $1").bind(session_id).execute(&mut *tx).await?;
         let n = deleted.rows_affected();
         let at = crate::capture::record::rfc3339_of_ms(now_ms);
-        sqlx::query("UPDATE sessions SET evidence_purged_at = COALESCE(evidence_purged_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE sessions SET evidence_purged_at = COALESCE(evidence_purged_at, $1) WHERE id = $2")
             .bind(&at)
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO audit_log (at_ms, event, session_id, client_id, detail) \
-             SELECT ?, 'evidence.purged', id, client_id, ? FROM sessions WHERE id = ?",
+             SELECT $1, 'evidence.purged', id, client_id, $2 FROM sessions WHERE id = $3",
         )
         .bind(now_ms)
         .bind(serde_json::json!({ "reason": reason, "crops": n }).to_string())
@@ -338,7 +338,7 @@ impl Store {
     pub async fn purge_evidence_before(&self, before_ms: i64, now_ms: i64) -> Result<u64, StoreError> {
         let cutoff = crate::capture::record::rfc3339_of_ms(before_ms);
         let ids: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT session_id FROM evidence WHERE created_at < ? LIMIT 500")
+            sqlx::query_as("SELECT DISTINCT session_id FROM evidence WHERE created_at < $1 LIMIT 500")
                 .bind(&cutoff)
                 .fetch_all(&self.pool)
                 .await?;
@@ -350,7 +350,7 @@ impl Store {
 
     /// When a session's crops were purged, if they were.
     pub async fn evidence_purged_at(&self, session_id: &str) -> Result<Option<String>, StoreError> {
-        let at: Option<Option<String>> = sqlx::query_scalar("SELECT evidence_purged_at FROM sessions WHERE id = ?")
+        let at: Option<Option<String>> = sqlx::query_scalar("SELECT evidence_purged_at FROM sessions WHERE id = $1")
             .bind(session_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -360,7 +360,7 @@ impl Store {
     /// The kinds and hashes of a session's stored evidence.
     pub async fn evidence_hashes(&self, id: &str) -> Result<Vec<(String, String)>, StoreError> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT kind, sha256 FROM evidence WHERE session_id = ? ORDER BY kind")
+            sqlx::query_as("SELECT kind, sha256 FROM evidence WHERE session_id = $1 ORDER BY kind")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
