@@ -40,6 +40,7 @@
 pub mod date;
 pub mod effects;
 pub mod face;
+pub mod flash;
 pub mod frame;
 pub mod harness;
 pub mod identity;

@@ -1,23 +1,35 @@
-//! Labelled sequences for the passive presentation-attack layer: a live face, or a print, a
-//! screen or a still image of one, under the same range of honest capture conditions.
+//! Labelled sequences for the liveness layers: a live face, or a print, a screen, a still image,
+//! a replayed recording or an injected stream, under the same range of honest capture
+//! conditions, through a session's face step, screen flash and one challenge movement.
 //!
-//! Each sequence is what a session's face and challenge steps analyse: a dozen frames a fifth of
-//! a second apart, the person holding still then turning a little. The attacks differ from the
-//! genuine sequences the way real ones do, not by a marker:
+//! Each sequence is what a session analyses from the face step on: `frames` face frames, then
+//! the screen flash (the nonce: 4-6 colours drawn and paced as the session does,
+//! [`crate::flash`]; the person holds still), then the challenge asks for one movement and the
+//! person makes it and holds it. Frames come 100-160 ms apart (drawn per sequence), each with
+//! its capture time (page clock) and arrival time (server clock, an upload later); the label
+//! records the flash as the server sent it and the movement asked, so the verifier's layers can
+//! be replayed over the frames. The attacks differ from the genuine sequences the way real
+//! ones do, not by a marker:
 //! - `genuine`: the photo is the scene (the person in their room); the head alone moves (sway,
-//!   breathing, a small turn), in front of a background that stays put.
+//!   breathing, the asked movement), in front of a background that stays put. The face takes on
+//!   the screen's colours (the room a little too), strongly in a dim room, weakly against a
+//!   window; the webcam's exposure and white balance take part of it back, late.
 //! - `print`: the photo printed (white margin, ink's compressed range, paper fibre, on half of
 //!   them a laser printer's periodic halftone screen), held up by hand: the sheet sways and is
-//!   tilted to fake the turn, face and printed background moving as one; its light is the
-//!   room's, with no change of its own.
-//! - `screen`: a genuine recording played on a phone or tablet held up: bezel, panel glow
-//!   (lifted blacks, a bluish white point), moire from the panel grid against the sensor, and on
-//!   some a rolling-shutter flicker band pattern; the recorded head keeps its own parallax.
-//! - `static`: one frame of a live capture injected for every frame; on half of them fresh
-//!   sensor noise is added to each copy, so the bytes differ while nothing moves.
-//! - `replay` and `injection` (for the flash layer, which the passive layer is not expected to
-//!   catch): a genuine recording replayed (the flash colours it reflects are another session's),
-//!   and perfect frames from a virtual camera (no sensor noise, no compression loss).
+//!   tilted when the movement is asked, face and printed background moving as one. Paper is a
+//!   diffuse reflector: the sheet reflects this session's colours as a face would (the flash is
+//!   not what stops a print).
+//! - `screen`: another session's genuine recording played on a phone or tablet held up: bezel,
+//!   panel glow (lifted blacks, a bluish white point), moire from the panel grid against the
+//!   sensor, on some a rolling-shutter flicker band pattern; the recorded head keeps its own
+//!   parallax, makes its own session's movement at its own time and shows the reflection of its
+//!   own session's flash; the panel's glass adds a faint veil of this session's colours.
+//! - `static`: one frame of a live capture (before any flash) injected for every frame; on half
+//!   of them fresh sensor noise is added to each copy, so the bytes differ while nothing moves.
+//! - `replay`: another session's genuine recording injected as the stream: a live face, with
+//!   that session's flash reflected and that session's movement.
+//! - `injection`: perfect frames from a virtual camera (no sensor noise, no compression loss, no
+//!   exposure control), puppeted to make the asked movement, reflecting no colour.
 //!
 //! Conditions are drawn the same way for every kind: normal, dim or backlit light, a good or a
 //! cheap noisy webcam, any of the shared photos (the darkest third, by the face's mean luma, is
@@ -34,6 +46,9 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::effects::{BackgroundKind, Photometry, PixelRng, background, defocus, photometry, thumb};
 use crate::face::{FacePhoto, FaceRef, head_box};
+use crate::flash::{
+    Falloff, FlashSpec, FlashStep, draw_camera, draw_flash, glare, light as light_at, reflect, reflect_sheet,
+};
 use crate::frame::{encode_jpeg, project};
 use crate::sample::Assets;
 use crate::video::turn_face;
@@ -107,15 +122,59 @@ pub struct Conditions {
     /// Still images: whether fresh sensor noise is added to each copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fresh_noise: Option<bool>,
+    /// The device's frame interval, ms (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_ms: Option<u32>,
+    /// From the server sending a colour to the screen showing it, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_lag_ms: Option<u32>,
+    /// From a frame's capture to its arrival, ms (plus up to 30 ms of jitter per frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_lag_ms: Option<u32>,
+    /// Genuine and print: the screen's light on the face (or sheet) relative to the room's, at
+    /// full colour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reflection_gain: Option<f32>,
+    /// The webcam's exposure and white-balance time constant, ms (none for a virtual camera).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera_tau_ms: Option<u32>,
 }
+
+/// The movement the session's challenge asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeAsked {
+    /// The challenge's name for it (`turn_left`, `turn_right`, `look_up`, `look_down`).
+    pub action: String,
+    /// When the server asked, ms on its clock.
+    pub asked_ms: u32,
+}
+
+/// The movement the frames show (the person's, or the recording's own).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Movement {
+    /// Its name, as [`ChallengeAsked::action`].
+    pub action: String,
+    /// When the head starts moving, ms on the page's clock.
+    pub start_ms: u32,
+    /// When it reaches the pose, held to the end of the sequence.
+    pub reached_ms: u32,
+}
+
+/// The label schema [`liveness_sequence`] writes: 2 added the flash, the challenge, the
+/// movement and arrival times.
+pub const LIVENESS_SCHEMA: u32 = 2;
 
 /// One frame of a sequence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LivenessFrame {
     /// File name in the sequence folder.
     pub file: String,
-    /// Time from the sequence's start, milliseconds.
+    /// When the page captured it, ms from the sequence's start on the page's clock.
     pub time_ms: u32,
+    /// When it arrived at the server, ms on the server's clock (the same origin); the flash's
+    /// times are on this clock. Absent in schema 1 labels (then `time_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrived_ms: Option<u32>,
     /// Where the face's head box is in the frame, `[x, y, w, h]` (from the rendering, not a
     /// detector).
     pub face_box: [f32; 4],
@@ -138,6 +197,24 @@ pub struct LivenessLabel {
     pub height: u32,
     /// The frames, in order.
     pub frames: Vec<LivenessFrame>,
+    /// This session's screen flash: what the server told the page to show, and when (server
+    /// clock). Empty in schema 1 labels, or without a flash.
+    #[serde(default)]
+    pub flash: Vec<FlashStep>,
+    /// When the session started the flash (the face matched on the last face frame), server
+    /// clock; the lead-in runs from here to the first colour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash_started_ms: Option<u32>,
+    /// Screen and replay: the flash of the session the recording was made in (what its frames
+    /// reflect), for the record; a detector never reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_flash: Option<Vec<FlashStep>>,
+    /// The movement this session asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<ChallengeAsked>,
+    /// The movement the frames show (none for a still image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub movement: Option<Movement>,
 }
 
 /// What to generate.
@@ -145,19 +222,29 @@ pub struct LivenessLabel {
 pub struct LivenessSpec {
     /// Frame size (even).
     pub resolution: (u32, u32),
-    /// Frames per sequence.
+    /// Frames of the face step, before the flash starts (the flash's baseline, and the first of
+    /// the passive layer's frames).
     pub frames: u32,
-    /// Time between frames (a session analyses 3-7 frames a second).
-    pub interval_ms: u32,
+    /// Time between frames, ms, drawn per sequence between these (a session analyses 6 to 10
+    /// face frames a second).
+    pub interval_ms: (u32, u32),
+    /// The screen flash after the face step (`None`: the challenge follows the face step).
+    pub flash: Option<FlashSpec>,
     /// Force a kind (drawn otherwise: 40 % genuine, 15 % each print, screen, still, 7.5 % each
     /// replay and injection).
     pub kind: Option<LivenessKind>,
 }
 
 impl LivenessSpec {
-    /// 640x480, 12 frames 200 ms apart.
+    /// 640x480, 8 face frames, the shipped flash, 100-160 ms between frames.
     pub fn new() -> Self {
-        LivenessSpec { resolution: (640, 480), frames: 12, interval_ms: 200, kind: None }
+        LivenessSpec {
+            resolution: (640, 480),
+            frames: 8,
+            interval_ms: (100, 160),
+            flash: Some(FlashSpec::shipped()),
+            kind: None,
+        }
     }
 }
 
@@ -312,12 +399,72 @@ fn backlight(img: &mut RgbImage, e: [f32; 4], strength: f32) {
     }
 }
 
+/// A sequence's timeline: capture and arrival times, the flash and the movement.
+struct Timeline {
+    capture_ms: Vec<f32>,
+    arrived_ms: Vec<u32>,
+    flash: Vec<FlashStep>,
+    started: u32,
+    challenge: ChallengeAsked,
+}
+
+/// The person's (or the recording's) movement: its pose, when it starts and when it is reached.
+#[derive(Clone, Copy)]
+struct Motion {
+    yaw: f32,
+    pitch: f32,
+    start_ms: f32,
+    reached_ms: f32,
+}
+
+impl Motion {
+    /// How far along the movement is at `ms` (0 to 1, smoothstep).
+    fn along(&self, ms: f32) -> f32 {
+        let s = ((ms - self.start_ms) / (self.reached_ms - self.start_ms).max(1.0)).clamp(0.0, 1.0);
+        s * s * (3.0 - 2.0 * s)
+    }
+}
+
+/// The movements a challenge asks for, as (name, yaw, pitch) degrees of the head warp in
+/// [`crate::video`]'s convention (the subject's left is the image's +x). A person asked to turn
+/// does it plainly, 30 to 45 degrees; the cylinder warp of a flat photo shows less rotation than
+/// it is told (a 35-degree turn reads 10 to 17 degrees through the face mesh, less on a photo
+/// already turned that way), so the upper end is asked of it.
+const MOVES: [(&str, f32, f32); 4] =
+    [("turn_left", 45.0, 0.0), ("turn_right", -45.0, 0.0), ("look_up", 0.0, 30.0), ("look_down", 0.0, -30.0)];
+
+/// The movement a challenge asks for.
+fn draw_action(rng: &mut ChaCha8Rng) -> (&'static str, f32, f32) {
+    *MOVES.choose(rng).unwrap_or(&MOVES[0])
+}
+
+/// A person's reaction to a movement asked at `asked_ms` (server clock): the instruction
+/// reaches the page `display_lag` later, the person starts 300-700 ms after and reaches the
+/// pose in half a second.
+fn react(asked_ms: u32, display_lag: f32, action: (&str, f32, f32), rng: &mut ChaCha8Rng) -> Motion {
+    let start_ms = asked_ms as f32 + display_lag + rng.random_range(300.0..700.0f32);
+    Motion { yaw: action.1, pitch: action.2, start_ms, reached_ms: start_ms + 500.0 }
+}
+
 /// Generates one sequence.
 pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Result<LivenessSequence, Error> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x11FE_0000);
+    // The flash, the clocks and the movement from their own stream, so the scene's draws stay
+    // those of the passive layer's first sequences.
+    let mut trng = ChaCha8Rng::seed_from_u64(seed ^ 0xF1A5_0000);
     let (fw, fh) = spec.resolution;
-    if fw % 2 == 1 || fh % 2 == 1 || !(64..=4096).contains(&fw) || !(64..=4096).contains(&fh) || spec.frames == 0 {
-        return Err(Error::BadSpec { reason: format!("liveness frames {fw}x{fh} x{} are not usable", spec.frames) });
+    let (ilo, ihi) = spec.interval_ms;
+    if fw % 2 == 1
+        || fh % 2 == 1
+        || !(64..=4096).contains(&fw)
+        || !(64..=4096).contains(&fh)
+        || spec.frames == 0
+        || ilo == 0
+        || ilo > ihi
+    {
+        return Err(Error::BadSpec {
+            reason: format!("liveness frames {fw}x{fh} x{} at {ilo}-{ihi} ms are not usable", spec.frames),
+        });
     }
     let kind = spec.kind.unwrap_or_else(|| {
         let r: f32 = rng.random_range(0.0..1.0);
@@ -377,24 +524,18 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
     background(&mut room, bg, &mut rng);
     let mut pixel_rng = PixelRng::from_rng(&mut rng);
 
-    // The person's motion: sway and breathing, then a small turn in the second half.
+    // The person's sway and breathing.
     let sway_amp = [rng.random_range(0.006..0.016f32), rng.random_range(0.003..0.008f32)];
     let sway_f = [rng.random_range(0.3..0.8f32), rng.random_range(0.2..0.5f32)];
     let sway_ph = [rng.random_range(0.0..std::f32::consts::TAU), rng.random_range(0.0..std::f32::consts::TAU)];
-    let turn = *[(20.0f32, 0.0f32), (-20.0, 0.0), (0.0, 14.0), (0.0, -14.0)].choose(&mut rng).unwrap_or(&(20.0, 0.0));
     let psize = face.photo.dimensions();
     let zoom = rng.random_range(0.9..1.05f32);
     let k_photo = zoom * (fh as f32 / psize.1 as f32).max(fw as f32 * 0.6 / psize.0 as f32);
-    let ph = |t: f32| -> ([f32; 2], f32, f32) {
-        let n = spec.frames.max(2) as f32;
-        let along = (t * 1000.0 / spec.interval_ms as f32) / (n - 1.0);
-        let turned = if along < 0.45 { 0.0 } else { ((along - 0.45) / 0.35).clamp(0.0, 1.0) };
-        let s = turned * turned * (3.0 - 2.0 * turned);
-        let d = [
+    let sway = |t: f32| -> [f32; 2] {
+        [
             (t * sway_f[0] * std::f32::consts::TAU + sway_ph[0]).sin() * sway_amp[0] * fw as f32 / k_photo,
             (t * sway_f[1] * std::f32::consts::TAU + sway_ph[1]).sin() * sway_amp[1] * fh as f32 / k_photo,
-        ];
-        (d, turn.0 * s, turn.1 * s)
+        ]
     };
     // The photo as the camera sees the live person (static placement, the head moving).
     let place = {
@@ -425,11 +566,84 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
     let defocus_r = usize::from(noisy && rng.random_bool(0.5));
     let skin = [rng.random_range(120.0..230.0f32), rng.random_range(85.0..185.0), rng.random_range(60.0..155.0)];
 
-    let mut frames = Vec::with_capacity(spec.frames as usize);
-    let mut labels = Vec::with_capacity(spec.frames as usize);
+    // The clocks: frames `interval` apart (a little jitter) on the page's clock, arriving at the
+    // server an upload later; the screen shows a colour a display lag after the server sent it,
+    // and a frame sees the light over its exposure.
+    let interval = trng.random_range(ilo..=ihi);
+    let display_lag = trng.random_range(30.0..120.0f32);
+    let upload_lag = trng.random_range(40.0..200.0f32);
+    let exposure_ms = trng.random_range(15.0..40.0f32);
+    // The screen's light on the face relative to the room's, per channel at full colour: a
+    // laptop or phone screen at arm's length against an ordinary room, a dim one, or a window.
+    let gain_range = match light {
+        Light::Normal => 0.04..0.20f32,
+        Light::Dim => 0.15..0.60f32,
+        Light::Backlight => 0.02..0.08f32,
+    };
+    let reflection_gain = trng.random_range(gain_range.clone());
+    let room_share = trng.random_range(0.1..0.35f32);
+    let mut camera = draw_camera(&mut trng);
+    let timeline = |trng: &mut ChaCha8Rng, display_lag: f32, upload_lag: f32| -> Timeline {
+        let mut capture_ms: Vec<f32> = Vec::new();
+        let mut arrived_ms: Vec<u32> = Vec::new();
+        let push = |trng: &mut ChaCha8Rng, capture_ms: &mut Vec<f32>, arrived_ms: &mut Vec<u32>| {
+            let i = capture_ms.len() as f32;
+            let c = i * interval as f32 + trng.random_range(0.0..8.0f32);
+            let a = (c + upload_lag + trng.random_range(0.0..30.0f32)).round() as u32;
+            let a = arrived_ms.last().map_or(a, |l| a.max(l + 1));
+            capture_ms.push(c);
+            arrived_ms.push(a);
+        };
+        for _ in 0..spec.frames {
+            push(trng, &mut capture_ms, &mut arrived_ms);
+        }
+        // The face has matched on the last face frame: the flash starts as it arrives.
+        let started = arrived_ms.last().copied().unwrap_or(0);
+        let flash = spec.flash.map(|f| draw_flash(&f, started, interval, trng)).unwrap_or_default();
+        let check_at = flash.last().map_or(started, |s| s.end_ms + spec.flash.map_or(0, |f| f.settle_ms));
+        let action = draw_action(trng);
+        let asked_ms = check_at + trng.random_range(300..=1200u32);
+        let challenge = ChallengeAsked { action: action.0.to_owned(), asked_ms };
+        // The person turns and holds the pose for 700 ms.
+        let motion = react(asked_ms, display_lag, action, trng);
+        while capture_ms.last().is_none_or(|c| *c < motion.reached_ms + 700.0) {
+            push(trng, &mut capture_ms, &mut arrived_ms);
+        }
+        Timeline { capture_ms, arrived_ms, flash, started, challenge }
+    };
+    let this = timeline(&mut trng, display_lag, upload_lag);
+    let motion_of = |t: &Timeline, lag: f32, trng: &mut ChaCha8Rng| {
+        let (name, yaw, pitch) = MOVES.iter().copied().find(|p| p.0 == t.challenge.action).unwrap_or(MOVES[0]);
+        react(t.challenge.asked_ms, lag, (name, yaw, pitch), trng)
+    };
+    let own_motion = motion_of(&this, display_lag, &mut trng);
+    // A recording (screen, replay) is another session's: its own flash, its own movement at its
+    // own time, its own light, played from the moment this session starts.
+    let recorded = matches!(kind, LivenessKind::Screen | LivenessKind::Replay).then(|| {
+        let lag = trng.random_range(30.0..120.0f32);
+        let upload = trng.random_range(40.0..200.0f32);
+        let t = timeline(&mut trng, lag, upload);
+        let gain = trng.random_range(0.04..0.30f32);
+        let motion = motion_of(&t, lag, &mut trng);
+        (t, lag, gain, motion)
+    });
+    // What the frames show: this session's movement, the recording's, or none.
+    let motion = match (&recorded, kind) {
+        (Some((_, _, _, m)), _) => Some(*m),
+        (None, LivenessKind::Static) => None,
+        _ => Some(own_motion),
+    };
+    // A glossy panel returns a little of the screen's light towards the camera.
+    let veil = trng.random_range(0.005..0.025f32);
+    let ellipse = |b: [f32; 4]| [b[0] + b[2] / 2.0, b[1] + b[3] / 2.0, b[2] * 0.6, b[3] * 0.7];
+
+    let n = this.capture_ms.len();
+    let mut frames = Vec::with_capacity(n);
+    let mut labels = Vec::with_capacity(n);
     let mut still: Option<(RgbImage, [f32; 4])> = None;
-    for i in 0..spec.frames {
-        let t = (i * spec.interval_ms) as f32 / 1000.0;
+    for (i, (&c_ms, &arrived)) in this.capture_ms.iter().zip(&this.arrived_ms).enumerate() {
+        let t = c_ms / 1000.0;
+        let time_ms = c_ms.round() as u32;
         let file = format!("{i:06}.jpg");
         if let Some((img, b)) = &still {
             let mut img = img.clone();
@@ -439,34 +653,62 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
                 photometry(&mut img, &p, &mut pixel_rng);
             }
             frames.push(img);
-            labels.push(LivenessFrame { file, time_ms: i * spec.interval_ms, face_box: *b });
+            labels.push(LivenessFrame { file, time_ms, arrived_ms: Some(arrived), face_box: *b });
             continue;
         }
-        let (d, yaw, pitch) = ph(t);
+        let d = sway(t);
+        let along = motion.map_or(0.0, |m| m.along(c_ms));
+        let (yaw, pitch) = motion.map_or((0.0, 0.0), |m| (m.yaw * along, m.pitch * along));
+        // This session's screen light on what is in front of it, and the recording's own.
+        let now_light = light_at(&this.flash, display_lag, c_ms - exposure_ms, c_ms);
+        let rec_light = recorded.as_ref().map(|(r, lag, _, _)| light_at(&r.flash, *lag, c_ms - exposure_ms, c_ms));
         let mut img = room.clone();
+        let mut added = [0.0f32; 3];
         let face_box = match kind {
             LivenessKind::Print | LivenessKind::Screen => {
                 let medium = match &printed {
-                    Some(p) => p.clone(),
+                    Some(p) => {
+                        // Paper is a diffuse reflector: the sheet takes the colour as a face would.
+                        let mut sheet = p.clone();
+                        reflect_sheet(&mut sheet, now_light, reflection_gain);
+                        sheet
+                    }
                     None => {
-                        let recorded = live_head(face, yaw, pitch, d);
+                        let mut recorded_head = live_head(face, yaw, pitch, d);
+                        if let Some((l, (_, _, gain, _))) = rec_light.zip(recorded.as_ref()) {
+                            let f = Falloff { ellipse: ellipse([rx + d[0], ry + d[1], rw, rh]), far: room_share };
+                            reflect(&mut recorded_head, l, *gain, &f);
+                        }
                         let bands = flicker.unwrap_or(false).then_some((band_period, t * 9.0));
-                        screen(&recorded, moire, bands, glow)
+                        let mut panel = screen(&recorded_head, moire, bands, glow);
+                        glare(&mut panel, now_light, veil);
+                        panel
                     }
                 };
                 let (mw, mh) = (medium.width() as f32, medium.height() as f32);
-                // Held by hand: the whole sheet sways; a print is tilted to fake the turn.
+                // Held by hand: the whole sheet sways. A print is turned, when the movement is
+                // asked, about the axis a head would turn on and the way it would turn (a
+                // sheet's face turns as a head's does: about 35 degrees for a turn, 25 for a
+                // nod).
                 let hand = [d[0] * k_photo / fw as f32, d[1] * k_photo / fh as f32];
-                let tilt = if kind == LivenessKind::Print {
-                    medium_base_tilt + f64::from((yaw.abs() + pitch.abs()) / 20.0) * 0.35
-                } else {
-                    medium_base_tilt + 0.03 * f64::from(t * 1.7).sin()
+                let (tilt, axis) = match (kind, motion) {
+                    (LivenessKind::Print, Some(m)) => {
+                        let (axis, target) = if m.yaw != 0.0 {
+                            (std::f64::consts::FRAC_PI_2, -f64::from(m.yaw / 45.0) * 0.6)
+                        } else {
+                            (0.0, -f64::from(m.pitch / 30.0) * 0.45)
+                        };
+                        let held =
+                            if medium_axis < std::f64::consts::PI { medium_base_tilt } else { -medium_base_tilt };
+                        (held + (target - held) * f64::from(along), axis)
+                    }
+                    _ => (medium_base_tilt + 0.03 * f64::from(t * 1.7).sin(), medium_axis),
                 };
                 let corners = project(
                     (mw, mh),
                     0.03 * f64::from(t * 1.3).cos(),
                     tilt,
-                    medium_axis,
+                    axis,
                     fw,
                     fh,
                     medium_cover,
@@ -475,10 +717,15 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
                 let src = [[0.0, 0.0], [f64::from(mw), 0.0], [f64::from(mw), f64::from(mh)], [0.0, f64::from(mh)]];
                 let h = Homography::from_points(src, corners.map(|p| p.map(f64::from)))
                     .ok_or_else(|| Error::BadSpec { reason: "degenerate medium pose".to_owned() })?;
-                warp_onto(&mut img, &medium, &h, (mw, mh), 1.0);
                 let margin = (mw - psize.0 as f32) / 2.0;
                 let shift = Homography([1.0, 0.0, f64::from(margin), 0.0, 1.0, f64::from(margin), 0.0, 0.0, 1.0]);
                 let fb = live_box(if kind == LivenessKind::Screen { d } else { [0.0, 0.0] }, &h.compose(&shift));
+                // The room behind takes a little of the screen's light too.
+                let f = Falloff { ellipse: ellipse(fb), far: room_share };
+                reflect(&mut img, now_light, reflection_gain, &f);
+                let spread = f.mean(fw, fh);
+                added = now_light.map(|l| l * reflection_gain * spread);
+                warp_onto(&mut img, &medium, &h, (mw, mh), 1.0);
                 // The hand holding it.
                 let c = corners;
                 thumb(&mut img, [c[3][0] - fw as f32 * 0.05, c[3][1] + fh as f32 * 0.05], c[3], fw as f32 * 0.03, skin);
@@ -487,7 +734,22 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
             _ => {
                 let scene = live_head(face, yaw, pitch, d);
                 warp_onto(&mut img, &rgba(&scene), &place, (psize.0 as f32, psize.1 as f32), 1.0);
-                live_box(d, &place)
+                let fb = live_box(d, &place);
+                let f = Falloff { ellipse: ellipse(fb), far: room_share };
+                // A live face reflects this session's screen; a replayed recording shows the
+                // reflection of its own session's, as its camera saw it; an injected stream
+                // (and the still image) none.
+                let lit = match kind {
+                    LivenessKind::Genuine => Some((now_light, reflection_gain)),
+                    LivenessKind::Replay => rec_light.zip(recorded.as_ref().map(|r| r.2)),
+                    _ => None,
+                };
+                if let Some((l, gain)) = lit {
+                    reflect(&mut img, l, gain, &f);
+                    let spread = f.mean(fw, fh);
+                    added = l.map(|v| v * gain * spread);
+                }
+                fb
             }
         };
         if light == Light::Backlight {
@@ -500,12 +762,20 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
             backlight(&mut img, e, backlight_strength);
         }
         defocus(&mut img, defocus_r);
-        photometry(&mut img, &photometry_p, &mut pixel_rng);
+        // The camera's exposure and white balance take back part of the light, late; a virtual
+        // camera has none (its frames are perfect).
+        let mut p = photometry_p;
+        if !injection {
+            let g = camera.gains(c_ms, added);
+            p.cast = std::array::from_fn(|k| photometry_p.cast[k] * g[k]);
+            p.exposure *= 1.0 + trng.random_range(-0.006..0.006f32);
+        }
+        photometry(&mut img, &p, &mut pixel_rng);
         if kind == LivenessKind::Static {
             still = Some((img.clone(), face_box));
         }
         frames.push(img);
-        labels.push(LivenessFrame { file, time_ms: i * spec.interval_ms, face_box });
+        labels.push(LivenessFrame { file, time_ms, arrived_ms: Some(arrived), face_box });
     }
     let conditions = Conditions {
         light,
@@ -517,8 +787,34 @@ pub fn liveness_sequence(seed: u64, assets: &Assets, spec: &LivenessSpec) -> Res
         halftone,
         flicker_bands: flicker,
         fresh_noise,
+        interval_ms: Some(interval),
+        display_lag_ms: Some(display_lag.round() as u32),
+        upload_lag_ms: Some(upload_lag.round() as u32),
+        reflection_gain: matches!(kind, LivenessKind::Genuine | LivenessKind::Print).then_some(reflection_gain),
+        camera_tau_ms: (!injection).then_some(camera.tau_ms.round() as u32),
     };
-    let label = LivenessLabel { schema: 1, seed, kind, conditions, width: fw, height: fh, frames: labels };
+    let movement = motion.map(|m| Movement {
+        action: MOVES
+            .iter()
+            .find(|p| p.1 == m.yaw && p.2 == m.pitch)
+            .map_or_else(|| "frontal".to_owned(), |p| p.0.to_owned()),
+        start_ms: m.start_ms.round() as u32,
+        reached_ms: m.reached_ms.round() as u32,
+    });
+    let label = LivenessLabel {
+        schema: LIVENESS_SCHEMA,
+        seed,
+        kind,
+        conditions,
+        width: fw,
+        height: fh,
+        frames: labels,
+        flash: this.flash.clone(),
+        flash_started_ms: (!this.flash.is_empty()).then_some(this.started),
+        recorded_flash: recorded.as_ref().map(|r| r.0.flash.clone()),
+        challenge: Some(this.challenge.clone()),
+        movement,
+    };
     Ok(LivenessSequence { frames, label })
 }
 
@@ -547,15 +843,28 @@ mod tests {
         Some(Assets::new(fonts, placeholder_faces()))
     }
 
+    /// A small sequence of `kind` (160x120 keeps the debug build quick).
+    fn small(kind: LivenessKind, seed: u64, assets: &Assets) -> LivenessSequence {
+        let spec = LivenessSpec { kind: Some(kind), frames: 4, resolution: (160, 120), ..LivenessSpec::new() };
+        liveness_sequence(seed, assets, &spec).expect("generates")
+    }
+
     fn check(kind: LivenessKind, expect_identical: bool) {
         let Some(assets) = assets() else { return };
-        let spec = LivenessSpec { kind: Some(kind), frames: 4, ..LivenessSpec::new() };
-        let a = liveness_sequence(7, &assets, &spec).expect("generates");
-        let b = liveness_sequence(7, &assets, &spec).expect("generates");
+        let a = small(kind, 7, &assets);
+        let b = small(kind, 7, &assets);
         assert_eq!(a.label, b.label, "deterministic");
         assert!(a.frames == b.frames, "deterministic pixels");
-        assert_eq!(a.frames.len(), 4);
         assert_eq!(a.label.kind, kind);
+        assert_eq!(a.label.schema, LIVENESS_SCHEMA);
+        assert_eq!(a.frames.len(), a.label.frames.len());
+        // Face frames, the flash and its settle, the movement: well past the last colour.
+        let last = a.label.flash.last().expect("a flash").end_ms;
+        assert!((4..=6).contains(&a.label.flash.len()), "{:?}", a.label.flash);
+        assert!(a.label.frames.last().and_then(|f| f.arrived_ms).expect("arrivals") > last + 700);
+        let arrivals: Vec<u32> = a.label.frames.iter().filter_map(|f| f.arrived_ms).collect();
+        assert!(arrivals.windows(2).all(|w| w[0] < w[1]), "{arrivals:?}");
+        assert!(a.label.frames.iter().zip(&arrivals).all(|(f, a)| *a > f.time_ms), "arrival after capture");
         let identical = a.frames.windows(2).all(|w| w[0] == w[1]);
         if a.label.conditions.fresh_noise != Some(true) {
             assert_eq!(identical, expect_identical, "{kind:?}");
@@ -568,6 +877,85 @@ mod tests {
         check(LivenessKind::Print, false);
         check(LivenessKind::Screen, false);
         check(LivenessKind::Static, true);
+        check(LivenessKind::Replay, false);
+        check(LivenessKind::Injection, false);
+    }
+
+    /// The Pearson correlation, over frames and channels, of each frame's face chromaticity
+    /// shift (from the frames before the flash) with the chromaticity the screen's light of
+    /// `steps` would add, seen `lag` ms after it was sent.
+    fn follows(seq: &LivenessSequence, steps: &[FlashStep], lag: f32) -> f32 {
+        let chroma = |img: &RgbImage, b: [f32; 4]| {
+            let mut sum = [0f32; 3];
+            for y in (b[1] + 0.4 * b[3]) as u32..(b[1] + 0.8 * b[3]) as u32 {
+                for x in (b[0] + 0.3 * b[2]) as u32..(b[0] + 0.7 * b[2]) as u32 {
+                    let p = img.get_pixel(x.min(img.width() - 1), y.min(img.height() - 1)).0;
+                    for k in 0..3 {
+                        sum[k] += f32::from(p[k]);
+                    }
+                }
+            }
+            let t = sum.iter().sum::<f32>().max(1.0);
+            sum.map(|v| v / t)
+        };
+        let first = steps.first().map_or(u32::MAX, |s| s.start_ms) as f32;
+        // The frames a session scores: to the settle after this session's last colour.
+        let until = seq.label.flash.last().map_or(0, |s| s.end_ms + 700);
+        let measured: Vec<([f32; 3], [f32; 3])> = seq
+            .frames
+            .iter()
+            .zip(&seq.label.frames)
+            .filter(|(_, f)| f.time_ms < until)
+            .map(|(img, f)| {
+                let l = light_at(steps, lag, f.time_ms as f32 - 20.0, f.time_ms as f32);
+                let sum = l.iter().sum::<f32>();
+                let dir = if sum > 0.0 { l.map(|v| v / sum - 1.0 / 3.0) } else { [0.0; 3] };
+                (chroma(img, f.face_box), dir)
+            })
+            .collect();
+        let before: Vec<&[f32; 3]> = measured
+            .iter()
+            .zip(&seq.label.frames)
+            .filter(|(_, f)| (f.time_ms as f32) < first)
+            .map(|(m, _)| &m.0)
+            .collect();
+        let base: [f32; 3] = std::array::from_fn(|k| before.iter().map(|c| c[k]).sum::<f32>() / before.len() as f32);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for (c, d) in &measured {
+            for k in 0..3 {
+                x.push(c[k] - base[k]);
+                y.push(d[k]);
+            }
+        }
+        let n = x.len() as f32;
+        let (mx, my) = (x.iter().sum::<f32>() / n, y.iter().sum::<f32>() / n);
+        let sxy: f32 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let sxx: f32 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+        let syy: f32 = y.iter().map(|b| (b - my) * (b - my)).sum();
+        if sxx * syy <= 0.0 { 0.0 } else { sxy / (sxx * syy).sqrt() }
+    }
+
+    #[test]
+    fn a_live_face_reflects_its_own_flash_a_replay_another_sessions_an_injection_none() {
+        let Some(assets) = assets() else { return };
+        for seed in 0..4 {
+            let g = small(LivenessKind::Genuine, seed, &assets);
+            let lag = g.label.conditions.display_lag_ms.expect("a lag") as f32;
+            let own = follows(&g, &g.label.flash, lag);
+            assert!(own > 0.5, "seed {seed}: a live face follows its flash: {own} ({:?})", g.label.conditions);
+            let r = small(LivenessKind::Replay, seed, &assets);
+            let recorded = r.label.recorded_flash.as_deref().expect("the recording's flash");
+            assert_ne!(recorded, r.label.flash.as_slice());
+            let (this, theirs) = (follows(&r, &r.label.flash, lag), follows(&r, recorded, lag));
+            assert!(theirs > this, "seed {seed}: a replay follows its own session's flash: {theirs} vs {this}");
+            let i = small(LivenessKind::Injection, seed, &assets);
+            let none = follows(&i, &i.label.flash, lag);
+            assert!(none.abs() < 0.3, "seed {seed}: an injected stream reflects nothing: {none}");
+            // Paper reflects the colours too: the flash is not what stops a print.
+            let p = small(LivenessKind::Print, seed, &assets);
+            let sheet = follows(&p, &p.label.flash, p.label.conditions.display_lag_ms.expect("a lag") as f32);
+            assert!(sheet > 0.3, "seed {seed}: a print reflects the flash: {sheet}");
+        }
     }
 
     #[test]

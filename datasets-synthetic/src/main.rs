@@ -86,8 +86,9 @@ enum Kind {
     Documents,
     Frames,
     Videos,
-    /// Passive liveness sequences: `seq_NNNN/` with JPEG frames and a `label.json` (kind:
-    /// genuine, print, screen, static, replay, injection; capture conditions).
+    /// Liveness sequences: `seq_NNNN/` with JPEG frames and a `label.json` (kind: genuine,
+    /// print, screen, static, replay, injection; capture conditions; frame capture and arrival
+    /// times; the screen flash shown; the movement asked).
     Liveness,
 }
 
@@ -125,6 +126,10 @@ struct Common {
     /// then photographed from that render.
     #[arg(long)]
     px_per_mm: Option<f32>,
+    /// Liveness: no screen flash between the face step and the challenge movement (each
+    /// sequence then holds only the face frames and the movement).
+    #[arg(long)]
+    no_flash: bool,
 }
 
 fn main() -> Result<()> {
@@ -267,6 +272,9 @@ fn generate(kind: Kind, common: &Common, out: &Path) -> Result<()> {
             let mut lspec = liveness::LivenessSpec::new();
             if let Some(r) = spec.resolution {
                 lspec.resolution = r;
+            }
+            if common.no_flash {
+                lspec.flash = None;
             }
             liveness::write_liveness(sample_seed(seed, stream, i), &assets, &lspec, &dir)?;
             bar.inc(1);

@@ -428,9 +428,75 @@ fn liveness_eval_stops_stills_and_lets_live_faces_through() {
     // (a layer that says "attack" to all fails).
     assert!(v["bpcer"].as_f64().unwrap() <= 2.0 / 6.0, "{v}");
     assert!(v["thresholds"]["still_below"].as_f64().is_some(), "{v}");
+    // Every layer ran on every sequence; a still image reflects no colour, and a live face does
+    // (at most the same two of six in review).
+    for layer in ["passive", "flash", "challenge", "integrity"] {
+        assert_eq!(v["layers"][layer]["ran"], 18, "{layer}: {v}");
+    }
+    assert_eq!(v["layers"]["flash"]["apcer"]["static"], 0.0, "{v}");
+    assert!(v["layers"]["flash"]["bpcer"].as_f64().unwrap() <= 2.0 / 6.0, "{v}");
+    assert_eq!(v["layers"]["integrity"]["bpcer"], 0.0, "a live camera never repeats a frame: {v}");
+    assert!(v["thresholds"]["flash"]["pass_correlation"].as_f64().is_some(), "{v}");
     // The shared samples: upstream's live face and its two attacks, by the models alone.
     let s = &v["samples"];
     assert!(s["image_T1.jpg"]["model_real"].as_f64().unwrap() > 0.8, "{s}");
     assert!(s["image_F1.jpg"]["model_real"].as_f64().unwrap() < 0.3, "{s}");
     assert!(s["image_F2.jpg"]["model_real"].as_f64().unwrap() < 0.3, "{s}");
+}
+
+/// `--nonce` and `--challenge` as the session sent them, from a generated label.
+fn session_specs(dir: &std::path::Path) -> (String, String) {
+    let text = std::fs::read_to_string(dir.join("label.json")).expect("a label");
+    let label: serde_json::Value = serde_json::from_str(&text).expect("a JSON label");
+    let ms = |v: &serde_json::Value| v.as_u64().expect("a time in ms");
+    let nonce: Vec<String> = label["flash"]
+        .as_array()
+        .expect("the label has a flash")
+        .iter()
+        .map(|s| {
+            format!(
+                "{}@{}+{}",
+                s["colour"].as_str().expect("a colour"),
+                ms(&s["start_ms"]),
+                ms(&s["end_ms"]) - ms(&s["start_ms"])
+            )
+        })
+        .collect();
+    let c = &label["challenge"];
+    (nonce.join(","), format!("{}@{}", c["action"].as_str().expect("an action"), ms(&c["asked_ms"])))
+}
+
+#[test]
+fn liveness_check_passes_a_live_session_and_refuses_a_replayed_one() {
+    use datasets_synthetic::liveness::LivenessKind;
+    let (true, Some(faces)) = (models_ready(), shared_faces()) else { return };
+    let dir = scratch("liveness-check");
+    liveness_sequences(&dir, &faces, &[LivenessKind::Genuine, LivenessKind::Replay], 1);
+    let (genuine, replayed) = (dir.join("genuine_00"), dir.join("replay_00"));
+    let check = |seq: &std::path::Path, nonce: &str, challenge: &str| {
+        json(&verifier(&["liveness", "check", seq.to_str().unwrap(), "--nonce", nonce, "--challenge", challenge], &[]))
+    };
+    let (nonce, challenge) = session_specs(&genuine);
+    let v = check(&genuine, &nonce, &challenge);
+    assert_eq!(v["verdict"], "live", "{v}");
+    for layer in ["passive", "flash", "challenge", "integrity"] {
+        assert_eq!(v["layers"][layer]["verdict"], "live", "{layer}: {v}");
+    }
+    assert!(v["layers"]["flash"]["correlation"].as_f64().unwrap() >= 0.85, "{v}");
+    // A recording of another session, injected: its face reflects that session's colours and
+    // makes that session's movement.
+    let (nonce, challenge) = session_specs(&replayed);
+    let v = check(&replayed, &nonce, &challenge);
+    assert_eq!(v["verdict"], "rejected", "{v}");
+    assert!(v["reasons"].as_array().unwrap().contains(&serde_json::json!("liveness.replay_detected")), "{v}");
+    assert_eq!(v["layers"]["flash"]["verdict"], "attack", "{v}");
+    // The live frames against the replay's session: not this session's colours.
+    let v = check(&genuine, &nonce, &challenge);
+    assert_ne!(v["verdict"], "live", "{v}");
+    assert_ne!(v["layers"]["flash"]["verdict"], "live", "{v}");
+    // A layer not asked for is not run, and says so.
+    let v = json(&verifier(&["liveness", "check", genuine.to_str().unwrap()], &[]));
+    assert_eq!(v["layers"]["flash"]["ran"], false, "{v}");
+    assert_eq!(v["layers"]["challenge"]["ran"], false, "{v}");
+    assert_eq!(v["layers"]["passive"]["ran"], true, "{v}");
 }

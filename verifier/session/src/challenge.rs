@@ -288,6 +288,67 @@ impl ChallengeTracker {
     }
 }
 
+/// How a recorded challenge went ([`replay`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeReplay {
+    /// `None` when every movement was performed; else the reason code the session would give
+    /// (`liveness.challenge_failed`).
+    pub failed: Option<&'static str>,
+    /// Each movement and the frame's instant at which it was asked.
+    pub asked: Vec<(ChallengeAction, Instant)>,
+    /// Each movement performed, and how long after its request it was reached.
+    pub reached: Vec<(ChallengeAction, Duration)>,
+}
+
+/// Replays a recorded session's challenge: the movements of `steps`, each asked no earlier than
+/// its instant and, as in a session, only once a frame shows the head facing the camera, against
+/// the frames' poses (`None`: no face, or not the same person) measured from `frontal`, with the
+/// session's own tracker. Frames that end before the challenge is decided leave the time
+/// running: the window of the movement under way then fails it, as in a session whose frames
+/// stop. An empty `steps` asks for nothing and passes.
+pub fn replay(
+    steps: &[(Instant, ChallengeAction)],
+    frontal: HeadPose,
+    frames: &[(Instant, Option<HeadPose>)],
+    config: &ChallengeConfig,
+) -> ChallengeReplay {
+    let mut out = ChallengeReplay { failed: None, asked: Vec::new(), reached: Vec::new() };
+    let Some(&(first, _)) = steps.first() else { return out };
+    let plan = ChallengePlan { steps: steps.iter().map(|&(_, a)| (Duration::ZERO, a)).collect() };
+    let mut tracker = ChallengeTracker::new(plan, frontal, first);
+    let mut decided = None;
+    for &(at, pose) in frames {
+        // The session pauses from the last movement reached; the recording says when it asked.
+        if let (Phase::Pause { until, asked_centre }, Some(&(want, _))) = (tracker.phase, steps.get(tracker.index))
+            && until < want
+        {
+            tracker.phase = Phase::Pause { until: want, asked_centre };
+        }
+        match tracker.observe(pose, at, config) {
+            Progress::Ask(a) => out.asked.push((a, at)),
+            Progress::Passed => {
+                decided = Some(None);
+                break;
+            }
+            Progress::Failed(reason) => {
+                decided = Some(Some(reason));
+                break;
+            }
+            _ => {}
+        }
+    }
+    out.failed = match decided {
+        Some(failed) => failed,
+        // No more frames: time runs on to the window's end.
+        None => match tracker.deadline(config).map(|end| tracker.tick(end, config)) {
+            Some(Progress::Failed(reason)) => Some(reason),
+            _ => Some("liveness.challenge_failed"),
+        },
+    };
+    out.reached = tracker.reached;
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +441,68 @@ mod tests {
             };
             assert_eq!(play(seed, opposite), Progress::Failed("liveness.challenge_failed"));
         }
+    }
+
+    /// Frames every 100 ms for `secs` seconds from `t0`, each showing `pose_at(ms)`.
+    fn recorded(
+        t0: Instant,
+        secs: u64,
+        pose_at: impl Fn(u64) -> Option<ChallengeAction>,
+    ) -> Vec<(Instant, Option<HeadPose>)> {
+        (0..secs * 10).map(|i| (t0 + Duration::from_millis(100 * i), Some(pose_for(pose_at(100 * i))))).collect()
+    }
+
+    #[test]
+    fn a_replayed_challenge_passes_when_the_frames_follow_it_in_time() {
+        let c = config();
+        #[allow(clippy::disallowed_methods)] // the test's epoch
+        let t0 = Instant::now();
+        let ms = |m: u64| t0 + Duration::from_millis(m);
+        let steps = [(ms(1000), ChallengeAction::TurnLeft), (ms(4000), ChallengeAction::LookUp)];
+        // The person turns 600 ms after each request, holds a second, comes back.
+        let person = |m: u64| match m {
+            1600..=2600 => Some(ChallengeAction::TurnLeft),
+            4600..=5600 => Some(ChallengeAction::LookUp),
+            _ => None,
+        };
+        let r = replay(&steps, FRONT, &recorded(t0, 8, person), &c);
+        assert_eq!(r.failed, None, "{r:?}");
+        assert_eq!(r.asked, vec![(ChallengeAction::TurnLeft, ms(1000)), (ChallengeAction::LookUp, ms(4000))]);
+        assert_eq!(
+            r.reached.iter().map(|x| x.0).collect::<Vec<_>>(),
+            vec![ChallengeAction::TurnLeft, ChallengeAction::LookUp]
+        );
+        assert_eq!(r.reached[0].1, Duration::from_millis(700), "reached on the second frame held");
+    }
+
+    #[test]
+    fn a_replayed_challenge_fails_on_another_plan_early_movements_or_frames_that_stop() {
+        let c = config();
+        #[allow(clippy::disallowed_methods)] // the test's epoch
+        let t0 = Instant::now();
+        let ms = |m: u64| t0 + Duration::from_millis(m);
+        let person = |m: u64| match m {
+            1600..=2600 => Some(ChallengeAction::TurnLeft),
+            4600..=5600 => Some(ChallengeAction::LookUp),
+            _ => None,
+        };
+        let frames = recorded(t0, 8, person);
+        // Another session's plan: the recording turns the wrong way.
+        let other = [(ms(1000), ChallengeAction::TurnRight), (ms(4000), ChallengeAction::LookUp)];
+        assert_eq!(replay(&other, FRONT, &frames, &c).failed, Some("liveness.challenge_failed"));
+        // Asked after the recording's movement: it came too early, and the second never comes.
+        let late = [(ms(3000), ChallengeAction::TurnLeft), (ms(6000), ChallengeAction::LookUp)];
+        let r = replay(&late, FRONT, &frames, &c);
+        assert_eq!(r.failed, Some("liveness.challenge_failed"), "{r:?}");
+        assert!(r.reached.is_empty(), "{r:?}");
+        // The frames stop before the second movement: its window runs out.
+        let short = recorded(t0, 3, person);
+        let steps = [(ms(1000), ChallengeAction::TurnLeft), (ms(4000), ChallengeAction::LookUp)];
+        let r = replay(&steps, FRONT, &short, &c);
+        assert_eq!(r.failed, Some("liveness.challenge_failed"), "{r:?}");
+        assert_eq!(r.reached.len(), 1, "{r:?}");
+        // Nothing asked: nothing to fail.
+        assert_eq!(replay(&[], FRONT, &frames, &c).failed, None);
     }
 
     #[test]

@@ -151,7 +151,7 @@ pub fn analyse(
 
 /// The mean colour of the face's skin: the middle of the face box (cheeks, nose, under the
 /// eyes; not the hair, the eyes' whites or the background), what a screen's light falls on.
-fn skin_colour(frame: &Frame, b: &FaceBox) -> Option<[f32; 3]> {
+pub(crate) fn skin_colour(frame: &Frame, b: &FaceBox) -> Option<[f32; 3]> {
     let image = frame.image();
     let (w, h) = (image.width() as f32, image.height() as f32);
     let x0 = (b.x + 0.3 * b.width).clamp(0.0, w) as u32;
