@@ -15,10 +15,10 @@ echo "[test] cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "[test] cargo test"
 # The storage tests run on SQLite and on PostgreSQL: a cluster of Debian's postgresql (.ci/run
-# installs it) is started here unless VERIFIER_TEST_POSTGRES_URL names a server already.
-if [ -z "${VERIFIER_TEST_POSTGRES_URL:-}" ]; then
-  VERIFIER_TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
-  export VERIFIER_TEST_POSTGRES_URL
+# installs it) is started here unless TEST_POSTGRES_URL names a server already.
+if [ -z "${TEST_POSTGRES_URL:-}" ]; then
+  TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
+  export TEST_POSTGRES_URL
 fi
 REQUIRE_VERIFIER_MODELS=1 REQUIRE_VERIFIER_POSTGRES=1 cargo test --workspace --locked
 echo "[test] browser tests (tests/browser, Chromium)"

@@ -57,17 +57,18 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// A fresh, empty PostgreSQL database for test `name` (dropped and created again), from the
-/// server that VERIFIER_TEST_POSTGRES_URL names (`scripts/postgres.sh` starts one and prints its
+/// server that TEST_POSTGRES_URL names (`scripts/postgres.sh` starts one and prints its
 /// URL; `make test` sets it). Without it the caller skips with a message, or panics when
 /// REQUIRE_VERIFIER_POSTGRES is set (as CI sets it).
+#[allow(dead_code)] // included by test crates that do not all run on PostgreSQL
 pub async fn postgres_database(name: &str) -> Option<String> {
     use sqlx::Connection;
-    let Ok(base) = std::env::var("VERIFIER_TEST_POSTGRES_URL") else {
+    let Ok(base) = std::env::var("TEST_POSTGRES_URL") else {
         assert!(
             std::env::var_os("REQUIRE_VERIFIER_POSTGRES").is_none(),
-            "VERIFIER_TEST_POSTGRES_URL is not set: run scripts/postgres.sh"
+            "TEST_POSTGRES_URL is not set: run scripts/postgres.sh"
         );
-        eprintln!("skipping: no PostgreSQL (set VERIFIER_TEST_POSTGRES_URL, see scripts/postgres.sh)");
+        eprintln!("skipping: no PostgreSQL (set TEST_POSTGRES_URL, see scripts/postgres.sh)");
         return None;
     };
     let db = format!("verifier_{}_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), std::process::id());
