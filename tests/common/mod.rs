@@ -38,6 +38,7 @@ pub fn models_ready() -> bool {
 /// The shared real face photos, when present; without them a test skips with a message, or
 /// panics when REQUIRE_VERIFIER_MODELS is set (CI has `../shared`, so a face test never passes
 /// there by skipping).
+#[allow(dead_code)] // not every test crate that includes this module uses the photos
 pub fn shared_faces() -> Option<PathBuf> {
     let dir = workspace().join("../shared/datasets/faces");
     if dir.is_dir() {

@@ -24,6 +24,9 @@ mod common;
 
 use common::{models_ready, postgres_database, scratch, workspace};
 
+/// One request the receiver got: delivery id, timestamp, signature, body.
+type Received = (String, String, String, Bytes);
+
 /// A free port on the loopback interface.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -60,6 +63,7 @@ impl Drop for Node {
     }
 }
 
+#[allow(clippy::zombie_processes)] // the Node it returns waits for the child when dropped; a node that never comes up panics the test
 async fn start_node(config: &std::path::Path, port: u16) -> Node {
     let child = Command::new(env!("CARGO_BIN_EXE_verifier"))
         .current_dir(workspace())
@@ -150,7 +154,7 @@ async fn a_node_killed_mid_delivery_loses_no_decision() {
 
     // A slow receiver: each delivery takes 1.5 s to acknowledge, so the node is killed while
     // its deliveries are in flight.
-    let got: Arc<Mutex<Vec<(String, String, String, Bytes)>>> = Arc::default();
+    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
     let g = got.clone();
     let app = axum::Router::new().route(
         "/hooks",
