@@ -236,16 +236,26 @@ fn valid_host(host: &str) -> bool {
         && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
+/// Session `id` if `client` owns it; 404 otherwise (another client's session does not exist
+/// for it), without a lookup for an id no session could have.
+async fn owned_session(
+    state: &AppState,
+    client: &ClientRow,
+    id: &str,
+) -> Result<crate::store::sessions::SessionRow, ApiError> {
+    if id.len() > 64 {
+        return Err(ApiError::NotFound);
+    }
+    state.store.session_of_client(id, &client.id).await?.ok_or(ApiError::NotFound)
+}
+
 /// `GET /v1/sessions/{id}`.
 pub async fn get(
     State(state): State<AppState>,
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if id.len() > 64 {
-        return Err(ApiError::NotFound);
-    }
-    let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
+    let row = owned_session(&state, &client, &id).await?;
     let mut body = record::session_json(&row, record::unix_ms());
     body["evidence_purged_at"] = json!(state.store.evidence_purged_at(&row.id).await?);
     body["delivery"] = match state.store.delivery_of_session(&row.id).await? {
@@ -262,10 +272,7 @@ pub async fn purge_evidence(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if id.len() > 64 {
-        return Err(ApiError::NotFound);
-    }
-    let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
+    let row = owned_session(&state, &client, &id).await?;
     if matches!(row.status.as_str(), "created" | "capturing") {
         return Err(ApiError::Conflict("the session is not decided yet"));
     }
@@ -287,10 +294,7 @@ pub async fn evidence(
         "face" => "face",
         _ => return Err(ApiError::NotFound),
     };
-    if id.len() > 64 {
-        return Err(ApiError::NotFound);
-    }
-    let row = state.store.session_of_client(&id, &client.id).await?.ok_or(ApiError::NotFound)?;
+    let row = owned_session(&state, &client, &id).await?;
     let stored = state.store.evidence(&row.id, kind).await?.ok_or(ApiError::NotFound)?;
     let bytes = match (stored.key_id, stored.nonce) {
         (Some(key_id), Some(nonce)) => {
