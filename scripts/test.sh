@@ -20,6 +20,10 @@ if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
   export TEST_POSTGRES_URL
 fi
+case "$TEST_POSTGRES_URL" in
+  postgres://*|postgresql://*) ;;
+  *) echo "[test] TEST_POSTGRES_URL is not a postgres:// URL: '$TEST_POSTGRES_URL'" >&2; exit 1 ;;
+esac
 REQUIRE_VERIFIER_MODELS=1 REQUIRE_VERIFIER_POSTGRES=1 cargo test --workspace --locked
 echo "[test] browser tests (tests/browser, Chromium)"
 if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
