@@ -111,6 +111,9 @@ async fn a_driving_licence_is_refused_and_the_decision_stays() {
     assert_eq!(decision["identity"]["document_kind"], "driving_licence");
     assert!(decision["model_versions"].as_object().is_some_and(|m| !m.is_empty()));
     assert!(decision["frames_sha256"].as_array().is_some_and(|f| !f.is_empty()));
+    // A decided session's body, identity and scores included, is what /openapi.json describes.
+    let doc: Value = serde_json::from_str(&request(server.addr, "GET", "/openapi.json", &[], b"").await.body).unwrap();
+    verifier_e2e::check_schema(&doc, "Session", &v).unwrap();
     // The link is dead now, and nothing sent to it changes the decision.
     let mut again = server.connect(&token).await;
     assert_eq!(until(&mut again, "ready").await, Err(4410));
@@ -349,7 +352,7 @@ async fn every_error_is_a_problem_and_limits_hold_per_client() {
     let r = request(server.addr, "PUT", "/v1/sessions", &[&auth], b"{}").await;
     assert_eq!((r.status, problem(&r)["code"].as_str()), (405, Some("method_not_allowed")));
     let r = request(server.addr, "GET", "/v1/nothing-here", &[], b"").await;
-    assert_eq!((r.status, problem(&r)["title"].as_str()), (404, Some("Not found")));
+    assert_eq!((r.status, problem(&r)["code"].as_str()), (404, Some("no_route")));
     // The burst (refused requests above took no token), then 429 with Retry-After, for this client only.
     let mut statuses = Vec::new();
     for _ in 0..4 {

@@ -228,3 +228,127 @@ pub mod live {
         frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
     }
 }
+
+/// Checks `value` against schema `name` of the OpenAPI document `doc` (`/openapi.json`): its
+/// JSON types, every field it sends is described, every required field is sent, recursively.
+/// The error names the first path at fault.
+pub fn check_schema(doc: &serde_json::Value, name: &str, value: &serde_json::Value) -> Result<(), String> {
+    let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+    check_against(doc, &schema, value, name)
+}
+
+fn check_against(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.strip_prefix("#/components/schemas/").ok_or(format!("{at}: ref {reference}"))?;
+        let target = &doc["components"]["schemas"][name];
+        if target.is_null() {
+            return Err(format!("{at}: no schema {name} in the document"));
+        }
+        return check_against(doc, target, value, at);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let errors: Vec<String> = options.iter().filter_map(|o| check_against(doc, o, value, at).err()).collect();
+            return if errors.len() < options.len() { Ok(()) } else { Err(errors.join(" | ")) };
+        }
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        return all.iter().try_for_each(|s| check_against(doc, s, value, at));
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let allowed = types.is_empty() || types.contains(&kind) || (kind == "integer" && types.contains(&"number"));
+    if !allowed {
+        return Err(format!("{at}: a {kind}, the schema says {types:?}"));
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    match value {
+        Value::Object(fields) => {
+            let properties = schema["properties"].as_object();
+            for (key, field) in fields {
+                match properties.and_then(|p| p.get(key)) {
+                    Some(s) => check_against(doc, s, field, &format!("{at}.{key}"))?,
+                    None => match &schema["additionalProperties"] {
+                        Value::Object(_) => {
+                            check_against(doc, &schema["additionalProperties"], field, &format!("{at}.{key}"))?;
+                        }
+                        Value::Bool(true) => {}
+                        _ => return Err(format!("{at}.{key}: sent, but not in the schema")),
+                    },
+                }
+            }
+            for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !fields.contains_key(required) {
+                    return Err(format!("{at}.{required}: required by the schema, not sent"));
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_against(doc, &schema["items"], item, &format!("{at}[{i}]"))),
+        _ => Ok(()),
+    }
+}
+
+/// Everything the service has stored, one line a row (secrets and hashes included, the
+/// evidence bytes by their hash), in a fixed order: equal snapshots mean nothing changed.
+pub async fn stored(database_url: &str) -> Vec<String> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(database_url).await.expect("the database opens");
+    let t = |c: &str| format!("COALESCE(CAST({c} AS TEXT), '-')");
+    let tables = [
+        ("api_clients", vec!["id", "name", "key_sha256", "webhook_secret", "callback_url", "previous_webhook_secret"]),
+        (
+            "sessions",
+            vec![
+                "id",
+                "client_id",
+                "status",
+                "reference",
+                "expected_identity",
+                "token_sha256",
+                "decision",
+                "callback_url",
+                "evidence_purged_at",
+            ],
+        ),
+        ("evidence", vec!["session_id", "kind", "sha256", "key_id"]),
+        ("deliveries", vec!["id", "session_id", "status", "attempts"]),
+        ("audit_log", vec!["id", "event", "session_id"]),
+        ("idempotency_keys", vec!["client_id", "idempotency_key", "session_id", "request_sha256"]),
+    ];
+    let mut rows = Vec::new();
+    for (table, columns) in tables {
+        let line = columns.iter().map(|c| t(c)).collect::<Vec<_>>().join(" || '|' || ");
+        let sql = format!("SELECT '{table}|' || {line} AS row FROM {table} ORDER BY 1");
+        let found: Vec<(String,)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut db).await.expect("the snapshot query runs");
+        rows.extend(found.into_iter().map(|(r,)| r));
+    }
+    rows
+}

@@ -139,6 +139,7 @@ struct RawServer {
     max_body_bytes: usize,
     client_rate_per_minute: u32,
     client_burst: u32,
+    idempotency_hours: u64,
     log_format: String,
     public_url: String,
 }
@@ -337,6 +338,8 @@ pub struct ServerConfig {
     pub client_rate_per_minute: u32,
     /// Requests per API client at once.
     pub client_burst: u32,
+    /// How long an `Idempotency-Key` of `POST /v1/sessions` answers with its first session.
+    pub idempotency_window: Duration,
     /// Log output format.
     pub log_format: LogFormat,
     /// The base URL capture links are built on (`https://verify.example.com`); `None`: from
@@ -424,6 +427,9 @@ impl RawConfig {
                 "the rate and client_burst must be positive",
                 s.client_rate_per_minute.to_string(),
             ));
+        }
+        if s.idempotency_hours == 0 {
+            return Err(invalid("server.idempotency_hours", "must be at least 1", "0".into()));
         }
         let d = self.database;
         if !["sqlite:", "postgres:", "postgresql:"].iter().any(|p| d.url.starts_with(p)) {
@@ -586,6 +592,7 @@ impl RawConfig {
                 max_body_bytes: s.max_body_bytes,
                 client_rate_per_minute: s.client_rate_per_minute,
                 client_burst: s.client_burst,
+                idempotency_window: Duration::from_secs(s.idempotency_hours * 3600),
                 log_format,
                 public_url,
             },

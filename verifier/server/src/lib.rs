@@ -83,7 +83,12 @@ impl App {
             config.portrait,
             evidence.clone(),
         ));
-        tokio::spawn(purge_forever(store.clone(), config.evidence.retention, config.evidence.purge_every));
+        tokio::spawn(purge_forever(
+            store.clone(),
+            config.evidence.retention,
+            config.server.idempotency_window,
+            config.evidence.purge_every,
+        ));
         tokio::spawn(capture.clone().sweep_forever(std::time::Duration::from_secs(5)));
         if config.delivery.enabled {
             let deliverer = Arc::new(delivery::Deliverer::new(store.clone(), config.delivery)?);
@@ -113,14 +118,23 @@ impl App {
     }
 }
 
-/// The retention job: every `every`, deletes the crops of decisions older than `retention`.
-async fn purge_forever(store: store::Store, retention: std::time::Duration, every: std::time::Duration) {
+/// The retention job: every `every`, deletes the crops of decisions older than `retention` and
+/// the idempotency keys older than `idempotency`.
+async fn purge_forever(
+    store: store::Store,
+    retention: std::time::Duration,
+    idempotency: std::time::Duration,
+    every: std::time::Duration,
+) {
     loop {
         let now = capture::record::unix_ms();
         match store.purge_evidence_before(now - retention.as_millis() as i64, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "evidence past retention purged"),
             Err(e) => tracing::warn!(error = %e, "evidence purge failed"),
+        }
+        if let Err(e) = store.expire_idempotency_keys(now - idempotency.as_millis() as i64).await {
+            tracing::warn!(error = %e, "idempotency keys could not be expired");
         }
         tokio::time::sleep(every).await;
     }

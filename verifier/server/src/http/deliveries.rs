@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::openapi::{DeliveryList, DeliveryQueued, Problem};
 use super::sessions::Client;
 use super::{ApiError, AppState};
 use crate::capture::record::unix_ms;
@@ -17,7 +18,20 @@ use crate::delivery::delivery_json;
 /// At most this many deliveries per listing.
 const PAGE: i64 = 100;
 
-/// `GET /v1/deliveries`.
+/// `GET /v1/deliveries`: the client's deliveries in one status.
+#[utoipa::path(
+    get,
+    path = "/v1/deliveries",
+    tag = "deliveries",
+    security(("api_key" = [])),
+    params(("status" = Option<String>, Query, description = "`dead` (the default), `pending` or `delivered`")),
+    responses(
+        (status = 200, description = "At most 100, oldest first", body = DeliveryList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`status` is not dead, pending or delivered", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Client(client): Client,
@@ -42,6 +56,20 @@ pub async fn list(
 }
 
 /// `POST /v1/deliveries/{id}/retry`: 202 when a dead delivery was queued again.
+#[utoipa::path(
+    post,
+    path = "/v1/deliveries/{id}/retry",
+    tag = "deliveries",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The delivery's id (`Verifier-Delivery-Id`)")),
+    responses(
+        (status = 202, description = "Queued again", body = DeliveryQueued),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delivery for this client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The delivery is not dead (pending or delivered)", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn retry(
     State(state): State<AppState>,
     Client(client): Client,

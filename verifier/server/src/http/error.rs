@@ -16,9 +16,12 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
-    /// No route matches, or the resource is not the caller's.
+    /// No such resource, or not the caller's.
     #[error("no such resource")]
     NotFound,
+    /// No route has this path (`/openapi.json` lists those that exist).
+    #[error("no route has this path; /openapi.json lists the API")]
+    NoRoute,
     /// No valid API key.
     #[error("a valid API key is required (Authorization: Bearer <api_key>)")]
     Unauthorized,
@@ -64,6 +67,7 @@ impl ApiError {
     pub fn kind(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            ApiError::NoRoute => (StatusCode::NOT_FOUND, "no_route", "No such route"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             ApiError::Malformed => (StatusCode::BAD_REQUEST, "malformed", "Malformed request body"),
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Request body too large"),
@@ -81,15 +85,21 @@ impl ApiError {
     }
 }
 
-/// The problem document.
-#[derive(Serialize)]
-struct Problem {
+/// An error (RFC 9457), sent as `application/problem+json`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:verifier:problem:<code>`, stable per kind of error (`docs/api.md`).
     #[serde(rename = "type")]
     kind: String,
+    /// A short title.
     title: &'static str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong.
     detail: String,
+    /// The type's last part, for clients that switch on a short string.
     code: &'static str,
+    /// The dotted field at fault, for `invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'static str>,
 }

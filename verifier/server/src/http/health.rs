@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::AppState;
 
 /// The `/readyz` body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// Whether every check passed.
     pub ready: bool,
@@ -19,7 +19,7 @@ pub struct Readiness {
 }
 
 /// One readiness check.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Check {
     /// What was checked.
     pub name: &'static str,
@@ -30,10 +30,27 @@ pub struct Check {
     pub error: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process answers", body = String, content_type = "text/plain")
+    )
+)]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Every model answered a warm-up run and the database a query", body = Readiness),
+        (status = 503, description = "A check failed; `checks` says which", body = Readiness)
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Readiness {
     let database = match state.store.ping().await {
         Ok(()) => Check { name: "database", ok: true, error: None },
@@ -57,6 +74,14 @@ pub async fn readyz(State(state): State<AppState>) -> Readiness {
     Readiness { ready, checks: vec![models, database] }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")
+    )
+)]
 pub async fn metrics(State(state): State<AppState>) -> String {
     state.metrics.render()
 }

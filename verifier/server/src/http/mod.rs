@@ -8,6 +8,7 @@ mod deliveries;
 mod error;
 mod health;
 pub mod limit;
+pub mod openapi;
 mod pages;
 pub mod sessions;
 
@@ -29,6 +30,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+use openapi::Problem;
 
 use crate::capture::CaptureService;
 use crate::engines::Engines;
@@ -58,25 +60,44 @@ pub struct AppState {
 /// The landing page (`web-capture/index.html`), compiled in.
 const INDEX_HTML: &str = include_str!("../../../../web-capture/index.html");
 
-/// The service's routes and middleware.
+/// The API's routes with their OpenAPI description: a route registered here is described by
+/// its handler's `#[utoipa::path]`, and cannot be served undescribed.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(sessions::create))
+        .routes(routes!(sessions::get))
+        .routes(routes!(sessions::purge_evidence))
+        .routes(routes!(sessions::evidence))
+        .routes(routes!(deliveries::list))
+        .routes(routes!(deliveries::retry))
+        .routes(routes!(capture_socket))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, as `/openapi.json` serves it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+/// The service's routes and middleware. The pages (`/`, `/capture/{token}`, `/assets`, the
+/// demo) are for browsers and stay out of the API's description.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
-        .route("/", get(|| async { Html(INDEX_HTML) }))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/v1/sessions", post(sessions::create))
-        .route("/v1/sessions/{id}", get(sessions::get))
-        .route("/v1/sessions/{id}/evidence", axum::routing::delete(sessions::purge_evidence))
-        .route("/v1/sessions/{id}/evidence/{kind}", get(sessions::evidence))
-        .route("/v1/deliveries", get(deliveries::list))
-        .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
-        .route("/v1/capture/{token}", get(capture_socket))
+    let (api, document) = api();
+    let document = Arc::new(document.to_json().unwrap_or_else(|e| unreachable!("the document serialises: {e}")));
+    api.route("/", get(|| async { Html(INDEX_HTML) }))
         .route("/capture/{token}", get(pages::capture))
         .route("/assets/{name}", get(pages::asset))
         .route("/demo", get(pages::demo))
         .route("/demo/sessions", post(sessions::create_demo))
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { ApiError::NoRoute })
+        .layer(axum::Extension(OpenApiJson(document)))
         .layer(middleware::from_fn(record_metrics))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
@@ -90,9 +111,34 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
+/// The serialised OpenAPI document, made once.
+#[derive(Clone)]
+struct OpenApiJson(Arc<String>);
+
+/// `GET /openapi.json`: this API's OpenAPI 3.1 description.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "This document", content_type = "application/json", body = Object))
+)]
+async fn openapi_json(axum::Extension(OpenApiJson(document)): axum::Extension<OpenApiJson>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], document.as_str().to_owned()).into_response()
+}
+
 /// `GET /v1/capture/{token}`: the capture WebSocket (`docs/capture-protocol.md`). Messages
 /// over twice the frame limit close the socket (1009); smaller oversized frames are refused
 /// with a message by the connection itself, and the session goes on.
+#[utoipa::path(
+    get,
+    path = "/v1/capture/{token}",
+    tag = "capture",
+    params(("token" = String, Path, description = "The capture link's token (the link is the credential)")),
+    responses(
+        (status = 101, description = "Switching to the capture protocol (docs/capture-protocol.md); an unknown, used or expired token is answered in the protocol, then the socket closes"),
+        (status = 400, description = "Not a WebSocket upgrade", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn capture_socket(State(state): State<AppState>, Path(token): Path<String>, ws: WebSocketUpgrade) -> Response {
     let limit = state.capture.capture.max_frame_bytes * 2;
     let service = state.capture.clone();

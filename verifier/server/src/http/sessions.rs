@@ -11,10 +11,11 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::openapi::{CreateSessionRequest, CreatedSession, EvidencePurged, Problem, Session};
 use super::{ApiError, AppState};
 use crate::capture::record;
 use crate::store::clients::ClientRow;
-use crate::store::sessions::NewSession;
+use crate::store::sessions::{Created, NewIdempotency, NewSession};
 
 /// The demo page's own client, created at start-up when the demo is on.
 pub const DEMO_CLIENT: &str = "demo";
@@ -49,7 +50,23 @@ impl FromRequestParts<AppState> for Client {
     }
 }
 
-/// `POST /v1/sessions`.
+/// `POST /v1/sessions`: creates a session and its capture link.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions",
+    tag = "sessions",
+    security(("api_key" = [])),
+    request_body = CreateSessionRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: 1 to 255 visible ASCII characters; the same key and request within `[server].idempotency_hours` return the same session")),
+    responses(
+        (status = 201, description = "The session; send the recipient to `capture_url`. A retry with the same `Idempotency-Key` and request gets the first answer again, with `Idempotent-Replayed: true`", body = CreatedSession, headers(("Idempotent-Replayed" = String, description = "`true` when this is the answer first given for the key"))),
+        (status = 400, description = "The body is not a JSON object", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid (`field` names it), or the `Idempotency-Key` was used with another request (`idempotency_conflict`)", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Client(client): Client,
@@ -162,13 +179,30 @@ fn validate(body: &[u8]) -> Result<NewSessionRequest, ApiError> {
     Ok(NewSessionRequest { purpose, reference, expected, callback_url })
 }
 
+/// The `Idempotency-Key` header of a request, if it has one: 1 to 255 visible ASCII characters
+/// (a UUID, a letter's reference and an attempt number, ...).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(key)),
+        _ => Err(ApiError::Invalid { field: IDEMPOTENCY_KEY, problem: "expected 1 to 255 visible ASCII characters" }),
+    }
+}
+
+/// The request header that makes `POST /v1/sessions` safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// What the sealed idempotent answer is bound to, beside the session id.
+const IDEMPOTENT_ANSWER: &str = "idempotent_answer";
+
 async fn create_for(
     state: &AppState,
     client: &ClientRow,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let request = validate(body)?;
+    let idempotency = idempotency_key(headers)?;
     let id = format!("se_{}", hex::encode(rand::random::<[u8; 16]>()));
     // 256 random bits from the operating system's generator (rand's thread RNG is a CSPRNG
     // seeded from it): the link is the only credential the recipient holds.
@@ -176,21 +210,6 @@ async fn create_for(
     let now_ms = record::unix_ms();
     let open_by_ms = now_ms + state.capture.settings.open_within.as_millis() as i64;
     let expected = request.expected.as_ref().map(Value::to_string);
-    state
-        .store
-        .create_session(&NewSession {
-            id: &id,
-            client_id: &client.id,
-            purpose: request.purpose,
-            reference: &request.reference,
-            expected_identity: expected.as_deref(),
-            token_sha256: &hex::encode(Sha256::digest(token.as_bytes())),
-            created_at: &record::rfc3339_of_ms(now_ms),
-            open_by_ms,
-            callback_url: request.callback_url.as_deref(),
-        })
-        .await?;
-    metrics::counter!("sessions_created_total", "purpose" => request.purpose).increment(1);
     let base = match &state.public_url {
         Some(url) => url.clone(),
         None => {
@@ -198,13 +217,59 @@ async fn create_for(
             format!("http://{}", host.unwrap_or("127.0.0.1"))
         }
     };
-    let body = json!({
+    let answer = json!({
         "id": id,
         "capture_url": format!("{base}/capture/{token}"),
         "expires_at": record::rfc3339_of_ms(open_by_ms),
     });
-    Ok((StatusCode::CREATED, Json(body)))
+    // A retry must ask for the same session: the request in canonical form (validated, so two
+    // spellings of one request hash alike), the answer sealed (it holds the capture link).
+    let canonical = json!([request.purpose, request.reference, request.expected, request.callback_url]);
+    let request_sha256 = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
+    let sealed = idempotency.map(|_| state.evidence.seal(&id, IDEMPOTENT_ANSWER, answer.to_string().as_bytes()));
+    let key = idempotency.zip(sealed.as_ref()).map(|(key, response)| NewIdempotency {
+        key,
+        request_sha256: &request_sha256,
+        response,
+        created_ms: now_ms,
+    });
+    let created = state
+        .store
+        .create_session(
+            &NewSession {
+                id: &id,
+                client_id: &client.id,
+                purpose: request.purpose,
+                reference: &request.reference,
+                expected_identity: expected.as_deref(),
+                token_sha256: &hex::encode(Sha256::digest(token.as_bytes())),
+                created_at: &record::rfc3339_of_ms(now_ms),
+                open_by_ms,
+                callback_url: request.callback_url.as_deref(),
+            },
+            key.as_ref(),
+        )
+        .await?;
+    match created {
+        Created::New => {
+            metrics::counter!("sessions_created_total", "purpose" => request.purpose).increment(1);
+            Ok((StatusCode::CREATED, Json(answer)).into_response())
+        }
+        Created::Replay(first) if first.request_sha256 == request_sha256 => {
+            let plain = state
+                .evidence
+                .open(&first.session_id, IDEMPOTENT_ANSWER, &first.response)
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            metrics::counter!("sessions_idempotent_replays_total").increment(1);
+            let headers = [(header::CONTENT_TYPE, "application/json"), (IDEMPOTENT_REPLAYED, "true")];
+            Ok((StatusCode::CREATED, headers, plain).into_response())
+        }
+        Created::Replay(_) => Err(ApiError::IdempotencyConflict),
+    }
 }
+
+/// The response header that marks an answer as the one first given for its idempotency key.
+pub const IDEMPOTENT_REPLAYED: axum::http::HeaderName = axum::http::HeaderName::from_static("idempotent-replayed");
 
 /// A callback URL the verifier will POST to: `https://host[:port]/...`, or `http://` to a
 /// loopback address (a receiver on the same machine, in tests and behind a local proxy); no
@@ -249,7 +314,20 @@ async fn owned_session(
     state.store.session_of_client(id, &client.id).await?.ok_or(ApiError::NotFound)
 }
 
-/// `GET /v1/sessions/{id}`.
+/// `GET /v1/sessions/{id}`: the session, its decision and its delivery.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions/{id}",
+    tag = "sessions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The session", body = Session),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session for this client", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Client(client): Client,
@@ -267,6 +345,20 @@ pub async fn get(
 
 /// `DELETE /v1/sessions/{id}/evidence`: the subject's crops are deleted at once (the decision,
 /// its reasons and the crops' hashes stay); recorded in the audit log.
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/{id}/evidence",
+    tag = "sessions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The crops are gone", body = EvidencePurged),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session for this client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session is not decided yet", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn purge_evidence(
     State(state): State<AppState>,
     Client(client): Client,
@@ -283,6 +375,22 @@ pub async fn purge_evidence(
 
 /// `GET /v1/sessions/{id}/evidence/{kind}`: one crop (`document`, `portrait`, `face`), opened,
 /// as `image/jpeg`; 404 once purged.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions/{id}/evidence/{kind}",
+    tag = "sessions",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, description = "The session's id"),
+        ("kind" = String, Path, description = "`document`, `portrait` or `face`"),
+    ),
+    responses(
+        (status = 200, description = "The crop", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session, kind or crop (purged)", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn evidence(
     State(state): State<AppState>,
     Client(client): Client,

@@ -29,6 +29,36 @@ pub struct NewSession<'a> {
     pub callback_url: Option<&'a str>,
 }
 
+/// The `Idempotency-Key` a session is created under, and the answer sealed for a retry.
+pub struct NewIdempotency<'a> {
+    /// The client's key (the header's value).
+    pub key: &'a str,
+    /// SHA-256 (hex) of the request, in canonical form: a retry must ask for the same thing.
+    pub request_sha256: &'a str,
+    /// The `201` body, sealed (it holds the capture link).
+    pub response: &'a crate::evidence::Sealed,
+    /// Unix ms.
+    pub created_ms: i64,
+}
+
+/// An idempotency key already used by the client.
+pub struct IdempotentAnswer {
+    /// The session it created.
+    pub session_id: String,
+    /// SHA-256 (hex) of the request that created it.
+    pub request_sha256: String,
+    /// The answer given then, sealed.
+    pub response: crate::evidence::Sealed,
+}
+
+/// What [`Store::create_session`] did.
+pub enum Created {
+    /// The session is new.
+    New,
+    /// The idempotency key was used before: nothing was created, here is the first answer.
+    Replay(IdempotentAnswer),
+}
+
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
@@ -120,8 +150,15 @@ fn session(row: Row) -> SessionRow {
 }
 
 impl Store {
-    /// Creates a session in status `created`.
-    pub async fn create_session(&self, s: &NewSession<'_>) -> Result<(), StoreError> {
+    /// Creates a session in status `created`, with its idempotency key in the same
+    /// transaction: when the client used the key before, nothing is created and the first
+    /// answer is returned instead (two requests racing with one key create one session).
+    pub async fn create_session(
+        &self,
+        s: &NewSession<'_>,
+        idempotency: Option<&NewIdempotency<'_>>,
+    ) -> Result<Created, StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO sessions (id, client_id, purpose, reference, expected_identity, token_sha256, status, \
              created_at, open_by_ms, callback_url) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9)",
@@ -135,9 +172,73 @@ impl Store {
         .bind(s.created_at)
         .bind(s.open_by_ms)
         .bind(s.callback_url)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        if let Some(k) = idempotency {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (client_id, idempotency_key, request_sha256, session_id, key_id, \
+                 nonce, response, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(s.client_id)
+            .bind(k.key)
+            .bind(k.request_sha256)
+            .bind(s.id)
+            .bind(&k.response.key_id)
+            .bind(&k.response.nonce)
+            .bind(&k.response.bytes)
+            .bind(k.created_ms)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    tx.rollback().await?;
+                    return match self.idempotent_answer(s.client_id, k.key).await? {
+                        Some(answer) => Ok(Created::Replay(answer)),
+                        // Deleted by the retention job between the two statements: rare, and
+                        // the client's retry will create the session.
+                        None => Err(StoreError::Conflict("an idempotency key being replaced")),
+                    };
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tx.commit().await?;
+        Ok(Created::New)
+    }
+
+    /// The first answer given to `client_id` under idempotency key `key`, if any.
+    pub async fn idempotent_answer(&self, client_id: &str, key: &str) -> Result<Option<IdempotentAnswer>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Answer {
+            session_id: String,
+            request_sha256: String,
+            key_id: String,
+            nonce: Vec<u8>,
+            response: Vec<u8>,
+        }
+        let row: Option<Answer> = sqlx::query_as(
+            "SELECT session_id, request_sha256, key_id, nonce, response FROM idempotency_keys \
+             WHERE client_id = $1 AND idempotency_key = $2",
+        )
+        .bind(client_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|a| IdempotentAnswer {
+            session_id: a.session_id,
+            request_sha256: a.request_sha256,
+            response: crate::evidence::Sealed { key_id: a.key_id, nonce: a.nonce, bytes: a.response },
+        }))
+    }
+
+    /// Forgets idempotency keys used before `before_ms`; returns how many.
+    pub async fn expire_idempotency_keys(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// The session `id` if `client_id` owns it.
