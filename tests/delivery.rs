@@ -6,72 +6,16 @@
 //! signs with both; the audit log keeps every step and refuses to be rewritten.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use verifier::cli::loadtest::camera;
 use verifier::delivery::signature::{VerifyError, verify};
 use verifier_e2e::live::{Server, frame_of, start_on, until};
+use verifier_e2e::receiver::{Received, Receiver};
 use verifier_e2e::{models_ready, postgres_database};
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    delivery_id: String,
-    timestamp: String,
-    signature: String,
-    body: Bytes,
-}
-
-/// A webhook receiver on a free port: records every request, answers `status`.
-struct Receiver {
-    addr: SocketAddr,
-    status: Arc<AtomicU16>,
-    got: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start(status: u16) -> Receiver {
-        let status = Arc::new(AtomicU16::new(status));
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let (s, g) = (status.clone(), got.clone());
-        let app = axum::Router::new().route(
-            "/hooks",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let (s, g) = (s.clone(), g.clone());
-                async move {
-                    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                    g.lock().unwrap().push(Received {
-                        delivery_id: header("verifier-delivery-id"),
-                        timestamp: header("verifier-timestamp"),
-                        signature: header("verifier-signature"),
-                        body,
-                    });
-                    StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver { addr, status, got }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/hooks", self.addr)
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.got.lock().unwrap().clone()
-    }
-}
 
 /// Creates a session delivering to `url`, shows it a driving licence and returns the session id
 /// once the result is in (rejected at once: a decision in a few frames).
@@ -141,7 +85,7 @@ async fn a_decision_is_delivered_signed_and_only_the_genuine_delivery_verifies_o
 }
 
 async fn signed(db: Option<&str>) {
-    let receiver = Receiver::start(200).await;
+    let receiver = Receiver::start(200, Duration::ZERO).await;
     let server = start_on("delivery-signed", FAST, db).await;
     let (key, secret) = server.client_and_secret("letters").await;
     let id = refused_session(&server, &key, &receiver.url(), 5).await;
@@ -195,7 +139,7 @@ async fn a_receiver_down_for_a_while_still_gets_every_decision_under_one_id_each
 }
 
 async fn receiver_down(db: Option<&str>) {
-    let receiver = Receiver::start(503).await;
+    let receiver = Receiver::start(503, Duration::ZERO).await;
     let server = start_on("delivery-down", FAST, db).await;
     let (key, secret) = server.client_and_secret("letters").await;
     let mut sessions = Vec::new();
@@ -215,7 +159,7 @@ async fn receiver_down(db: Option<&str>) {
             "{v}"
         );
     }
-    receiver.status.store(200, Ordering::SeqCst);
+    receiver.answer(200);
     for _ in 0..100 {
         let mut all = true;
         for id in &sessions {
@@ -257,7 +201,7 @@ async fn a_dead_letter_is_listed_retried_and_signed_with_both_secrets_while_one_
 }
 
 async fn dead_letter(db: Option<&str>) {
-    let receiver = Receiver::start(500).await;
+    let receiver = Receiver::start(500, Duration::ZERO).await;
     let server = start_on("delivery-dead", &format!("{FAST}max_age_secs = 1\n"), db).await;
     let (key, old_secret) = server.client_and_secret("letters").await;
     let other = server.client("other-letters").await;
@@ -290,7 +234,7 @@ async fn dead_letter(db: Option<&str>) {
     let (_, new_secret, _) =
         verifier::cli::clients::rotate_secret(&store, "letters", Duration::from_secs(3600)).await.unwrap();
     assert_ne!(new_secret, old_secret);
-    receiver.status.store(200, Ordering::SeqCst);
+    receiver.answer(200);
     let retry = format!("/v1/deliveries/{delivery_id}/retry");
     assert_eq!(server.call("POST", &retry, Some(&other), "").await.0, 404, "not another client's to retry");
     assert_eq!(server.call("POST", &retry, Some(&key), "").await.0, 202);

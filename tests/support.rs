@@ -8,6 +8,8 @@ use verifier::config::{Config, RawConfig};
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/receiver.rs"]
+pub mod receiver;
 
 pub use common::{models_ready, postgres_database, scratch, shared_faces, workspace};
 
@@ -216,17 +218,7 @@ pub mod live {
     }
 
     /// A clean 720p camera frame of a synthetic document of `layout`, as JPEG.
-    pub fn frame_of(layout: datasets_synthetic::Layout, seed: u64) -> Vec<u8> {
-        use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date, document, frame_of};
-        let assets = Assets::new(Fonts::from_debian_paths().expect("fonts-ocr-b and fonts-dejavu-core"), Vec::new());
-        let mut spec = Spec::new(default_reference_date());
-        spec.layout = Some(layout);
-        spec.variants = Some(Vec::new());
-        spec.clean = true;
-        spec.resolution = Some((1280, 720));
-        let doc = document(seed, &assets, &spec).expect("the document renders");
-        frame_of(&doc, seed, &spec).expect("the frame renders").jpeg().expect("the frame encodes")
-    }
+    pub use crate::receiver::document_frame as frame_of;
 }
 
 /// Checks `value` against schema `name` of the OpenAPI document `doc` (`/openapi.json`): its

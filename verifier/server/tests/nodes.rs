@@ -9,11 +9,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::HeaderMap;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -21,11 +18,11 @@ use verifier::delivery::signature::verify;
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
+#[path = "../../../tests/common/receiver.rs"]
+mod receiver;
 
 use common::{models_ready, postgres_database, scratch, workspace};
-
-/// One request the receiver got: delivery id, timestamp, signature, body.
-type Received = (String, String, String, Bytes);
+use receiver::{Receiver, document_frame};
 
 /// A free port on the loopback interface.
 fn free_port() -> u16 {
@@ -154,40 +151,9 @@ async fn a_node_killed_mid_delivery_loses_no_decision() {
 
     // A slow receiver: each delivery takes 1.5 s to acknowledge, so the node is killed while
     // its deliveries are in flight.
-    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
-    let g = got.clone();
-    let app = axum::Router::new().route(
-        "/hooks",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let g = g.clone();
-            async move {
-                let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                g.lock().unwrap().push((
-                    h("verifier-delivery-id"),
-                    h("verifier-timestamp"),
-                    h("verifier-signature"),
-                    body,
-                ));
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook = format!("http://{}/hooks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let licence = {
-        use datasets_synthetic::{Assets, Fonts, Layout, Spec, default_reference_date, document, frame_of};
-        let assets = Assets::new(Fonts::from_debian_paths().expect("the fonts"), Vec::new());
-        let mut spec = Spec::new(default_reference_date());
-        spec.layout = Some(Layout::EuDrivingLicence);
-        spec.variants = Some(Vec::new());
-        spec.clean = true;
-        spec.resolution = Some((1280, 720));
-        let doc = document(5, &assets, &spec).unwrap();
-        frame_of(&doc, 5, &spec).unwrap().jpeg().unwrap()
-    };
+    let receiver = Receiver::start(200, Duration::from_millis(1500)).await;
+    let hook = receiver.url();
+    let licence = document_frame(datasets_synthetic::Layout::EuDrivingLicence, 5);
     let a = start_node(&config_a, port_a).await;
     let b = start_node(&config_b, port_b).await;
     let mut sessions = Vec::new();
@@ -233,10 +199,10 @@ async fn a_node_killed_mid_delivery_loses_no_decision() {
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let mut ids: HashMap<String, Vec<String>> = HashMap::new();
-    for (delivery, ts, sig, body) in got.lock().unwrap().iter() {
-        assert_eq!(verify(&secret, ts, sig, body, now, 300), Ok(()));
-        let v: Value = serde_json::from_slice(body).unwrap();
-        ids.entry(v["id"].as_str().unwrap().to_owned()).or_default().push(delivery.clone());
+    for r in receiver.received() {
+        assert_eq!(verify(&secret, &r.timestamp, &r.signature, &r.body, now, 300), Ok(()));
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        ids.entry(v["id"].as_str().unwrap().to_owned()).or_default().push(r.delivery_id.clone());
     }
     for id in &sessions {
         let seen = ids.get(id).unwrap_or_else(|| panic!("{id} never reached the receiver"));

@@ -522,19 +522,11 @@ struct PassiveJson {
     doubtful: Vec<&'static str>,
 }
 
-fn outcome_name(o: PassiveOutcome) -> &'static str {
-    match o {
-        PassiveOutcome::Live => "live",
-        PassiveOutcome::Attack => "attack",
-        PassiveOutcome::Borderline => "borderline",
-    }
-}
-
 fn passive_json(outcome: PassiveOutcome, e: &PassiveEvidence) -> PassiveJson {
     let named = |v: SignalVerdict| e.signals.iter().filter(|s| s.verdict == v).map(|s| s.name).collect();
     PassiveJson {
         verdict: passive_said(outcome).name(),
-        outcome: outcome_name(outcome),
+        outcome: outcome.as_str(),
         frames: e.frames,
         model_real: e.model_real,
         moire: e.moire,

@@ -9,6 +9,7 @@ pub mod liveness;
 pub mod loadtest;
 pub mod models;
 pub mod mrz;
+pub mod outbox;
 
 use std::path::PathBuf;
 
@@ -48,6 +49,9 @@ pub enum Command {
     Clients(clients::ClientsCommand),
     /// Concurrent capture sessions against a running local service, with latency figures.
     Loadtest(loadtest::LoadtestArgs),
+    /// The delivery outbox: its throughput on a database.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
 }
 
 /// Prints `value` as one line of JSON on stdout.

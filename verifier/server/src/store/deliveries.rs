@@ -24,8 +24,8 @@ pub struct ClaimedDelivery {
     pub created_ms: i64,
 }
 
-/// A delivery's state, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A delivery's state, as the API shows it (read by name: the `delivery_columns!` list).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeliveryRow {
     /// Its id.
     pub id: String,
@@ -47,35 +47,6 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
     /// Unix ms when it was delivered.
     pub delivered_ms: Option<i64>,
-}
-
-type DeliveryTuple = (String, String, String, i64, i64, i64, Option<i64>, Option<i64>, Option<String>, Option<i64>);
-
-fn delivery(t: DeliveryTuple) -> DeliveryRow {
-    let (
-        id,
-        session_id,
-        status,
-        attempts,
-        created_ms,
-        next_attempt_ms,
-        last_attempt_ms,
-        last_status,
-        last_error,
-        delivered_ms,
-    ) = t;
-    DeliveryRow {
-        id,
-        session_id,
-        status,
-        attempts,
-        created_ms,
-        next_attempt_ms,
-        last_attempt_ms,
-        last_status,
-        last_error,
-        delivered_ms,
-    }
 }
 
 macro_rules! delivery_columns {
@@ -212,17 +183,17 @@ impl Store {
 
     /// The delivery of a session, if it has one.
     pub async fn delivery_of_session(&self, session_id: &str) -> Result<Option<DeliveryRow>, StoreError> {
-        let row: Option<DeliveryTuple> =
+        let row: Option<DeliveryRow> =
             sqlx::query_as(concat!("SELECT ", delivery_columns!(), " FROM deliveries WHERE session_id = $1"))
                 .bind(session_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(delivery))
+        Ok(row)
     }
 
     /// Delivery `id` if `client_id` owns it.
     pub async fn delivery_of_client(&self, id: &str, client_id: &str) -> Result<Option<DeliveryRow>, StoreError> {
-        let row: Option<DeliveryTuple> = sqlx::query_as(concat!(
+        let row: Option<DeliveryRow> = sqlx::query_as(concat!(
             "SELECT ",
             delivery_columns!(),
             " FROM deliveries WHERE id = $1 AND client_id = $2"
@@ -231,7 +202,7 @@ impl Store {
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(delivery))
+        Ok(row)
     }
 
     /// A client's deliveries in `status`, oldest first, at most `limit`.
@@ -241,7 +212,7 @@ impl Store {
         status: &str,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
-        let rows: Vec<DeliveryTuple> = sqlx::query_as(concat!(
+        let rows: Vec<DeliveryRow> = sqlx::query_as(concat!(
             "SELECT ",
             delivery_columns!(),
             " FROM deliveries WHERE client_id = $1 AND status = $2 ORDER BY created_ms, id LIMIT $3"
@@ -251,7 +222,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(delivery).collect())
+        Ok(rows)
     }
 
     /// How many deliveries are in each status.

@@ -59,8 +59,8 @@ pub enum Created {
     Replay(IdempotentAnswer),
 }
 
-/// A session as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A session as stored (read by name: the `columns!` list).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionRow {
     /// Its id.
     pub id: String,
@@ -113,40 +113,11 @@ pub struct StoredEvidence {
 
 type EvidenceTuple = (String, String, Option<String>, Option<Vec<u8>>, Vec<u8>);
 
-type Row = (String, String, String, String, Option<String>, String, String, i64, Option<i64>, Option<String>);
-
-/// The columns a [`Row`] reads, in order (a macro, so queries stay static strings).
+/// The columns a [`SessionRow`] reads (a macro, so queries stay static strings).
 macro_rules! columns {
     () => {
         "id, client_id, purpose, reference, expected_identity, status, created_at, open_by_ms, capture_until_ms, decision"
     };
-}
-
-fn session(row: Row) -> SessionRow {
-    let (
-        id,
-        client_id,
-        purpose,
-        reference,
-        expected_identity,
-        status,
-        created_at,
-        open_by_ms,
-        capture_until_ms,
-        decision,
-    ) = row;
-    SessionRow {
-        id,
-        client_id,
-        purpose,
-        reference,
-        expected_identity,
-        status,
-        created_at,
-        open_by_ms,
-        capture_until_ms,
-        decision,
-    }
 }
 
 impl Store {
@@ -243,22 +214,23 @@ impl Store {
 
     /// The session `id` if `client_id` owns it.
     pub async fn session_of_client(&self, id: &str, client_id: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row: Option<Row> =
+        let row: Option<SessionRow> =
             sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1 AND client_id = $2"))
                 .bind(id)
                 .bind(client_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(session))
+        Ok(row)
     }
 
     /// The session whose capture token hashes to `token_sha256`.
     pub async fn session_by_token(&self, token_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row: Option<Row> = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE token_sha256 = $1"))
-            .bind(token_sha256)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(session))
+        let row: Option<SessionRow> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE token_sha256 = $1"))
+                .bind(token_sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row)
     }
 
     /// Moves a `created` session to `capturing`, with the end of its capture; false when it was
@@ -316,11 +288,10 @@ impl Store {
             .await?;
         }
         let now_ms = crate::capture::record::unix_ms();
-        let row: Row = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1"))
+        let row: SessionRow = sqlx::query_as(concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        let row = session(row);
         let url: Option<String> = sqlx::query_scalar(
             "SELECT COALESCE(s.callback_url, c.callback_url) FROM sessions s JOIN api_clients c ON c.id = s.client_id \
              WHERE s.id = $1",
