@@ -25,6 +25,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Liveness(c) => verifier::cli::liveness::run(c, &config),
         Command::Clients(c) => verifier::cli::clients::run(c, &config),
         Command::Loadtest(args) => verifier::cli::loadtest::run(args),
+        Command::Openapi => {
+            println!("{}", verifier::http::openapi_document().to_pretty_json()?);
+            Ok(())
+        }
         Command::Outbox(c) => verifier::cli::outbox::run(c, &config),
     }
 }

@@ -49,6 +49,8 @@ pub enum Command {
     Clients(clients::ClientsCommand),
     /// Concurrent capture sessions against a running local service, with latency figures.
     Loadtest(loadtest::LoadtestArgs),
+    /// Print the API's OpenAPI 3.1 document (what `/openapi.json` serves).
+    Openapi,
     /// The delivery outbox: its throughput on a database.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),

@@ -22,6 +22,7 @@ const PAGE: i64 = 100;
 #[utoipa::path(
     get,
     path = "/v1/deliveries",
+    operation_id = "list_deliveries",
     tag = "deliveries",
     security(("api_key" = [])),
     params(("status" = Option<String>, Query, description = "`dead` (the default), `pending` or `delivered`")),
@@ -59,6 +60,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/v1/deliveries/{id}/retry",
+    operation_id = "retry_delivery",
     tag = "deliveries",
     security(("api_key" = [])),
     params(("id" = String, Path, description = "The delivery's id (`Verifier-Delivery-Id`)")),

@@ -153,7 +153,8 @@ pub struct Decision {
 /// The identity read from the document.
 #[derive(Serialize, ToSchema)]
 pub struct Identity {
-    /// `passport` or `identity_card` (other kinds are refused before a decision names them).
+    /// `passport` or `identity_card`; a refused document's kind (`driving_licence`, `visa`,
+    /// `residence_permit`, `unknown`) when that is why it was refused.
     pub document_kind: String,
     /// The MRZ's document code (`P`, `I`, `ID`, ...).
     pub document_code: String,
@@ -165,8 +166,9 @@ pub struct Identity {
     pub surname: String,
     /// As the MRZ writes it.
     pub given_names: String,
-    /// ISO 3166 alpha-3 (or ICAO) code.
-    pub nationality: String,
+    /// ISO 3166 alpha-3 (or ICAO) code, when the document gives one (a driving licence's MRZ
+    /// does not).
+    pub nationality: Option<String>,
     /// `YYYY-MM-DD`, when the MRZ gives it.
     #[schema(format = Date)]
     pub birth_date: Option<String>,

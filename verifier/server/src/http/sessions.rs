@@ -54,6 +54,7 @@ impl FromRequestParts<AppState> for Client {
 #[utoipa::path(
     post,
     path = "/v1/sessions",
+    operation_id = "create_session",
     tag = "sessions",
     security(("api_key" = [])),
     request_body = CreateSessionRequest,
@@ -318,6 +319,7 @@ async fn owned_session(
 #[utoipa::path(
     get,
     path = "/v1/sessions/{id}",
+    operation_id = "get_session",
     tag = "sessions",
     security(("api_key" = [])),
     params(("id" = String, Path, description = "The session's id")),
@@ -348,6 +350,7 @@ pub async fn get(
 #[utoipa::path(
     delete,
     path = "/v1/sessions/{id}/evidence",
+    operation_id = "purge_evidence",
     tag = "sessions",
     security(("api_key" = [])),
     params(("id" = String, Path, description = "The session's id")),
@@ -378,6 +381,7 @@ pub async fn purge_evidence(
 #[utoipa::path(
     get,
     path = "/v1/sessions/{id}/evidence/{kind}",
+    operation_id = "get_evidence",
     tag = "sessions",
     security(("api_key" = [])),
     params(
