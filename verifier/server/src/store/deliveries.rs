@@ -97,8 +97,10 @@ impl Store {
                 )
             }
         };
+        let (_turn, mut tx) = self.begin_write().await?;
         let rows: Vec<(String, String, String, String, i64, i64)> =
-            sqlx::query_as(sql).bind(now_ms).bind(lease_ms).bind(limit).fetch_all(&self.pool).await?;
+            sqlx::query_as(sql).bind(now_ms).bind(lease_ms).bind(limit).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         Ok(rows
             .into_iter()
             .map(|(id, client_id, url, body, attempts, created_ms)| ClaimedDelivery {
@@ -114,7 +116,7 @@ impl Store {
 
     /// Records a delivery the receiver acknowledged (its 2xx `status`).
     pub async fn delivery_succeeded(&self, id: &str, status: u16, now_ms: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE deliveries SET status = 'delivered', delivered_ms = $1, last_status = $2, last_error = NULL, \
              leased_until_ms = NULL WHERE id = $3 AND status = 'pending'",
@@ -140,7 +142,7 @@ impl Store {
         retry_at_ms: Option<i64>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE deliveries SET status = $1, next_attempt_ms = $2, last_status = $3, last_error = $4, \
              leased_until_ms = NULL WHERE id = $5 AND status = 'pending'",
@@ -163,7 +165,7 @@ impl Store {
     /// Puts a dead delivery of `client_id` back in the queue, due now; false when there is no
     /// such dead delivery.
     pub async fn retry_delivery(&self, id: &str, client_id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE deliveries SET status = 'pending', next_attempt_ms = $1, created_ms = $1 \
              WHERE id = $2 AND client_id = $3 AND status = 'dead'",
@@ -266,7 +268,7 @@ impl Store {
         grace_until_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let client: Option<(String,)> =
             sqlx::query_as("SELECT id FROM api_clients WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
         let Some((client_id,)) = client else {

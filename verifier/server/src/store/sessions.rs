@@ -129,7 +129,7 @@ impl Store {
         s: &NewSession<'_>,
         idempotency: Option<&NewIdempotency<'_>>,
     ) -> Result<Created, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, client_id, purpose, reference, expected_identity, token_sha256, status, \
              created_at, open_by_ms, callback_url) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9)",
@@ -256,7 +256,7 @@ impl Store {
         decided_at: &str,
         evidence: &[EvidenceRow],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE sessions SET status = 'decided', outcome = $1, decision = $2, decided_at = $3 \
              WHERE id = $4 AND status IN ('created', 'capturing')",
@@ -382,7 +382,7 @@ impl Store {
     /// session and appends the purge to the audit log; the decision and the crops' hashes stay.
     /// Returns how many crops were deleted.
     pub async fn purge_evidence(&self, session_id: &str, reason: &str, now_ms: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let deleted =
             sqlx::query("DELETE FROM evidence WHERE session_id = $1").bind(session_id).execute(&mut *tx).await?;
         let n = deleted.rows_affected();
