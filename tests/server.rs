@@ -47,7 +47,7 @@ async fn serves_health_readiness_metrics_and_stops_gracefully() {
     let missing = get(addr, "/no/such/thing").await;
     assert_eq!(missing.status, 404);
     let body: serde_json::Value = serde_json::from_str(&missing.body).unwrap();
-    assert_eq!(body["code"], "not_found");
+    assert_eq!(body["code"], "no_route");
 
     let page = get(addr, "/").await;
     assert_eq!(page.status, 200);
