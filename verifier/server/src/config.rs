@@ -95,10 +95,12 @@ struct RawPassive {
     moire_review_above: f32,
     banding_attack_above: f32,
     framing_min_support: f32,
+    framing_min_step: f32,
     framing_attack_sides: f32,
     framing_review_sides: f32,
     still_below: f32,
     rigidity_min_face_motion: f32,
+    motion_min_texture: f32,
     rigidity_min_steps: usize,
     rigidity_attack_above: f32,
     rigidity_review_above: f32,
@@ -712,10 +714,15 @@ fn validate_passive(p: RawPassive) -> Result<PassiveConfig, ConfigError> {
             ));
         }
     }
-    if !(p.still_below >= 0.0 && p.rigidity_min_face_motion > 0.0 && p.framing_min_support > 0.0) {
+    let positive = p.rigidity_min_face_motion > 0.0
+        && p.framing_min_support > 0.0
+        && p.framing_min_step > 0.0
+        && p.motion_min_texture >= 0.0;
+    if !(p.still_below >= 0.0 && positive) {
         return Err(invalid(
             "liveness.passive",
-            "still_below >= 0, rigidity_min_face_motion > 0 and framing_min_support > 0",
+            "still_below >= 0, motion_min_texture >= 0, rigidity_min_face_motion, framing_min_support and \
+             framing_min_step > 0",
             format!("{p:?}"),
         ));
     }
@@ -727,10 +734,12 @@ fn validate_passive(p: RawPassive) -> Result<PassiveConfig, ConfigError> {
         moire_review_above: p.moire_review_above,
         banding_attack_above: p.banding_attack_above,
         framing_min_support: p.framing_min_support,
+        framing_min_step: p.framing_min_step,
         framing_attack_sides: p.framing_attack_sides,
         framing_review_sides: p.framing_review_sides,
         still_below: p.still_below,
         rigidity_min_face_motion: p.rigidity_min_face_motion,
+        motion_min_texture: p.motion_min_texture,
         rigidity_min_steps: p.rigidity_min_steps,
         rigidity_attack_above: p.rigidity_attack_above,
         rigidity_review_above: p.rigidity_review_above,

@@ -124,20 +124,10 @@ fn the_rule_recognises_what_it_forbids() {
 /// into `MrzReaderConfig`"): they are listed so the list can only shrink; a new constant fails.
 const REVIEWED: &[(&str, &str, &str)] = &[
     ("verifier/vision/src/liveness/antispoof.rs", "REAL_CLASS", "upstream SilentFace's class index"),
-    (
-        "verifier/vision/src/liveness/framing.rs",
-        "MIN_STEP",
-        "pending: an edge-point threshold to move into [liveness.passive]",
-    ),
     ("verifier/vision/src/liveness/framing.rs", "WORK_WIDTH", "a working resolution, not a threshold"),
     ("verifier/vision/src/liveness/motion.rs", "SIDE", "patch geometry"),
     ("verifier/vision/src/liveness/motion.rs", "FACE_PX", "patch geometry"),
     ("verifier/vision/src/liveness/motion.rs", "SEARCH", "block-matching search radius, a search resolution"),
-    (
-        "verifier/vision/src/liveness/motion.rs",
-        "MIN_TEXTURE",
-        "pending: a texture threshold to move into [liveness.passive]",
-    ),
     ("verifier/vision/src/liveness/motion.rs", "FACE_REGION", "patch geometry"),
     ("verifier/vision/src/liveness/motion.rs", "STRIPS", "patch geometry"),
     ("verifier/vision/src/liveness/spectrum.rs", "N", "spectrum window size"),

@@ -70,6 +70,8 @@ pub struct AnalysisContext<'a> {
     pub quality: &'a QualityConfig,
     /// Finding the document portrait.
     pub portrait: &'a PortraitConfig,
+    /// The passive layer's per-frame measurement settings.
+    pub passive: &'a vision::liveness::PassiveConfig,
     /// The date documents are read against.
     pub today: mrz::Date,
 }
@@ -138,7 +140,7 @@ pub fn analyse(
                     } else {
                         None
                     };
-                    Some(measure_frame(id, &frame, &f.bbox, scored))
+                    Some(measure_frame(id, &frame, &f.bbox, scored, cx.passive))
                 }
                 _ => None,
             };

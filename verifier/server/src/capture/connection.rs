@@ -366,6 +366,7 @@ fn start_job(
                 limits: &job_svc.limits,
                 quality: &job_svc.quality,
                 portrait: &job_svc.portrait,
+                passive: &job_svc.settings.machine.passive,
                 today,
             };
             analyse(&cx, id, analysis, &bytes)

@@ -339,7 +339,7 @@ fn measure(
         };
         let model = layer.antispoof.score(&frame, &face.bbox)?;
         let t3 = Instant::now();
-        agg.add(measure_frame(FrameId(i as u64), &frame, &face.bbox, model));
+        agg.add(measure_frame(FrameId(i as u64), &frame, &face.bbox, model, &config.passive));
         let t4 = Instant::now();
         m.skin = skin_colour(&frame, &face.bbox);
         let t5 = Instant::now();
@@ -886,7 +886,7 @@ fn score_samples(dir: &Path, layer: &Layer, config: &Config) -> anyhow::Result<s
         };
         let model = layer.antispoof.score(&frame, &face.bbox)?;
         let mut agg = PassiveAggregate::new(config.passive);
-        agg.add(measure_frame(FrameId(0), &frame, &face.bbox, model));
+        agg.add(measure_frame(FrameId(0), &frame, &face.bbox, model, &config.passive));
         let v = agg.verdict();
         let model_says = match v.evidence.signals.iter().find(|s| s.name == "model").map(|s| s.verdict) {
             Some(SignalVerdict::Pass) => "live",

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use vision::face::{Embedding, FaceBox};
 use vision::frame::{Frame, FrameId};
-use vision::liveness::{ModelScore, PassiveFrame, measure_frame};
+use vision::liveness::{ModelScore, PassiveConfig, PassiveFrame, measure_frame};
 use vision::mrz::{MrzFrameRead, MrzLine};
 
 use super::*;
@@ -102,7 +102,7 @@ fn passive_frame(i: u64, surface: Surface) -> Option<PassiveFrame> {
                     let v = if inside { 110 + noise(x - shift, y, 1) / 3 } else { 40 + noise(x, y, 2) / 2 } as u8;
                     image::Rgb([v, v.saturating_sub(20), v.saturating_sub(35)])
                 });
-                measure_frame(FrameId(0), &Frame::from_rgb(image), &face, None)
+                measure_frame(FrameId(0), &Frame::from_rgb(image), &face, None, &PassiveConfig::shipped())
             })
             .collect()
     });

@@ -35,6 +35,9 @@ pub struct PassiveConfig {
     pub banding_attack_above: f32,
     /// A side of the face counts as framed by a straight edge with at least this support.
     pub framing_min_support: f32,
+    /// An edge point of a print's or screen's outline: the image steps by at least this many
+    /// grey levels (0 to 255) across the line.
+    pub framing_min_step: f32,
     /// The median number of framed sides at or above which the face is on a print or screen.
     pub framing_attack_sides: f32,
     /// At or above this (and below `framing_attack_sides`): review.
@@ -44,6 +47,9 @@ pub struct PassiveConfig {
     pub still_below: f32,
     /// A step counts for rigidity when the face moved at least this far (face widths).
     pub rigidity_min_face_motion: f32,
+    /// A patch is tracked only where the grey values' standard deviation is at least this
+    /// (0 to 255): flat wall or skin gives no motion to measure.
+    pub motion_min_texture: f32,
     /// Steps needed before rigidity says anything.
     pub rigidity_min_steps: usize,
     /// The median rigidity (the share of the face's motion its background shares) above which
@@ -66,10 +72,12 @@ impl PassiveConfig {
             moire_review_above: 2.4,
             banding_attack_above: 5.0,
             framing_min_support: 0.60,
+            framing_min_step: 12.0,
             framing_attack_sides: 5.0,
             framing_review_sides: 5.0,
             still_below: 0.003,
             rigidity_min_face_motion: 0.012,
+            motion_min_texture: 3.0,
             rigidity_min_steps: 2,
             rigidity_attack_above: 1.1,
             rigidity_review_above: 1.1,
@@ -96,14 +104,20 @@ pub struct PassiveFrame {
 /// Measures one frame's face (`face`: the detector's box, frame pixels) for the passive layer;
 /// `model` is [`super::AntiSpoof::score`]'s result on the same frame and box, when the models
 /// ran. Pure CPU work (a few milliseconds at 720p): call it on the analysis pool.
-pub fn measure_frame(frame: FrameId, image: &Frame, face: &FaceBox, model: Option<ModelScore>) -> PassiveFrame {
+pub fn measure_frame(
+    frame: FrameId,
+    image: &Frame,
+    face: &FaceBox,
+    model: Option<ModelScore>,
+    config: &PassiveConfig,
+) -> PassiveFrame {
     let grey = Grey::from_frame(image);
     PassiveFrame {
         frame,
         model,
         moire: moire_peak(&grey, face),
         banding: banding_peak(&grey, face),
-        framing: framing(&grey, face),
+        framing: framing(&grey, face, config.framing_min_step),
         patch: motion_patch(&grey, face),
     }
 }
@@ -206,7 +220,9 @@ impl PassiveAggregate {
     /// previous one). Only the newest frame's patch is kept.
     pub fn add(&mut self, mut frame: PassiveFrame) {
         if let Some(patch) = frame.patch.take() {
-            if let Some(step) = self.last_patch.as_ref().and_then(|last| motion_between(last, &patch)) {
+            if let Some(step) =
+                self.last_patch.as_ref().and_then(|last| motion_between(last, &patch, self.config.motion_min_texture))
+            {
                 self.steps.push(step);
             }
             self.last_patch = Some(patch);
@@ -330,10 +346,12 @@ mod tests {
             moire_review_above: 1.30,
             banding_attack_above: 1.60,
             framing_min_support: 0.60,
+            framing_min_step: 12.0,
             framing_attack_sides: 3.0,
             framing_review_sides: 2.0,
             still_below: 0.004,
             rigidity_min_face_motion: 0.012,
+            motion_min_texture: 3.0,
             rigidity_min_steps: 2,
             rigidity_attack_above: 0.65,
             rigidity_review_above: 0.45,

@@ -9,16 +9,11 @@
 //! [`framing`] looks, on each side of the face box, for the best straight line roughly parallel
 //! to that side (within 12 degrees), 0.15 to 1.5 face widths outside it, and scores it by its
 //! support: the fraction of its length, over the face's extent plus half of it either way, where
-//! the image steps by at least [`MIN_STEP`] grey levels across the line, all in the same
+//! the image steps by at least `min_step` grey levels (`[liveness.passive].framing_min_step`) across the line, all in the same
 //! direction. A paper or bezel edge in view scores 0.8-1; clutter, hair and shoulders stay low.
 
 use super::Grey;
 use crate::face::FaceBox;
-
-/// A brightness step across the line of at least this many grey levels (0..=255, over two
-/// pixels at the working scale) counts as an edge point: a light paper border on a dim room or
-/// a black bezel steps by 40 and more; 12 keeps dim scenes in.
-pub const MIN_STEP: f32 = 12.0;
 
 /// The face box is resampled to this width before the search (pixels), so the score does not
 /// depend on the face's size in the frame.
@@ -39,7 +34,7 @@ impl Framing {
 }
 
 /// The straight edges framing `face` in `grey`.
-pub fn framing(grey: &Grey, face: &FaceBox) -> Framing {
+pub fn framing(grey: &Grey, face: &FaceBox, min_step: f32) -> Framing {
     if !(face.width >= 8.0 && face.height >= 8.0) {
         return Framing { sides: [0.0; 4] };
     }
@@ -104,7 +99,7 @@ pub fn framing(grey: &Grey, face: &FaceBox) -> Framing {
                         continue;
                     }
                     total += 1;
-                    if d_across.abs() >= MIN_STEP && d_across.abs() >= 1.5 * d_along.abs() {
+                    if d_across.abs() >= min_step && d_across.abs() >= 1.5 * d_along.abs() {
                         if d_across > 0.0 {
                             pos += 1;
                         } else {
@@ -154,7 +149,7 @@ mod tests {
     const FACE: FaceBox = FaceBox { x: 150.0, y: 140.0, width: 100.0, height: 120.0 };
 
     fn check(paper: Option<[f32; 4]>, expect_sides: usize) {
-        let f = framing(&scene(paper), &FACE);
+        let f = framing(&scene(paper), &FACE, super::super::PassiveConfig::shipped().framing_min_step);
         assert_eq!(f.framed_sides(0.6), expect_sides, "{paper:?}: {:?}", f.sides);
     }
 

@@ -29,7 +29,7 @@
 //! let still = Frame::from_rgb(image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x % 97) as u8 + 80, (y % 89) as u8 + 60, 90])));
 //! let face = FaceBox { x: 110.0, y: 60.0, width: 100.0, height: 120.0 };
 //! for i in 0..8 {
-//!     session.add(measure_frame(FrameId(i), &still, &face, None));
+//!     session.add(measure_frame(FrameId(i), &still, &face, None, &config));
 //! }
 //! assert_eq!(session.verdict().outcome, PassiveOutcome::Attack);
 //! ```

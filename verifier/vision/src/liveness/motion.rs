@@ -23,9 +23,6 @@ const SIDE: usize = 144;
 const FACE_PX: f32 = 48.0;
 /// Block-matching search radius, patch pixels (a sixth of a face width per step).
 const SEARCH: i32 = 8;
-/// A strip whose grey levels vary by less than this (standard deviation, 0..=255) has nothing to
-/// match: a plain wall.
-const MIN_TEXTURE: f32 = 3.0;
 
 /// A grey patch around one frame's face, in frame coordinates `origin + p / scale`. Its `Debug`
 /// prints only its placement: the pixels are a face.
@@ -120,7 +117,7 @@ impl MotionPatch {
 
 /// Where the `region` of `a` went in `b` (both `SIDE x SIDE`), patch pixels; `None` when the
 /// region has too little texture or too few pixels in view.
-fn track(a: &[f32], b: &[f32], [x0, y0, x1, y1]: [usize; 4]) -> Option<[f32; 2]> {
+fn track(a: &[f32], b: &[f32], [x0, y0, x1, y1]: [usize; 4], min_texture: f32) -> Option<[f32; 2]> {
     let mut values: Vec<f32> = Vec::new();
     for y in y0..y1 {
         for x in x0..x1 {
@@ -133,7 +130,7 @@ fn track(a: &[f32], b: &[f32], [x0, y0, x1, y1]: [usize; 4]) -> Option<[f32; 2]>
     }
     let mean_a = seen.iter().sum::<f32>() / seen.len() as f32;
     let sd = (seen.iter().map(|v| (v - mean_a).powi(2)).sum::<f32>() / seen.len() as f32).sqrt();
-    if sd < MIN_TEXTURE {
+    if sd < min_texture {
         return None;
     }
     let side = (2 * SEARCH + 1) as usize;
@@ -186,12 +183,13 @@ fn track(a: &[f32], b: &[f32], [x0, y0, x1, y1]: [usize; 4]) -> Option<[f32; 2]>
 }
 
 /// How far the face and its background moved from `earlier` to `later`; `None` when the face
-/// itself cannot be tracked (no texture, out of view).
-pub fn motion_between(earlier: &MotionPatch, later: &MotionPatch) -> Option<MotionStep> {
+/// itself cannot be tracked (no texture: grey values' standard deviation under `min_texture`,
+/// `[liveness.passive].motion_min_texture`; out of view).
+pub fn motion_between(earlier: &MotionPatch, later: &MotionPatch, min_texture: f32) -> Option<MotionStep> {
     let b = later.resampled_as(earlier);
     let a = &earlier.pixels;
-    let face = track(a, &b, FACE_REGION)?;
-    let strips: Vec<[f32; 2]> = STRIPS.iter().filter_map(|&r| track(a, &b, r)).collect();
+    let face = track(a, &b, FACE_REGION, min_texture)?;
+    let strips: Vec<[f32; 2]> = STRIPS.iter().filter_map(|&r| track(a, &b, r, min_texture)).collect();
     let median = |mut v: Vec<f32>| {
         v.sort_by(f32::total_cmp);
         let n = v.len();
@@ -206,6 +204,9 @@ pub fn motion_between(earlier: &MotionPatch, later: &MotionPatch) -> Option<Moti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shipped `[liveness.passive].motion_min_texture`.
+    const TEXTURE: f32 = 3.0;
 
     /// A textured scene, the face (box 100..200 x 90..210) displaced by `face_shift` and the rest
     /// by `background_shift`, in frame pixels.
@@ -236,7 +237,7 @@ mod tests {
         // The detector's box follows the face, a little off: the patch coordinates take it out.
         let moved = FaceBox { x: FACE.x + face[0] + 1.3, y: FACE.y + face[1] - 0.7, ..FACE };
         let b = motion_patch(&scene(face, background), &moved).expect("a patch");
-        motion_between(&a, &b).expect("the face is tracked")
+        motion_between(&a, &b, TEXTURE).expect("the face is tracked")
     }
 
     fn check(face: [f32; 2], background: [f32; 2], rigidity: Option<(f32, f32)>) {
@@ -278,7 +279,7 @@ mod tests {
             }
         }
         let a = motion_patch(&g, &FACE).expect("a patch");
-        let s = motion_between(&a, &a.clone()).expect("tracked");
+        let s = motion_between(&a, &a.clone(), TEXTURE).expect("tracked");
         assert_eq!(s.background, None);
     }
 }
