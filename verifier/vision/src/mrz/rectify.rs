@@ -151,14 +151,30 @@ pub(crate) fn strip(gray: &Gray, g: &BlockGeometry, line: usize, cells: usize) -
     let v0 = line as f64 - f64::from(span) / 2.0;
     let dv = f64::from(span) / STRIP_H as f64;
     let du = 1.0 / CELL_W as f64;
+    // The homography's products with each tap's column and row, computed once per column and
+    // once per row instead of at every tap; `to_frame.apply` sums them in the same order, so
+    // the taps land where they did.
+    let m = &g.to_frame.0;
+    let by_u: Vec<[f64; 3]> = (0..w)
+        .flat_map(|x| {
+            (0..kx).map(move |i| {
+                let u = -(MARGIN as f64) + (x as f64 + (i as f64 + 0.5) / kx as f64) * du;
+                [m[0] * u, m[3] * u, m[6] * u]
+            })
+        })
+        .collect();
     for y in 0..STRIP_H {
-        for x in 0..w {
-            let mut acc = 0.0;
-            for j in 0..ky {
+        let by_v: Vec<[f64; 3]> = (0..ky)
+            .map(|j| {
                 let v = v0 + (y as f64 + (j as f64 + 0.5) / ky as f64) * dv;
-                for i in 0..kx {
-                    let u = -(MARGIN as f64) + (x as f64 + (i as f64 + 0.5) / kx as f64) * du;
-                    let q = g.to_frame.apply(u, v);
+                [m[1] * v, m[4] * v, m[7] * v]
+            })
+            .collect();
+        for (x, taps) in by_u.chunks_exact(kx).enumerate() {
+            let mut acc = 0.0;
+            for bv in &by_v {
+                for bu in taps {
+                    let q = Homography::apply_parts(m, *bu, *bv);
                     acc += gray.sample(q[0], q[1]);
                 }
             }

@@ -41,23 +41,6 @@ fn percentile(v: &mut [f32], q: f32) -> f32 {
     *v.select_nth_unstable_by(k, f32::total_cmp).1
 }
 
-/// Bilinear value of a row-major image at a continuous point (pixel centres at `i + 0.5`),
-/// 0 outside.
-fn sample(px: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
-    let (fx, fy) = (x - 0.5, y - 0.5);
-    if fx < -1.0 || fy < -1.0 || fx > w as f32 || fy > h as f32 {
-        return 0.0;
-    }
-    let (x0, y0) = (fx.floor(), fy.floor());
-    let (ax, ay) = (fx - x0, fy - y0);
-    let at = |xx: f32, yy: f32| {
-        if xx < 0.0 || yy < 0.0 || xx >= w as f32 || yy >= h as f32 { 0.0 } else { px[yy as usize * w + xx as usize] }
-    };
-    let top = at(x0, y0) * (1.0 - ax) + at(x0 + 1.0, y0) * ax;
-    let bottom = at(x0, y0 + 1.0) * (1.0 - ax) + at(x0 + 1.0, y0 + 1.0) * ax;
-    top * (1.0 - ay) + bottom * ay
-}
-
 /// Cuts a strip into its `strip.cells` character cells. `to_read` marks the cells that will be
 /// recognised (not a first placement): only then are other cap heights than the measured one
 /// tried and the cells with context (`Segmented::wide`) cut.
@@ -147,13 +130,13 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Se
         })
         .collect();
     let pitch = periodicity(&cols).unwrap_or(CELL_W as f32);
-    let mut scratch = vec![0f32; TW * TH];
+    let mut scratch = Vec::new();
     let mut img = band_image(&dark, w, h, &centre_at, band_h);
-    let mut lefts = align(&img, w, n, pitch, templates, &mut scratch);
+    let (mut lefts, mut here) = align(&img, w, n, pitch, templates, &mut scratch);
     let fit = |img: &[f32], lefts: &[usize], scratch: &mut Vec<f32>| -> f32 {
-        lefts.iter().map(|&x| window_score(img, w, x, templates, scratch)).sum()
+        window_scores(img, w, lefts, templates, scratch).iter().sum()
     };
-    let (mut scale, mut best) = (1.0, fit(&img, &lefts, &mut scratch));
+    let (mut scale, mut best) = (1.0, here.iter().sum::<f32>());
     for s in HEIGHT_SCALES.into_iter().filter(|_| to_read) {
         let other = band_image(&dark, w, h, &centre_at, band_h * s);
         let score = fit(&other, &lefts, &mut scratch);
@@ -163,16 +146,17 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Se
     }
     if scale != 1.0 {
         img = band_image(&dark, w, h, &centre_at, band_h * scale);
-        lefts = align(&img, w, n, pitch, templates, &mut scratch);
+        (lefts, here) = align(&img, w, n, pitch, templates, &mut scratch);
     }
     // The alignment steps two pixels; the odd neighbour may fit better.
-    for x in lefts.iter_mut() {
-        let here = window_score(&img, w, *x, templates, &mut scratch);
-        let mut best = (here, *x);
-        for cand in [x.saturating_sub(1), (*x + 1).min(w.saturating_sub(TW))] {
-            let s = window_score(&img, w, cand, templates, &mut scratch);
-            if s > best.0 {
-                best = (s, cand);
+    let around: Vec<usize> =
+        lefts.iter().flat_map(|&x| [x.saturating_sub(1), (x + 1).min(w.saturating_sub(TW))]).collect();
+    let scores = window_scores(&img, w, &around, templates, &mut scratch);
+    for ((x, &at), (cands, s)) in lefts.iter_mut().zip(&here).zip(around.chunks_exact(2).zip(scores.chunks_exact(2))) {
+        let mut best = (at, *x);
+        for k in 0..2 {
+            if s[k] > best.0 {
+                best = (s[k], cands[k]);
             }
         }
         *x = best.1;
@@ -235,23 +219,51 @@ const SPACING_COST: f32 = 0.04;
 fn band_image(dark: &[f32], w: usize, h: usize, centre_at: &impl Fn(f32) -> f32, band_h: f32) -> Vec<f32> {
     let sy = band_h / CAP as f32;
     let mut img = vec![0f32; TH * w];
+    // `sample` at a column's centre: the horizontal weight is 0, so only the rows blend (the
+    // same arithmetic, without the horizontal taps).
+    let at = |x: usize, yy: f32| if yy < 0.0 || yy >= h as f32 { 0.0 } else { dark[yy as usize * w + x] };
     for x in 0..w {
         let top = centre_at(x as f32 + 0.5) - band_h / 2.0;
         for y in 0..TH {
-            img[y * w + x] = sample(dark, w, h, x as f32 + 0.5, top + (y as f32 + 0.5 - PAD as f32) * sy);
+            let fy = top + (y as f32 + 0.5 - PAD as f32) * sy - 0.5;
+            img[y * w + x] = if fy < -1.0 || fy > h as f32 {
+                0.0
+            } else {
+                let y0 = fy.floor();
+                let ay = fy - y0;
+                at(x, y0) * (1.0 - ay) + at(x, y0 + 1.0) * ay
+            };
         }
     }
     img
 }
 
-/// How well the window of `TW` columns starting at `left` shows a centred glyph (0 when blank).
-fn window_score(img: &[f32], w: usize, left: usize, templates: &Templates, cell: &mut Vec<f32>) -> f32 {
-    cell.clear();
-    for y in 0..TH {
-        let row = &img[y * w..(y + 1) * w];
-        cell.extend((left..left + TW).map(|x| row.get(x).copied().unwrap_or(0.0)));
+/// How well each window of `TW` columns starting at `lefts[i]` shows a centred glyph (0 when
+/// blank); `cells` is scratch space.
+fn window_scores(img: &[f32], w: usize, lefts: &[usize], templates: &Templates, cells: &mut Vec<f32>) -> Vec<f32> {
+    cells.clear();
+    let mut blank = Vec::with_capacity(lefts.len());
+    for &left in lefts {
+        let start = cells.len();
+        for y in 0..TH {
+            let row = &img[y * w..(y + 1) * w];
+            cells.extend((left..left + TW).map(|x| row.get(x).copied().unwrap_or(0.0)));
+        }
+        let cell = &mut cells[start..];
+        let empty = !normalise(cell);
+        if empty {
+            cell.fill(0.0);
+        }
+        blank.push(empty);
     }
-    if normalise(cell) { templates.centred_score(cell) } else { 0.0 }
+    let mut out = vec![0f32; lefts.len()];
+    templates.centred_scores(cells, &mut out);
+    for (o, &empty) in out.iter_mut().zip(&blank) {
+        if empty {
+            *o = 0.0;
+        }
+    }
+    out
 }
 
 /// The pitch of the column profile in pixels: the lag near `CELL_W` where it best matches
@@ -278,19 +290,33 @@ fn periodicity(cols: &[f32]) -> Option<f32> {
 /// neighbouring windows about `pitch` apart: a dynamic programme over window positions `STEP`
 /// pixels apart, so a run of fillers cannot drift half a cell (a window straddling two
 /// chevrons matches no template well). Falls back to even spacing when the line is too short.
-fn align(img: &[f32], w: usize, n: usize, pitch: f32, templates: &Templates, scratch: &mut Vec<f32>) -> Vec<usize> {
-    let even =
-        || (0..n).map(|i| (((MARGIN * CELL_W) as f32 + i as f32 * pitch) as usize).min(w.saturating_sub(TW))).collect();
+/// Also gives each window's score (`window_scores` at the left edges found).
+fn align(
+    img: &[f32],
+    w: usize,
+    n: usize,
+    pitch: f32,
+    templates: &Templates,
+    scratch: &mut Vec<f32>,
+) -> (Vec<usize>, Vec<f32>) {
+    let even = |scratch: &mut Vec<f32>| {
+        let lefts: Vec<usize> = (0..n)
+            .map(|i| (((MARGIN * CELL_W) as f32 + i as f32 * pitch) as usize).min(w.saturating_sub(TW)))
+            .collect();
+        let scores = window_scores(img, w, &lefts, templates, scratch);
+        (lefts, scores)
+    };
     if w < TW + STEP {
-        return even();
+        return even(scratch);
     }
     let positions = (w - TW) / STEP + 1;
     let nominal = pitch / STEP as f32;
     let (kmin, kmax) = (((nominal - 2.0).round() as usize).max(1), (nominal + 2.0).round() as usize);
     if (n - 1) * kmin >= positions {
-        return even();
+        return even(scratch);
     }
-    let scores: Vec<f32> = (0..positions).map(|p| window_score(img, w, p * STEP, templates, scratch)).collect();
+    let starts: Vec<usize> = (0..positions).map(|p| p * STEP).collect();
+    let scores = window_scores(img, w, &starts, templates, scratch);
     let cost: Vec<f32> = (kmin..=kmax).map(|k| SPACING_COST * (k as f32 - nominal).powi(2)).collect();
     let mut value = scores.clone();
     let mut back = vec![0u8; n * positions];
@@ -313,16 +339,17 @@ fn align(img: &[f32], w: usize, n: usize, pitch: f32, templates: &Templates, scr
     }
     let Some(mut p) = (0..positions).filter(|&p| value[p].is_finite()).max_by(|&a, &b| value[a].total_cmp(&value[b]))
     else {
-        return even();
+        return even(scratch);
     };
     let mut lefts = vec![0usize; n];
+    let mut at = vec![0f32; n];
     for i in (0..n).rev() {
-        lefts[i] = p * STEP;
+        (lefts[i], at[i]) = (p * STEP, scores[p]);
         if i > 0 {
             p -= kmin + usize::from(back[i * positions + p]);
         }
     }
-    lefts
+    (lefts, at)
 }
 
 /// The rows `(top, bottom)` where a row profile stays above a third of the way from its floor
