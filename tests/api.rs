@@ -4,8 +4,10 @@
 //! retry, racing retries included; refused requests (wrong keys, another client's resources,
 //! oversized, malformed and SQL-looking bodies) change nothing stored.
 
+use std::net::SocketAddr;
+
 use serde_json::{Value, json};
-use verifier_e2e::live::{Server, start, start_on};
+use verifier_e2e::live::{start, start_on};
 use verifier_e2e::{Response, check_schema, models_ready, postgres_database, request, stored};
 
 /// The routes the API promises (issues 11 and 13), with their methods.
@@ -29,13 +31,6 @@ fn json_of(r: &Response) -> Value {
     serde_json::from_str(&r.body).unwrap_or(Value::Null)
 }
 
-async fn document(server: &Server) -> Value {
-    let r = request(server.addr, "GET", "/openapi.json", &[], b"").await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.head.to_ascii_lowercase().contains("content-type: application/json"), "{}", r.head);
-    json_of(&r)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_the_routes_the_server_answers_and_the_bodies_it_sends() {
     if !models_ready() {
@@ -44,7 +39,7 @@ async fn the_openapi_document_describes_the_routes_the_server_answers_and_the_bo
     let server = start("openapi", "").await;
     let key = server.client("letters").await;
     let auth = format!("Authorization: Bearer {key}");
-    let doc = document(&server).await;
+    let doc = server.openapi().await;
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1.")), "{}", doc["openapi"]);
     assert!(doc["components"]["securitySchemes"]["api_key"]["scheme"] == "bearer", "the API key scheme");
 
@@ -135,12 +130,12 @@ async fn an_idempotency_key_returns_the_same_session_on_postgres() {
     }
 }
 
-async fn create(server: &Server, key: &str, idempotency: Option<&str>, body: &str) -> Response {
+async fn create(addr: SocketAddr, key: &str, idempotency: Option<&str>, body: &str) -> Response {
     let auth = format!("Authorization: Bearer {key}");
     let idem = idempotency.map(|k| format!("Idempotency-Key: {k}"));
     let mut headers = vec![auth.as_str(), "Content-Type: application/json"];
     headers.extend(idem.as_deref());
-    request(server.addr, "POST", "/v1/sessions", &headers, body.as_bytes()).await
+    request(addr, "POST", "/v1/sessions", &headers, body.as_bytes()).await
 }
 
 fn replayed(r: &Response) -> bool {
@@ -152,13 +147,13 @@ async fn idempotency(db: Option<&str>) {
     let (a, b) = (server.client("letters-a").await, server.client("letters-b").await);
     let body =
         r#"{"purpose":"recipient","reference":"L-42","expected_identity":{"surname":"Dupont","given_names":"Jean"}}"#;
-    let first = create(&server, &a, Some("letter-42/attempt-1"), body).await;
+    let first = create(server.addr, &a, Some("letter-42/attempt-1"), body).await;
     assert_eq!(first.status, 201, "{}", first.body);
     assert!(!replayed(&first), "{}", first.head);
     // A retry, and the same request written another way: the first answer, link included.
     let spaced = r#"{ "expected_identity": {"given_names": "Jean", "surname": "Dupont"}, "reference": "L-42", "purpose": "recipient" }"#;
     for retry in [body, spaced] {
-        let again = create(&server, &a, Some("letter-42/attempt-1"), retry).await;
+        let again = create(server.addr, &a, Some("letter-42/attempt-1"), retry).await;
         assert_eq!(again.status, 201, "{}", again.body);
         assert!(replayed(&again), "{}", again.head);
         assert_eq!(json_of(&again), json_of(&first));
@@ -166,16 +161,16 @@ async fn idempotency(db: Option<&str>) {
     // The key with another request is refused; another client's key space is its own; no key,
     // no idempotency.
     let other = body.replace("L-42", "L-43");
-    let conflict = create(&server, &a, Some("letter-42/attempt-1"), &other).await;
+    let conflict = create(server.addr, &a, Some("letter-42/attempt-1"), &other).await;
     assert_eq!((conflict.status, json_of(&conflict)["code"].as_str()), (422, Some("idempotency_conflict")));
-    let theirs = create(&server, &b, Some("letter-42/attempt-1"), body).await;
+    let theirs = create(server.addr, &b, Some("letter-42/attempt-1"), body).await;
     assert_eq!(theirs.status, 201);
     assert!(!replayed(&theirs));
     assert_ne!(json_of(&theirs)["id"], json_of(&first)["id"]);
-    let (x, y) = (create(&server, &a, None, body).await, create(&server, &a, None, body).await);
+    let (x, y) = (create(server.addr, &a, None, body).await, create(server.addr, &a, None, body).await);
     assert_ne!(json_of(&x)["id"], json_of(&y)["id"]);
     for bad in ["a b", &"k".repeat(256), "é"] {
-        let r = create(&server, &a, Some(bad), body).await;
+        let r = create(server.addr, &a, Some(bad), body).await;
         assert_eq!((r.status, json_of(&r)["field"].as_str()), (422, Some("Idempotency-Key")), "{bad}");
     }
     // Eight retries racing with one new key create one session, and all get it.
@@ -183,15 +178,7 @@ async fn idempotency(db: Option<&str>) {
     let racing: Vec<_> = (0..8)
         .map(|_| {
             let (addr, key) = (server.addr, a.clone());
-            tokio::spawn(async move {
-                let headers = [
-                    format!("Authorization: Bearer {key}"),
-                    "Content-Type: application/json".to_owned(),
-                    "Idempotency-Key: race-1".to_owned(),
-                ];
-                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-                request(addr, "POST", "/v1/sessions", &headers, body.as_bytes()).await
-            })
+            tokio::spawn(async move { create(addr, &key, Some("race-1"), body).await })
         })
         .collect();
     let mut ids = Vec::new();
@@ -231,7 +218,7 @@ async fn refused(db: Option<&str>) {
     let server = start_on("refused", "", db).await;
     let (a, b) = (server.client("letters-a").await, server.client("letters-b").await);
     let (session, _) = server.session(&a, "Dupont").await;
-    let ok = create(&server, &a, Some("k-1"), r#"{"purpose":"recipient"}"#).await;
+    let ok = create(server.addr, &a, Some("k-1"), r#"{"purpose":"recipient"}"#).await;
     assert_eq!(ok.status, 201);
     let before = stored(&server.config.database.url).await;
     assert!(before.iter().any(|r| r.starts_with("sessions|")), "{before:?}");
@@ -271,7 +258,7 @@ async fn refused(db: Option<&str>) {
         assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("urn:verifier:problem:")), "{problem}");
     }
     // The same key with another body is refused too, and stores nothing.
-    let conflict = create(&server, &a, Some("k-1"), r#"{"purpose":"sender_onboarding"}"#).await;
+    let conflict = create(server.addr, &a, Some("k-1"), r#"{"purpose":"sender_onboarding"}"#).await;
     assert_eq!(conflict.status, 422);
     assert_eq!(stored(&server.config.database.url).await, before, "a refused request changed what is stored");
 }

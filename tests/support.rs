@@ -165,6 +165,14 @@ pub mod live {
             (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
         }
 
+        /// `GET /openapi.json`, checked to be served as JSON.
+        pub async fn openapi(&self) -> Value {
+            let r = request(self.addr, "GET", "/openapi.json", &[], b"").await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(r.head.to_ascii_lowercase().contains("content-type: application/json"), "{}", r.head);
+            serde_json::from_str(&r.body).expect("the document is JSON")
+        }
+
         /// Creates a session; returns its id and capture token.
         pub async fn session(&self, key: &str, surname: &str) -> (String, String) {
             self.session_with(key, json!({"purpose": "recipient", "reference": "letter-1", "expected_identity": {"surname": surname, "given_names": "Jean"}})).await

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::openapi::{DeliveryList, DeliveryQueued, Problem};
+use super::openapi::{DeliveryList, DeliveryQueued, KeyRefused, Problem};
 use super::sessions::Client;
 use super::{ApiError, AppState};
 use crate::capture::record::unix_ms;
@@ -28,8 +28,7 @@ const PAGE: i64 = 100;
     params(("status" = Option<String>, Query, description = "`dead` (the default), `pending` or `delivered`")),
     responses(
         (status = 200, description = "At most 100, oldest first", body = DeliveryList),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        KeyRefused,
         (status = 422, description = "`status` is not dead, pending or delivered", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -66,8 +65,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The delivery's id (`Verifier-Delivery-Id`)")),
     responses(
         (status = 202, description = "Queued again", body = DeliveryQueued),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        KeyRefused,
         (status = 404, description = "No such delivery for this client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The delivery is not dead (pending or delivered)", body = Problem, content_type = "application/problem+json")
     )

@@ -90,7 +90,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// demo) are for browsers and stay out of the API's description.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let (api, document) = api();
-    let document = Arc::new(document.to_json().unwrap_or_else(|e| unreachable!("the document serialises: {e}")));
+    let document =
+        axum::body::Bytes::from(document.to_json().unwrap_or_else(|e| unreachable!("the document serialises: {e}")));
     api.route("/", get(|| async { Html(INDEX_HTML) }))
         .route("/capture/{token}", get(pages::capture))
         .route("/assets/{name}", get(pages::asset))
@@ -113,7 +114,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 
 /// The serialised OpenAPI document, made once.
 #[derive(Clone)]
-struct OpenApiJson(Arc<String>);
+struct OpenApiJson(axum::body::Bytes);
 
 /// `GET /openapi.json`: this API's OpenAPI 3.1 description.
 #[utoipa::path(
@@ -123,7 +124,7 @@ struct OpenApiJson(Arc<String>);
     responses((status = 200, description = "This document", content_type = "application/json", body = Object))
 )]
 async fn openapi_json(axum::Extension(OpenApiJson(document)): axum::Extension<OpenApiJson>) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], document.as_str().to_owned()).into_response()
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], document).into_response()
 }
 
 /// `GET /v1/capture/{token}`: the capture WebSocket (`docs/capture-protocol.md`). Messages

@@ -53,6 +53,18 @@ impl Modify for BearerKey {
 /// The security scheme's name in the document.
 pub const API_KEY: &str = "api_key";
 
+/// What every API-key route can answer before its handler runs (the key extractor's refusals),
+/// listed once for all of them.
+#[derive(utoipa::IntoResponses)]
+pub enum KeyRefused {
+    /// No valid API key.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// Over the client's rate; `Retry-After` says when to try again.
+    #[response(status = 429, content_type = "application/problem+json")]
+    RateLimited(Problem),
+}
+
 /// `POST /v1/sessions`' body.
 #[derive(Serialize, ToSchema)]
 pub struct CreateSessionRequest {

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::openapi::{CreateSessionRequest, CreatedSession, EvidencePurged, Problem, Session};
+use super::openapi::{CreateSessionRequest, CreatedSession, EvidencePurged, KeyRefused, Problem, Session};
 use super::{ApiError, AppState};
 use crate::capture::record;
 use crate::store::clients::ClientRow;
@@ -62,8 +62,7 @@ impl FromRequestParts<AppState> for Client {
     responses(
         (status = 201, description = "The session; send the recipient to `capture_url`. A retry with the same `Idempotency-Key` and request gets the first answer again, with `Idempotent-Replayed: true`", body = CreatedSession, headers(("Idempotent-Replayed" = String, description = "`true` when this is the answer first given for the key"))),
         (status = 400, description = "The body is not a JSON object", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        KeyRefused,
         (status = 413, description = "The body is over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid (`field` names it), or the `Idempotency-Key` was used with another request (`idempotency_conflict`)", body = Problem, content_type = "application/problem+json")
     )
@@ -325,8 +324,7 @@ async fn owned_session(
     params(("id" = String, Path, description = "The session's id")),
     responses(
         (status = 200, description = "The session", body = Session),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        KeyRefused,
         (status = 404, description = "No such session for this client", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -356,8 +354,7 @@ pub async fn get(
     params(("id" = String, Path, description = "The session's id")),
     responses(
         (status = 200, description = "The crops are gone", body = EvidencePurged),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        KeyRefused,
         (status = 404, description = "No such session for this client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The session is not decided yet", body = Problem, content_type = "application/problem+json")
     )
@@ -390,8 +387,7 @@ pub async fn purge_evidence(
     ),
     responses(
         (status = 200, description = "The crop", content_type = "image/jpeg", body = Vec<u8>),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the client's rate; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
+        KeyRefused,
         (status = 404, description = "No such session, kind or crop (purged)", body = Problem, content_type = "application/problem+json")
     )
 )]
