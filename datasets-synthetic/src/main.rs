@@ -130,6 +130,11 @@ struct Common {
     /// sequence then holds only the face frames and the movement).
     #[arg(long)]
     no_flash: bool,
+    /// Print the MRZ in this OCR-B file instead of the regular cut (e.g. the Sharp cut,
+    /// /usr/share/fonts/opentype/ocr-b/OCRBS.otf): a rendering the reader's templates and
+    /// training cells were not made from.
+    #[arg(long)]
+    mrz_font: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -165,7 +170,11 @@ fn setup(common: &Common) -> Result<(Assets, Spec)> {
     if let Some(n) = common.threads {
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("configuring threads")?;
     }
-    let fonts = Fonts::from_debian_paths()?;
+    let mut fonts = Fonts::from_debian_paths()?;
+    if let Some(path) = &common.mrz_font {
+        let bytes = std::fs::read(path).with_context(|| format!("reading --mrz-font {}", path.display()))?;
+        fonts = fonts.with_mrz_font(bytes)?;
+    }
     let faces = if common.faces.is_dir() {
         let boxes: std::collections::BTreeMap<String, [f32; 4]> = match &common.face_boxes {
             Some(path) => {

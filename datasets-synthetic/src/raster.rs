@@ -15,6 +15,11 @@ use crate::Error;
 
 /// Where Debian's `fonts-ocr-b` installs OCR-B.
 pub const OCR_B_PATH: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
+/// Where Debian's `fonts-ocr-b` installs its "Sharp" cut of OCR-B (square stroke ends and
+/// corners where the regular cut is rounded): a second rendering of the MRZ for evaluation,
+/// since the reader's templates and training cells come from [`OCR_B_PATH`] (see
+/// [`Fonts::with_mrz_font`]).
+pub const OCR_B_SHARP_PATH: &str = "/usr/share/fonts/opentype/ocr-b/OCRBS.otf";
 /// Where Debian's `fonts-dejavu-core` installs DejaVu Sans.
 pub const SANS_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 /// Where Debian's `fonts-dejavu-core` installs DejaVu Sans Bold.
@@ -59,6 +64,14 @@ impl Fonts {
             read(SANS_PATH, "fonts-dejavu-core")?,
             read(SANS_BOLD_PATH, "fonts-dejavu-core")?,
         )
+    }
+
+    /// The same fonts with the MRZ printed in another OCR-B file (another cut, such as
+    /// [`OCR_B_SHARP_PATH`]): the reader is built from the regular cut, so frames printed in
+    /// another one measure it outside the loop its templates and training cells close.
+    pub fn with_mrz_font(self, ocr_b: Vec<u8>) -> Result<Fonts, Error> {
+        let ocr_b = FontArc::try_from_vec(ocr_b).map_err(|_| Error::BadFont { name: "MRZ OCR-B".to_owned() })?;
+        Ok(Fonts { ocr_b, ..self })
     }
 }
 

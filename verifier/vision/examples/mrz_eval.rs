@@ -2,7 +2,7 @@
 //! error rate and time per frame on one core.
 //!
 //! ```text
-//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [misses=DIR] [templates|ppocr|fused]
+//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [misses=DIR] [mrz-font=PATH|sharp] [templates|ppocr|fused]
 //! ```
 //!
 //! Characters are recognised by the manifest's `mrz_recogniser` network (from `.cache/models`,
@@ -16,6 +16,12 @@
 //! (`fonts-ocr-b`, `fonts-dejavu-core`). Timing covers `read_mrz` only, on this thread.
 //! `misses=DIR` writes each frame not read fully right to `DIR/NNNNNN.jpg` (synthetic, so no
 //! personal data).
+//!
+//! The reader's templates and its network's training cells are rendered from the regular OCR-B
+//! cut (`OCRB.otf`), and so is the generator's MRZ by default: a closed loop. `sharp` prints the
+//! frames' MRZ in Debian's Sharp cut (`OCRBS.otf`, square stroke ends and corners) instead, and
+//! `mrz-font=PATH` in any other OCR-B file, to measure the reader on a rendering it was not
+//! made from.
 #![allow(clippy::disallowed_methods)] // A measurement tool: it reads fonts and the clock.
 
 use std::collections::BTreeMap;
@@ -45,7 +51,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let reader = common::reader(common::Recogniser::from_args(&args))?;
     println!("recogniser: {}", reader.recogniser());
-    let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
+    let mrz_font = if args.iter().any(|a| a == "sharp") {
+        Some(datasets_synthetic::raster::OCR_B_SHARP_PATH)
+    } else {
+        args.iter().find_map(|a| a.strip_prefix("mrz-font="))
+    };
+    let mut fonts = Fonts::from_debian_paths()?;
+    if let Some(path) = mrz_font {
+        fonts = fonts.with_mrz_font(std::fs::read(path)?)?;
+    }
+    println!("MRZ printed in: {}", mrz_font.unwrap_or(datasets_synthetic::raster::OCR_B_PATH));
+    let assets = Assets::new(fonts, Vec::new());
     let at = default_reference_date();
     let today = common::mrz_date(at)?;
     let mut spec = Spec::new(at);
