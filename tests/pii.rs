@@ -76,7 +76,7 @@ async fn no_holder_data_in_logs_or_debug_output() {
     })
     .await
     .unwrap();
-    assert!(read.location.is_some(), "the reader found the MRZ of a clean passport");
+    assert!(read.location().is_some(), "the reader found the MRZ of a clean passport");
     server.abort();
 
     let logs = recorder.0.lock().unwrap().join("\n");

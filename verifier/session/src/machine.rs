@@ -449,7 +449,7 @@ impl Session {
         now: Instant,
     ) -> Option<&'static str> {
         let verdict = self.consensus.add(frame, read);
-        let parsed = read.parsed.as_ref().and_then(|p| p.as_ref().ok());
+        let parsed = read.read();
         if verdict == FrameVerdict::Confirmed {
             self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Document, frame });
         }

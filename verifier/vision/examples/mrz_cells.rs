@@ -105,11 +105,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         };
                         let image = decode(&bytes, limits).map_err(|e| e.to_string())?;
                         let (read, cells) = read_mrz_with_cells(&image, reader, today).map_err(|e| e.to_string())?;
-                        if read.lines.len() != truth.len() {
+                        if read.lines().len() != truth.len() {
                             skipped_lines.fetch_add(truth.len() as u64, Ordering::Relaxed);
                             continue;
                         }
-                        for ((t, line), line_cells) in truth.iter().zip(&read.lines).zip(&cells) {
+                        for ((t, line), line_cells) in truth.iter().zip(read.lines()).zip(&cells) {
                             let text = line.text().expose().clone();
                             let (t, r) = (t.as_bytes(), text.as_bytes());
                             let here = agreement(t, r, 0);

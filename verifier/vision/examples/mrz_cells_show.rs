@@ -27,10 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let frame = decode(&std::fs::read(input)?, &common::LIMITS)?;
     let today = common::mrz_date(datasets_synthetic::default_reference_date())?;
     let (read, cells) = read_mrz_with_cells(&frame, &reader, today)?;
-    for line in &read.lines {
+    for line in read.lines() {
         println!("{}", line.text().expose());
     }
-    println!("issue: {:?}", read.issue);
+    println!("issue: {:?}", read.issue());
     let columns = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let (cw, ch) = (NET_CELL_WIDTH * ZOOM + 2, NET_CELL_HEIGHT * ZOOM + 2);
     let mut img =

@@ -92,17 +92,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(ms);
         let c = &sample.label.capture;
         let blurred = c.defocus_radius >= 2 || c.motion_blur.is_some_and(|m| m.0 >= 8.0);
-        steepness.push((frame_steepness(&image).unwrap_or(0.0), blurred, read.location.is_some()));
+        steepness.push((frame_steepness(&image).unwrap_or(0.0), blurred, read.location().is_some()));
         if (image.width(), image.height()) == (1280, 720) {
             times_720.push(ms);
         }
-        let lines: Vec<String> = read.lines.iter().map(|l| l.text().expose().clone()).collect();
+        let lines: Vec<String> = read.lines().iter().map(|l| l.text().expose().clone()).collect();
         let corrected = read.corrected_text().map(|t| t.expose().clone());
         let ok = corrected.as_ref() == Some(truth);
         valid_wrong += u64::from(read.is_valid() && !ok);
         trusted_wrong += u64::from(read.is_trustworthy() && !ok);
         trusted += u64::from(read.is_trustworthy());
-        found += u64::from(!read.lines.is_empty());
+        found += u64::from(!read.lines().is_empty());
         right += u64::from(ok);
         valid += u64::from(read.is_valid());
         for (t, line) in truth.iter().enumerate() {
@@ -114,7 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
         }
         // Raw top-1 confusions (truth -> read) where the line lengths agree.
-        for (t, l) in truth.iter().zip(read.lines.iter()) {
+        for (t, l) in truth.iter().zip(read.lines().iter()) {
             if t.len() == l.alternatives.len() {
                 for (tc, alts) in t.bytes().zip(&l.alternatives) {
                     let got = alts.first().map_or(b'?', |a| a.0);
@@ -135,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         entry.0 += 1;
         entry.1 += u64::from(!ok);
         if !ok {
-            *issues.entry(read.issue.map_or("read_wrong", |i| i.as_str())).or_default() += 1;
+            *issues.entry(read.issue().map_or("read_wrong", |i| i.as_str())).or_default() += 1;
             if let Some(dir) = misses_dir {
                 std::fs::create_dir_all(dir)?;
                 std::fs::write(format!("{dir}/{i:06}.jpg"), sample.jpeg()?)?;
@@ -148,7 +148,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     image.height(),
                     sample.label.document.content.format,
                     matches!(mrz::parse(truth, today), Ok(r) if r.valid),
-                    read.issue,
+                    read.issue(),
                     c.tilt_deg,
                     c.roll_deg,
                     c.coverage,
@@ -157,7 +157,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     sample.label.glare_boxes.len(),
                     sample.label.jpeg_quality,
                     lines.len(),
-                    read.sharpness,
+                    read.sharpness(),
                 );
                 if let Ok(r) = mrz::parse(truth, today) {
                     let failed: Vec<String> =

@@ -179,7 +179,7 @@ fn the_portrait_is_the_documents_not_the_live_face_holding_it() {
         let biggest = largest(&detected).expect("faces");
         assert!(biggest.bbox.y + biggest.bbox.height < oy + 40.0, "seed {seed}: the live face is the largest");
         let read = read_mrz(&canvas, &reader, today).expect("the MRZ network runs");
-        let location = read.location.expect("the MRZ is found");
+        let location = *read.location().expect("the MRZ is found");
         let layout = DocumentLayout::of_read(&read).expect("an ICAO layout");
         let portrait =
             find_portrait(&canvas, &location, layout, &analyzer, &PORTRAIT).expect("runs").expect("a portrait");

@@ -92,7 +92,7 @@ pub fn analyse(
             let read = read_mrz(&frame, &cx.engines.mrz, cx.today).map_err(model)?;
             // The portrait is looked for only inside the document the MRZ places, where its
             // layout prints it: a face elsewhere in the frame could be the person's own.
-            let (portrait, crop) = match (&read.location, DocumentLayout::of_read(&read)) {
+            let (portrait, crop) = match (read.location(), DocumentLayout::of_read(&read)) {
                 (Some(location), Some(layout)) => {
                     portrait_finding(find_portrait(&frame, location, layout, faces, cx.portrait).map_err(model)?)
                 }

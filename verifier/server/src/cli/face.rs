@@ -279,7 +279,7 @@ fn document_reading(
     portrait: &vision::face::PortraitConfig,
 ) -> Result<FaceReading, vision::model::ModelError> {
     let mrz = vision::mrz::read_mrz(frame, reader, today)?;
-    let found = match (mrz.location.as_ref(), vision::face::DocumentLayout::of_read(&mrz)) {
+    let found = match (mrz.location(), vision::face::DocumentLayout::of_read(&mrz)) {
         (Some(location), Some(layout)) => {
             vision::face::find_portrait(frame, location, layout, analyzer, portrait)?.ok()
         }

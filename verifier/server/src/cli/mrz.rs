@@ -185,20 +185,20 @@ struct ReadOut {
 fn read_out(file: &Path, read: &MrzFrameRead, elapsed_ms: f64, today: Date) -> ReadOut {
     let lines = match read.corrected_text() {
         Some(text) => text.expose().clone(),
-        None => read.lines.iter().map(|l| l.text().expose().clone()).collect(),
+        None => read.lines().iter().map(|l| l.text().expose().clone()).collect(),
     };
-    let (parsed, parse_error) = match &read.parsed {
+    let (parsed, parse_error) = match read.parsed() {
         Some(Ok(r)) => (Some(MrzOut::new(r, today)), None),
         Some(Err(e)) => (None, Some(e.to_string())),
         None => (None, None),
     };
     ReadOut {
         file: file.display().to_string(),
-        found: read.location.is_some(),
+        found: read.location().is_some(),
         lines,
         elapsed_ms: (elapsed_ms * 100.0).round() / 100.0,
-        issue: read.issue.map(|i| i.as_str()),
-        corners: read.location.as_ref().map(|l| l.corners.map(|[x, y]| [x.round(), y.round()])),
+        issue: read.issue().map(|i| i.as_str()),
+        corners: read.location().map(|l| l.corners.map(|[x, y]| [x.round(), y.round()])),
         parse_error,
         parsed,
     }
@@ -395,16 +395,16 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
             let got: Vec<String> = read
                 .corrected_text()
                 .map(|t| t.expose().clone())
-                .unwrap_or_else(|| read.lines.iter().map(|l| l.text().expose().clone()).collect());
+                .unwrap_or_else(|| read.lines().iter().map(|l| l.text().expose().clone()).collect());
             let truth = &label.mrz;
             let chars: usize = truth.iter().map(String::len).sum();
             let char_errors =
-                if read.location.is_some() { edit_distance(&truth.join("\n"), &got.join("\n")) } else { chars };
+                if read.location().is_some() { edit_distance(&truth.join("\n"), &got.join("\n")) } else { chars };
             // A frame accepts a document only when its read can be relied on alone.
-            let accepted = matches!(&read.parsed, Some(Ok(r))
+            let accepted = matches!(read.read(), Some(r)
                 if r.is_trustworthy() && AcceptancePolicy::standard().evaluate(r, today).is_accepted());
-            let issue = read.issue.map(|i| i.as_str());
-            let found = read.location.is_some();
+            let issue = read.issue().map(|i| i.as_str());
+            let found = read.location().is_some();
             Ok(Scored {
                 document: label.seed,
                 // The printed fields exactly: one sure alternative per position, so nothing is
@@ -585,10 +585,10 @@ fn evaluate_labelled(dir: &Path, config: &Config, today: Date) -> anyhow::Result
         let got: Vec<String> = read
             .corrected_text()
             .map(|t| t.expose().clone())
-            .unwrap_or_else(|| read.lines.iter().map(|l| l.text().expose().clone()).collect());
+            .unwrap_or_else(|| read.lines().iter().map(|l| l.text().expose().clone()).collect());
         let printed: usize = label.lines.iter().map(String::len).sum();
         chars += printed;
-        errors += if read.location.is_some() {
+        errors += if read.location().is_some() {
             edit_distance(&label.lines.join("\n"), &got.join("\n")).min(printed)
         } else {
             printed
@@ -626,15 +626,12 @@ fn evaluate_labelled(dir: &Path, config: &Config, today: Date) -> anyhow::Result
             out.misread.push(RealMiss {
                 file: label.file.clone(),
                 format: label.format.clone(),
-                found: read.location.is_some(),
-                read_format: match &read.parsed {
-                    Some(Ok(r)) => Some(r.format.as_str()),
-                    _ => None,
-                },
+                found: read.location().is_some(),
+                read_format: read.read().map(|r| r.format.as_str()),
                 line_lengths: got.iter().map(String::len).collect(),
                 wrong,
                 trustworthy,
-                issue: read.issue.map(|i| i.as_str()),
+                issue: read.issue().map(|i| i.as_str()),
             });
         }
     }

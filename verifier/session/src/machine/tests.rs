@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use vision::face::{Embedding, FaceBox};
 use vision::frame::{Frame, FrameId};
 use vision::liveness::{ModelScore, PassiveConfig, PassiveFrame, measure_frame};
-use vision::mrz::{MrzFrameRead, MrzLine};
+use vision::mrz::{FoundZone, MrzFrameRead, MrzLine, MrzLocation, QualityIssue, ZoneReading};
 
 use super::*;
 use crate::challenge::ChallengeAction;
@@ -25,13 +25,17 @@ fn today() -> mrz::Date {
 
 /// A frame's MRZ read of `lines`, each character certain.
 fn mrz_frame(lines: &[&str]) -> MrzFrameRead {
-    MrzFrameRead {
-        location: None,
+    mrz_frame_on(lines, today())
+}
+
+/// The same, parsed on `day`; a read that is not trustworthy says `unreadable`.
+fn mrz_frame_on(lines: &[&str], day: mrz::Date) -> MrzFrameRead {
+    let zone = FoundZone {
+        location: MrzLocation { corners: [[0.0; 2]; 4], pitch_px: 10.0 },
         lines: lines.iter().map(|l| MrzLine { alternatives: l.bytes().map(|b| vec![(b, 0.0)]).collect() }).collect(),
-        parsed: Some(mrz::parse(lines, today())),
-        issue: None,
-        sharpness: Some(0.5),
-    }
+        sharpness: 0.5,
+    };
+    MrzFrameRead::Found { zone, reading: ZoneReading::new(mrz::parse(lines, day), || QualityIssue::Unreadable) }
 }
 
 /// A unit embedding at `deg` degrees: cosine with another is the cosine of the angle between.
@@ -374,8 +378,7 @@ fn an_expired_passport_is_refused() {
     let mut session = Session::new(SessionConfig::example(), None, 1, later, t0);
     let mut decision = None;
     for i in 1..10u64 {
-        let mut read = mrz_frame(&PASSPORT);
-        read.parsed = Some(mrz::parse(&PASSPORT, later));
+        let read = mrz_frame_on(&PASSPORT, later);
         let findings = Findings::Document {
             mrz: Box::new(read),
             portrait: PortraitFinding::Found { embedding: person(HOLDER), score: 0.9 },
@@ -398,10 +401,12 @@ fn nobody_showing_anything_times_out_and_an_unreadable_document_is_given_up() {
     let (d, _) = run_with(SessionConfig::example(), GENUINE, None, 1, |_, _| None);
     assert_eq!(d.reasons, vec!["session.timeout"]);
     let blurred = |_, f| match f {
-        Findings::Document { mut mrz, portrait } => {
-            mrz.parsed = None;
-            mrz.issue = Some(vision::mrz::QualityIssue::TooBlurry);
-            Some(Findings::Document { mrz, portrait })
+        Findings::Document { mrz, portrait } => {
+            // The lines found, but read as no MRZ, too blurred.
+            let error = mrz::parse(&["BLURRED"], today()).expect_err("no MRZ format has one line of 7");
+            let reading = ZoneReading::Unparsed { error, issue: QualityIssue::TooBlurry };
+            let zone = mrz.zone().expect("the scripted frames find the MRZ").clone();
+            Some(Findings::Document { mrz: Box::new(MrzFrameRead::Found { zone, reading }), portrait })
         }
         other => Some(other),
     };

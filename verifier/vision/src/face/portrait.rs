@@ -75,10 +75,10 @@ impl DocumentLayout {
     /// The layout of a frame's MRZ: its parsed format, else its line lengths (3 x 30, 2 x 36,
     /// 2 x 44).
     pub fn of_read(read: &MrzFrameRead) -> Option<DocumentLayout> {
-        if let Some(Ok(r)) = &read.parsed {
+        if let Some(r) = read.read() {
             return DocumentLayout::of_format(r.format);
         }
-        let lengths: Vec<usize> = read.lines.iter().map(|l| l.alternatives.len()).collect();
+        let lengths: Vec<usize> = read.lines().iter().map(|l| l.alternatives.len()).collect();
         match lengths.as_slice() {
             [30, 30, 30] => Some(DocumentLayout::Td1),
             [36, 36] => Some(DocumentLayout::Td2),

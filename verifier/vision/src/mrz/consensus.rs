@@ -218,10 +218,10 @@ impl MrzConsensus {
         if self.done.is_some() {
             return FrameVerdict::Ignored;
         }
-        if read.lines.is_empty() {
-            return FrameVerdict::Unreadable(read.issue.unwrap_or(QualityIssue::NotFound));
+        if read.lines().is_empty() {
+            return FrameVerdict::Unreadable(read.issue().unwrap_or(QualityIssue::NotFound));
         }
-        let lengths: Vec<usize> = read.lines.iter().map(|l| l.alternatives.len()).collect();
+        let lengths: Vec<usize> = read.lines().iter().map(|l| l.alternatives.len()).collect();
         let index = match self.groups.iter().position(|g| g.evidence.iter().map(Vec::len).eq(lengths.iter().copied())) {
             Some(i) => i,
             None => {
@@ -237,7 +237,7 @@ impl MrzConsensus {
             }
         };
         let group = &mut self.groups[index];
-        for (line, ev) in read.lines.iter().zip(group.evidence.iter_mut()) {
+        for (line, ev) in read.lines().iter().zip(group.evidence.iter_mut()) {
             for (alts, slot) in line.alternatives.iter().zip(ev.iter_mut()) {
                 let top = alts.iter().map(|a| a.1).fold(f32::NEG_INFINITY, f32::max);
                 if !top.is_finite() {
@@ -257,10 +257,7 @@ impl MrzConsensus {
         self.ids.push(id);
         group.frames += 1;
         group.ids.push(id);
-        let own = match &read.parsed {
-            Some(Ok(r)) => Some(r),
-            _ => None,
-        };
+        let own = read.read();
         let own_key = own.filter(|r| r.is_trustworthy()).map(key);
         if let Some(k) = &own_key {
             group.valid += 1;
@@ -275,7 +272,7 @@ impl MrzConsensus {
             (_, false) => FrameVerdict::Outvoted,
             (Some(k), true) if best.as_ref().is_some_and(|b| key(b) == *k) => FrameVerdict::Confirmed,
             (Some(_), true) => FrameVerdict::Outvoted,
-            (None, true) => FrameVerdict::Used { issue: read.issue },
+            (None, true) => FrameVerdict::Used { issue: read.issue() },
         };
         self.done = self.terminal();
         verdict
@@ -370,7 +367,7 @@ impl Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mrz::MrzLine;
+    use crate::mrz::{FoundZone, MrzLine, MrzLocation, ZoneReading};
 
     // ICAO 9303 part 4's specimen passport; the second line with its check digits.
     const L1: &str = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
@@ -390,8 +387,9 @@ mod tests {
         let lines: Vec<MrzLine> =
             lines.iter().map(|l| MrzLine { alternatives: l.bytes().map(|c| vec![(c, 0.0)]).collect() }).collect();
         let alts: Vec<Vec<Vec<(u8, f32)>>> = lines.iter().map(|l| l.alternatives.clone()).collect();
-        let parsed = Some(mrz::parse_alternatives(&alts, today()));
-        MrzFrameRead { location: None, lines, parsed, issue: None, sharpness: None }
+        let reading = ZoneReading::new(mrz::parse_alternatives(&alts, today()), || QualityIssue::Unreadable);
+        let location = MrzLocation { corners: [[0.0; 2]; 4], pitch_px: 10.0 };
+        MrzFrameRead::Found { zone: FoundZone { location, lines, sharpness: 1.0 }, reading }
     }
 
     const CONFIG: ConsensusConfig = ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 8 };
@@ -429,13 +427,7 @@ mod tests {
     fn agreeing_frames_settle_and_are_named() {
         let right = frame(&[L1, L2]);
         assert!(right.is_trustworthy(), "the specimen reads trustworthily");
-        let none = MrzFrameRead {
-            location: None,
-            lines: Vec::new(),
-            parsed: None,
-            issue: Some(QualityIssue::Glare),
-            sharpness: None,
-        };
+        let none = MrzFrameRead::NotFound { issue: QualityIssue::Glare };
         check(
             &[&none, &right, &right, &right],
             &[Some(Unreadable(QualityIssue::Glare)), Some(Confirmed), Some(Confirmed), Some(Ignored)],
@@ -477,12 +469,7 @@ mod tests {
     fn too_many_frames_fail() {
         let misprint = frame(&[L1, L2_MISPRINT]);
         // Line lengths that match nothing: every frame in its own group, nothing parses.
-        let junk = |n: usize| {
-            let mut f = frame(&[L1, L2]);
-            f.lines[1].alternatives.truncate(n);
-            f.parsed = None;
-            f
-        };
+        let junk = |n: usize| frame(&[L1, &L2[..n]]);
         let frames: Vec<MrzFrameRead> =
             (0..8).map(|i| if i % 4 == 0 { misprint.clone() } else { junk(30 + i) }).collect();
         let mut consensus = MrzConsensus::new(today(), CONFIG);

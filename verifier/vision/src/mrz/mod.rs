@@ -14,7 +14,7 @@
 //! from disk here.
 //!
 //! ```no_run
-//! use vision::mrz::{MrzReader, MrzReaderConfig, read_mrz};
+//! use vision::mrz::{MrzFrameRead, MrzReader, MrzReaderConfig, ZoneReading, read_mrz};
 //! # fn frame() -> vision::frame::Frame { unimplemented!() }
 //! # let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2, min_frame_steepness: 0.2 };
 //! // The service reads both from its configuration (`[mrz.reader]`: `font` and the settings).
@@ -22,9 +22,9 @@
 //! let reader = MrzReader::new(&font, config)?;
 //! let today = mrz::Date::new(2026, 12, 1).expect("a valid date");
 //! let read = read_mrz(&frame(), &reader, today)?;
-//! match (&read.parsed, read.issue) {
-//!     (Some(Ok(mrz)), None) => println!("{:?} valid={}", mrz.format, mrz.valid),
-//!     (_, issue) => println!("retake: {issue:?}"),
+//! match &read {
+//!     MrzFrameRead::Found { reading: ZoneReading::Trustworthy { read }, .. } => println!("{:?}", read.format),
+//!     _ => println!("retake: {:?}", read.issue()),
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -156,38 +156,153 @@ impl MrzLine {
     }
 }
 
-/// What one frame gave.
+/// What one frame gave: no MRZ, or a zone found and read. Each case carries what it has and
+/// no more, so a found zone always has its location and lines, a read that is not trustworthy
+/// always says why ([`QualityIssue`]), and a trustworthy one never carries an issue.
 #[derive(Clone, Debug)]
-pub struct MrzFrameRead {
-    /// Where the MRZ was found, if anywhere.
-    pub location: Option<MrzLocation>,
-    /// The recognised lines, top first (empty when nothing was found).
+pub enum MrzFrameRead {
+    /// Nothing MRZ-like was found.
+    NotFound {
+        /// Why (`not_found`, or the frame is too blurry or too small to tell).
+        issue: QualityIssue,
+    },
+    /// A zone was found and its lines recognised.
+    Found {
+        /// Where it is, its lines and how sharp their print is.
+        zone: FoundZone,
+        /// What the `mrz` crate made of the lines.
+        reading: ZoneReading,
+    },
+}
+
+/// A zone found in a frame.
+#[derive(Clone, Debug)]
+pub struct FoundZone {
+    /// Where the MRZ is in the frame.
+    pub location: MrzLocation,
+    /// The recognised lines, top first.
     pub lines: Vec<MrzLine>,
-    /// The `mrz` crate's reading of the lines, when there were lines.
-    pub parsed: Option<Result<mrz::MrzRead, mrz::ParseError>>,
-    /// Why the frame could not be read, when its reading is not valid.
-    pub issue: Option<QualityIssue>,
-    /// Edge steepness of the print (0 to 1, higher is sharper), when something was found.
-    pub sharpness: Option<f32>,
+    /// Edge steepness of the print (0 to 1, higher is sharper).
+    pub sharpness: f32,
+}
+
+/// The `mrz` crate's reading of a found zone's lines.
+#[derive(Clone, Debug)]
+pub enum ZoneReading {
+    /// The lines parse as no MRZ format.
+    Unparsed {
+        /// Why they do not.
+        error: mrz::ParseError,
+        /// What the capture should change.
+        issue: QualityIssue,
+    },
+    /// The lines parse, but the read cannot be relied on alone (see
+    /// [`mrz::MrzRead::is_trustworthy`]).
+    Doubtful {
+        /// The read.
+        read: mrz::MrzRead,
+        /// What the capture should change.
+        issue: QualityIssue,
+    },
+    /// The read can be relied on alone.
+    Trustworthy {
+        /// The read ([`mrz::MrzRead::is_trustworthy`] holds).
+        read: mrz::MrzRead,
+    },
+}
+
+impl ZoneReading {
+    /// The case `parsed` falls in: trustworthy when it parsed and
+    /// [`mrz::MrzRead::is_trustworthy`] holds, otherwise with the issue `issue` gives.
+    pub fn new(parsed: Result<mrz::MrzRead, mrz::ParseError>, issue: impl FnOnce() -> QualityIssue) -> ZoneReading {
+        match parsed {
+            Ok(read) if read.is_trustworthy() => ZoneReading::Trustworthy { read },
+            Ok(read) => ZoneReading::Doubtful { read, issue: issue() },
+            Err(error) => ZoneReading::Unparsed { error, issue: issue() },
+        }
+    }
+
+    /// The read, when the lines parsed.
+    pub fn read(&self) -> Option<&mrz::MrzRead> {
+        match self {
+            ZoneReading::Unparsed { .. } => None,
+            ZoneReading::Doubtful { read, .. } | ZoneReading::Trustworthy { read } => Some(read),
+        }
+    }
 }
 
 impl MrzFrameRead {
+    /// The found zone, if any.
+    pub fn zone(&self) -> Option<&FoundZone> {
+        match self {
+            MrzFrameRead::NotFound { .. } => None,
+            MrzFrameRead::Found { zone, .. } => Some(zone),
+        }
+    }
+
+    /// Where the MRZ was found, if anywhere.
+    pub fn location(&self) -> Option<&MrzLocation> {
+        self.zone().map(|z| &z.location)
+    }
+
+    /// The recognised lines, top first (empty when nothing was found).
+    pub fn lines(&self) -> &[MrzLine] {
+        self.zone().map_or(&[], |z| z.lines.as_slice())
+    }
+
+    /// Edge steepness of the print (0 to 1, higher is sharper), when something was found.
+    pub fn sharpness(&self) -> Option<f32> {
+        self.zone().map(|z| z.sharpness)
+    }
+
+    /// The `mrz` crate's reading of the lines, when there were lines.
+    pub fn parsed(&self) -> Option<Result<&mrz::MrzRead, &mrz::ParseError>> {
+        match self {
+            MrzFrameRead::NotFound { .. } => None,
+            MrzFrameRead::Found { reading: ZoneReading::Unparsed { error, .. }, .. } => Some(Err(error)),
+            MrzFrameRead::Found {
+                reading: ZoneReading::Doubtful { read, .. } | ZoneReading::Trustworthy { read },
+                ..
+            } => Some(Ok(read)),
+        }
+    }
+
+    /// The read, when the lines parsed.
+    pub fn read(&self) -> Option<&mrz::MrzRead> {
+        match self {
+            MrzFrameRead::NotFound { .. } => None,
+            MrzFrameRead::Found { reading, .. } => reading.read(),
+        }
+    }
+
+    /// Why the frame could not be read, when its reading is not trustworthy.
+    pub fn issue(&self) -> Option<QualityIssue> {
+        match self {
+            MrzFrameRead::NotFound { issue }
+            | MrzFrameRead::Found {
+                reading: ZoneReading::Unparsed { issue, .. } | ZoneReading::Doubtful { issue, .. },
+                ..
+            } => Some(*issue),
+            MrzFrameRead::Found { reading: ZoneReading::Trustworthy { .. }, .. } => None,
+        }
+    }
+
     /// Whether the frame gave an MRZ whose every check digit passed.
     pub fn is_valid(&self) -> bool {
-        matches!(&self.parsed, Some(Ok(read)) if read.valid)
+        self.read().is_some_and(|read| read.valid)
     }
 
     /// Whether the frame's MRZ can be relied on alone (see [`mrz::MrzRead::is_trustworthy`]):
     /// otherwise [`MrzFrameRead::issue`] says what to change.
     pub fn is_trustworthy(&self) -> bool {
-        matches!(&self.parsed, Some(Ok(read)) if read.is_trustworthy())
+        matches!(self, MrzFrameRead::Found { reading: ZoneReading::Trustworthy { .. }, .. })
     }
 
     /// The lines as finally read: each position's best character with the parser's corrections
     /// applied; `None` unless the lines parsed.
     pub fn corrected_text(&self) -> Option<mrz::Sensitive<Vec<String>>> {
-        let Some(Ok(read)) = &self.parsed else { return None };
-        let mut lines: Vec<Vec<char>> = self.lines.iter().map(|l| l.text().expose().chars().collect()).collect();
+        let read = self.read()?;
+        let mut lines: Vec<Vec<char>> = self.lines().iter().map(|l| l.text().expose().chars().collect()).collect();
         for c in &read.corrections {
             if let Some(slot) = lines.get_mut(c.line).and_then(|l| l.get_mut(c.column)) {
                 *slot = c.to;
@@ -569,18 +684,10 @@ pub fn read_mrz_with_cells(
     let (best, steepness) = read_views(frame, reader, today)?;
     let (w, h) = (frame.width() as f32, frame.height() as f32);
     Ok(match best {
-        None => (
-            MrzFrameRead {
-                location: None,
-                lines: Vec::new(),
-                parsed: None,
-                issue: Some(quality::assess_missing(w, h, steepness, &reader.config)),
-                sharpness: None,
-            },
-            Vec::new(),
-        ),
+        None => {
+            (MrzFrameRead::NotFound { issue: quality::assess_missing(w, h, steepness, &reader.config) }, Vec::new())
+        }
         Some(a) => {
-            let valid = a.rank.is_trustworthy();
             let evidence = quality::Evidence {
                 frame_size: (w, h),
                 corners: a.location.corners,
@@ -588,14 +695,10 @@ pub fn read_mrz_with_cells(
                 sharpness: a.sharpness,
                 saturated: a.saturated,
             };
-            let read = MrzFrameRead {
-                issue: if valid { None } else { Some(quality::assess(&evidence, &reader.config)) },
-                location: Some(a.location),
-                lines: a.lines,
-                parsed: Some(a.parsed),
-                sharpness: Some(a.sharpness),
-            };
-            (read, a.wide)
+            // Trustworthy exactly when the rank is (`Rank::Trustworthy` is a trustworthy parse).
+            let reading = ZoneReading::new(a.parsed, || quality::assess(&evidence, &reader.config));
+            let zone = FoundZone { location: a.location, lines: a.lines, sharpness: a.sharpness };
+            (MrzFrameRead::Found { zone, reading }, a.wide)
         }
     })
 }

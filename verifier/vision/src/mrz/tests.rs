@@ -21,18 +21,13 @@ fn check(image: RgbImage, expect: Result<&[String], QualityIssue>) {
     let read = read_mrz(&Frame::from_rgb(image), &reader(), today()).expect("the reader's models run");
     match expect {
         Ok(lines) => {
-            assert!(
-                read.is_valid(),
-                "not valid: {:?} {:?}",
-                read.issue,
-                read.parsed.as_ref().map(|p| p.as_ref().map(|r| r.format))
-            );
+            assert!(read.is_valid(), "not valid: {:?} {:?}", read.issue(), read.parsed().map(|p| p.map(|r| r.format)));
             let got = read.corrected_text().expect("parsed lines");
             assert_eq!(got.expose().as_slice(), lines);
         }
         Err(issue) => {
-            assert!(read.lines.is_empty() && read.parsed.is_none());
-            assert_eq!(read.issue, Some(issue));
+            assert!(read.lines().is_empty() && read.parsed().is_none());
+            assert_eq!(read.issue(), Some(issue));
         }
     }
 }
@@ -53,7 +48,7 @@ fn frames_without_an_mrz_give_an_issue_not_a_panic() {
     });
     let read = read_mrz(&Frame::from_rgb(noise), &reader(), today()).expect("the reader's models run");
     assert!(!read.is_valid());
-    assert!(read.issue.is_some());
+    assert!(read.issue().is_some());
 }
 
 fn sample(index: u64, clean: bool) -> datasets_synthetic::FrameSample {
@@ -106,7 +101,7 @@ fn locates_the_mrz_where_the_label_puts_it() {
         let s = sample(index, index % 2 == 0);
         let read = read_mrz(&Frame::from_rgb(s.image.clone()), &reader(), today()).expect("the reader's models run");
         // A frame where nothing is found is a failure too, named below.
-        match read.location {
+        match read.location() {
             Some(location) => {
                 let (a, b) = (centre(&location.corners), centre(&s.label.mrz_corners));
                 let off = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
@@ -127,10 +122,7 @@ fn consensus_settles_on_agreeing_valid_frames() {
         today(),
         consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 },
     );
-    consensus.add(
-        crate::frame::FrameId(1),
-        &MrzFrameRead { location: None, lines: Vec::new(), parsed: None, issue: None, sharpness: None },
-    );
+    consensus.add(crate::frame::FrameId(1), &MrzFrameRead::NotFound { issue: QualityIssue::NotFound });
     assert_eq!(consensus.frames(), 0);
     consensus.add(crate::frame::FrameId(2), &read);
     assert!(!consensus.is_settled());
@@ -139,7 +131,7 @@ fn consensus_settles_on_agreeing_valid_frames() {
     let best = consensus.best().expect("a reading");
     assert!(best.valid);
     assert_eq!(format!("{:?}", best.document_number), "Sensitive([redacted])");
-    assert_eq!(format!("{:?}", read.lines[0]), format!("MrzLine({} characters)", read.lines[0].alternatives.len()));
+    assert_eq!(format!("{:?}", read.lines()[0]), format!("MrzLine({} characters)", read.lines()[0].alternatives.len()));
 }
 
 #[test]
@@ -148,15 +140,16 @@ fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
     let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today()).expect("the reader's models run");
     assert!(read.is_valid());
     // A first frame whose lines came out a few characters short, with junk in them.
-    let short = MrzFrameRead {
-        lines: read
-            .lines
-            .iter()
-            .map(|l| MrzLine { alternatives: l.alternatives[..l.alternatives.len() - 8].to_vec() })
-            .collect(),
-        parsed: None,
-        ..read.clone()
-    };
+    let zone = read.zone().expect("found");
+    let lines: Vec<MrzLine> = zone
+        .lines
+        .iter()
+        .map(|l| MrzLine { alternatives: l.alternatives[..l.alternatives.len() - 8].to_vec() })
+        .collect();
+    let alternatives: Vec<_> = lines.iter().map(|l| l.alternatives.clone()).collect();
+    let reading = ZoneReading::new(mrz::parse_alternatives(&alternatives, today()), || QualityIssue::Unreadable);
+    let short = MrzFrameRead::Found { zone: FoundZone { lines, ..zone.clone() }, reading };
+    assert!(!short.is_trustworthy(), "cut lines read as no trustworthy MRZ");
     let mut consensus = MrzConsensus::new(
         today(),
         consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 },
@@ -168,10 +161,7 @@ fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
     assert_eq!(consensus.frames(), 4);
     assert!(consensus.is_settled());
     let best = consensus.best().expect("a reading");
-    assert_eq!(
-        best.document_number.expose(),
-        read.parsed.as_ref().and_then(|p| p.as_ref().ok()).map(|r| r.document_number.expose()).expect("valid")
-    );
+    assert_eq!(best.document_number.expose(), read.read().map(|r| r.document_number.expose()).expect("valid"));
 }
 
 /// A stand-in network that reads each cell by correlating its centre pitch with the templates:
@@ -222,7 +212,7 @@ fn a_network_reads_every_line_in_order_and_a_broken_one_is_an_error() {
     let net = reader().with_net(CellNet::new(std::sync::Arc::new(TemplateNet(templates))));
     assert_eq!(net.recogniser(), "template-net");
     let read = read_mrz(&frame, &net, today()).expect("the reader's models run");
-    assert!(read.is_trustworthy(), "{:?}", read.issue);
+    assert!(read.is_trustworthy(), "{:?}", read.issue());
     assert_eq!(read.corrected_text().expect("parsed").expose(), &s.label.document.content.mrz);
 
     // A network that fails is an error the caller sees, not a quieter reader.
@@ -295,7 +285,7 @@ fn a_line_model_reads_whole_lines_and_one_that_cannot_leaves_them_to_the_cells()
     let frame = Frame::from_rgb(s.image.clone());
     let lines = LineNet::new(std::sync::Arc::new(Speller::new(printed, false))).expect("the list has the alphabet");
     let read = read_mrz(&frame, &reader().with_line_net(lines), today()).expect("the reader's models run");
-    assert!(read.is_trustworthy(), "{:?}", read.issue);
+    assert!(read.is_trustworthy(), "{:?}", read.issue());
     assert_eq!(read.corrected_text().expect("parsed").expose(), printed);
 
     // Spelling another name, the line model is what was read.
@@ -305,7 +295,7 @@ fn a_line_model_reads_whole_lines_and_one_that_cannot_leaves_them_to_the_cells()
     last.replace_range(0..1, &first.to_string());
     let lines = LineNet::new(std::sync::Arc::new(Speller::new(&other, false))).expect("the list has the alphabet");
     let read = read_mrz(&frame, &reader().with_line_net(lines), today()).expect("the reader's models run");
-    assert_eq!(read.lines.last().expect("lines").text().expose(), other.last().expect("lines"));
+    assert_eq!(read.lines().last().expect("lines").text().expose(), other.last().expect("lines"));
 
     // Too short an output to hold a line: the templates read the cells.
     let short = LineNet::new(std::sync::Arc::new(Speller::new(printed, true))).expect("the list has the alphabet");
