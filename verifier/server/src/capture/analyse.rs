@@ -115,7 +115,7 @@ pub fn analyse(
             let on_document = match face {
                 Some(f) if analysis == Analysis::Face => {
                     find_card(&frame, &f, &cx.portrait.card).is_some()
-                        || read_mrz(&frame, &cx.engines.mrz, cx.today).map_err(model)?.location.is_some()
+                        || read_mrz(&frame, &cx.engines.mrz, cx.today).map_err(model)?.location().is_some()
                 }
                 _ => false,
             };

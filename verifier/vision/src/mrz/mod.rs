@@ -160,6 +160,7 @@ impl MrzLine {
 /// no more, so a found zone always has its location and lines, a read that is not trustworthy
 /// always says why ([`QualityIssue`]), and a trustworthy one never carries an issue.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per frame, returned by value: a box would buy nothing
 pub enum MrzFrameRead {
     /// Nothing MRZ-like was found.
     NotFound {
