@@ -6,7 +6,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
 use vision::frame::{DecodeLimits, Frame, decode};
-use vision::mrz::{CellNet, MrzReader, MrzReaderConfig, read_mrz};
+use vision::mrz::{
+    CellNet, ConsensusConfig, LocateConfig, MrzReader, MrzReaderConfig, RecognitionConfig, SearchConfig, read_mrz,
+};
 
 #[path = "../verifier/vision/tests/support/service_defaults.rs"]
 mod service_defaults;

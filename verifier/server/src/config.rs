@@ -14,7 +14,7 @@ use serde::Deserialize;
 use vision::face::{CardConfig, DetectorConfig, MatchPolicy, MeshConfig, PortraitConfig, QualityConfig};
 use vision::frame::DecodeLimits;
 use vision::liveness::PassiveConfig;
-use vision::mrz::{ConsensusConfig, MrzReaderConfig};
+use vision::mrz::{ConsensusConfig, LocateConfig, MrzReaderConfig, RecognitionConfig, SearchConfig};
 use vision::onnx::OnnxThreads;
 
 /// The defaults compiled into the binary.
@@ -119,6 +119,8 @@ struct RawConsensus {
     confirmations: usize,
     failing_agreements: usize,
     max_frames: usize,
+    unlisted: f32,
+    plausible_margin: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +133,43 @@ struct RawMrzReader {
     min_sharpness: f32,
     max_saturated: f32,
     min_frame_steepness: f32,
+    locate: RawMrzLocate,
+    recognition: RawMrzRecognition,
+    search: RawMrzSearch,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMrzLocate {
+    ink_delta: u32,
+    mean_radius: usize,
+    min_glyph: usize,
+    max_glyph: usize,
+    min_chain: usize,
+    min_cell_ink: f32,
+    max_line_spacing: f32,
+    count_tolerance: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMrzRecognition {
+    ink_margin: f32,
+    spacing_cost: f32,
+    template_score_scale: f32,
+    template_margin: f32,
+    template_blur_spread: usize,
+    network_margin: f32,
+    line_floor: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMrzSearch {
+    corrections_per_check: f32,
+    blocks_per_level: usize,
+    max_attempts: usize,
+    enlarge_below: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -503,10 +542,21 @@ impl RawConfig {
                 format!("{c:?}"),
             ));
         }
+        if !(c.unlisted < 0.0 && c.unlisted.is_finite()) {
+            return Err(invalid(
+                "mrz.consensus.unlisted",
+                "must be a negative log-probability",
+                c.unlisted.to_string(),
+            ));
+        }
+        if !(c.plausible_margin > 0.0 && c.plausible_margin.is_finite()) {
+            return Err(invalid("mrz.consensus.plausible_margin", "must be positive", c.plausible_margin.to_string()));
+        }
         let r = self.mrz.reader;
         if r.top_k == 0 {
             return Err(invalid("mrz.reader.top_k", "must be at least 1", "0".into()));
         }
+        let (locate, recognition, search) = validate_mrz_reader(&r)?;
         let recogniser = match r.recogniser.as_str() {
             "network" => MrzRecogniser::Network,
             "templates" => MrzRecogniser::Templates,
@@ -562,6 +612,8 @@ impl RawConfig {
             confirmations: c.confirmations,
             failing_agreements: c.failing_agreements,
             max_frames: c.max_frames,
+            unlisted: c.unlisted,
+            plausible_margin: c.plausible_margin,
         };
         let passive = validate_passive(self.liveness.passive)?;
         let delivery = validate_delivery(self.delivery)?;
@@ -641,11 +693,139 @@ impl RawConfig {
                     min_sharpness: r.min_sharpness,
                     max_saturated: r.max_saturated,
                     min_frame_steepness: r.min_frame_steepness,
+                    locate,
+                    recognition,
+                    search,
                 },
                 consensus,
             },
         })
     }
+}
+
+/// Checks `[mrz.reader.locate]`, `[mrz.reader.recognition]` and `[mrz.reader.search]`: each
+/// setting in the range where the reader means something by it.
+fn validate_mrz_reader(r: &RawMrzReader) -> Result<(LocateConfig, RecognitionConfig, SearchConfig), ConfigError> {
+    let invalid = |key, problem, value: String| Err(ConfigError::Invalid { key, problem, value });
+    let (l, c, s) = (&r.locate, &r.recognition, &r.search);
+    if !(1..=128).contains(&l.ink_delta) {
+        return invalid(
+            "mrz.reader.locate.ink_delta",
+            "must be between 1 and 128 grey levels",
+            l.ink_delta.to_string(),
+        );
+    }
+    if l.mean_radius == 0 {
+        return invalid("mrz.reader.locate.mean_radius", "must be at least 1", "0".into());
+    }
+    if l.min_glyph < 2 || l.max_glyph < 2 * l.min_glyph {
+        return invalid(
+            "mrz.reader.locate.max_glyph",
+            "min_glyph must be at least 2 and max_glyph at least twice it (pyramid levels are a factor 2 apart)",
+            format!("{}..{}", l.min_glyph, l.max_glyph),
+        );
+    }
+    if l.min_chain < 2 {
+        return invalid("mrz.reader.locate.min_chain", "must be at least 2", l.min_chain.to_string());
+    }
+    if !(0.0..=1.0).contains(&l.min_cell_ink) {
+        return invalid(
+            "mrz.reader.locate.min_cell_ink",
+            "must be a share between 0 and 1",
+            l.min_cell_ink.to_string(),
+        );
+    }
+    if !(1.0..=64.0).contains(&l.max_line_spacing) {
+        return invalid(
+            "mrz.reader.locate.max_line_spacing",
+            "must be between 1 and 64 pitches",
+            l.max_line_spacing.to_string(),
+        );
+    }
+    if !(l.count_tolerance > 0.0 && l.count_tolerance < 0.5) {
+        return invalid(
+            "mrz.reader.locate.count_tolerance",
+            "must be above 0 and below 0.5",
+            l.count_tolerance.to_string(),
+        );
+    }
+    if !(0.0..0.5).contains(&c.ink_margin) {
+        return invalid(
+            "mrz.reader.recognition.ink_margin",
+            "must be at least 0 and below 0.5",
+            c.ink_margin.to_string(),
+        );
+    }
+    if !(0.0..=10.0).contains(&c.spacing_cost) {
+        return invalid("mrz.reader.recognition.spacing_cost", "must be between 0 and 10", c.spacing_cost.to_string());
+    }
+    for (key, value) in [
+        ("mrz.reader.recognition.template_score_scale", c.template_score_scale),
+        ("mrz.reader.recognition.template_margin", c.template_margin),
+        ("mrz.reader.recognition.network_margin", c.network_margin),
+    ] {
+        if !(value > 0.0 && value.is_finite()) {
+            return invalid(key, "must be positive", value.to_string());
+        }
+    }
+    if !(c.line_floor < 0.0 && c.line_floor.is_finite()) {
+        return invalid(
+            "mrz.reader.recognition.line_floor",
+            "must be a negative log-probability",
+            c.line_floor.to_string(),
+        );
+    }
+    if c.template_blur_spread > 3 {
+        return invalid(
+            "mrz.reader.recognition.template_blur_spread",
+            "must be at most 3",
+            c.template_blur_spread.to_string(),
+        );
+    }
+    if !(s.corrections_per_check > 0.0 && s.corrections_per_check.is_finite()) {
+        return invalid(
+            "mrz.reader.search.corrections_per_check",
+            "must be positive",
+            s.corrections_per_check.to_string(),
+        );
+    }
+    if s.blocks_per_level == 0 || s.max_attempts == 0 {
+        return invalid(
+            "mrz.reader.search.max_attempts",
+            "blocks_per_level and max_attempts must be at least 1",
+            format!("{} and {}", s.blocks_per_level, s.max_attempts),
+        );
+    }
+    if s.enlarge_below > 4096 {
+        return invalid("mrz.reader.search.enlarge_below", "must be at most 4096 pixels", s.enlarge_below.to_string());
+    }
+    Ok((
+        LocateConfig {
+            ink_delta: l.ink_delta,
+            mean_radius: l.mean_radius,
+            min_glyph: l.min_glyph,
+            max_glyph: l.max_glyph,
+            min_chain: l.min_chain,
+            min_cell_ink: l.min_cell_ink,
+            max_line_spacing: l.max_line_spacing,
+            count_tolerance: l.count_tolerance,
+        },
+        RecognitionConfig {
+            ink_margin: c.ink_margin,
+            spacing_cost: c.spacing_cost,
+            template_score_scale: c.template_score_scale,
+            template_margin: c.template_margin,
+            template_blur_spread: c.template_blur_spread,
+            network_margin: c.network_margin,
+            line_floor: c.line_floor,
+        },
+        SearchConfig {
+            corrections_per_check: s.corrections_per_check,
+            blocks_per_level: s.blocks_per_level,
+            max_attempts: s.max_attempts,
+            enlarge_below: s.enlarge_below,
+        },
+    ))
 }
 
 /// Checks `[liveness.passive]`: each review threshold on the live side of its attack threshold.

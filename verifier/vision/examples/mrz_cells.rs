@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The network, when there is one, reads the lines that decide which are kept: it reads
     // blurred lines the templates cannot, so they are taught too.
-    let reader = common::reader(common::Recogniser::from_args(&args))?;
+    let reader = common::reader(common::Recogniser::from_args(&args), common::settings(&args).0)?;
     let scans = args.iter().any(|a| a == "documents");
     let assets = Assets::new(Fonts::from_debian_paths()?, Vec::new());
     let at = default_reference_date();

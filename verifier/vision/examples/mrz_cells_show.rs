@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(input), Some(out)) = (args.first(), args.get(1)) else {
         return Err("usage: IMAGE OUT.png [templates]".into());
     };
-    let reader = common::reader(common::Recogniser::from_args(&args))?;
+    let reader = common::reader(common::Recogniser::from_args(&args), common::settings(&args).0)?;
     let frame = decode(&std::fs::read(input)?, &common::LIMITS)?;
     let today = common::mrz_date(datasets_synthetic::default_reference_date())?;
     let (read, cells) = read_mrz_with_cells(&frame, &reader, today)?;

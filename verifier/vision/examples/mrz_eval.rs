@@ -2,7 +2,7 @@
 //! error rate and time per frame on one core.
 //!
 //! ```text
-//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [misses=DIR] [mrz-font=PATH|sharp] [templates|ppocr|fused]
+//! cargo run --release -p vision --example mrz_eval -- [COUNT] [SEED] [WIDTHxHEIGHT] [clean] [verbose] [misses=DIR] [mrz-font=PATH|sharp] [templates|ppocr|fused] [set:KEY=VALUE ...]
 //! ```
 //!
 //! Characters are recognised by the manifest's `mrz_recogniser` network (from `.cache/models`,
@@ -22,6 +22,10 @@
 //! frames' MRZ in Debian's Sharp cut (`OCRBS.otf`, square stroke ends and corners) instead, and
 //! `mrz-font=PATH` in any other OCR-B file, to measure the reader on a rendering it was not
 //! made from.
+//!
+//! `set:KEY=VALUE` replaces one of the service's MRZ settings for the run, KEY dotted under the
+//! defaults file's `[mrz]` (`set:reader.locate.ink_delta=12`, `set:consensus.unlisted=-6.0`):
+//! how the settings' notes in `config/default.toml` were measured.
 #![allow(clippy::disallowed_methods)] // A measurement tool: it reads fonts and the clock.
 
 use std::collections::BTreeMap;
@@ -49,7 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let misses_dir = args.iter().find_map(|a| a.strip_prefix("misses="));
     let per_document: Option<u64> = args.iter().find_map(|a| a.strip_prefix("docs=")?.parse().ok());
 
-    let reader = common::reader(common::Recogniser::from_args(&args))?;
+    let (reader_settings, consensus_settings) = common::settings(&args);
+    let reader = common::reader(common::Recogniser::from_args(&args), reader_settings)?;
     println!("recogniser: {}", reader.recogniser());
     let mrz_font = if args.iter().any(|a| a == "sharp") {
         Some(datasets_synthetic::raster::OCR_B_SHARP_PATH)
@@ -69,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     spec.clean = clean;
     let limits = common::LIMITS;
     if let Some(frames) = per_document {
-        return documents(count, seed, frames, &reader, &assets, &spec, today);
+        return documents(count, seed, frames, &reader, consensus_settings, &assets, &spec, today);
     }
 
     let (mut found, mut right, mut valid, mut chars, mut char_errors) = (0u64, 0u64, 0u64, 0u64, 0u64);
@@ -221,11 +226,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// by `MrzConsensus` until it settles (two agreeing valid frames). A document is right when the
 /// consensus settled on the fields of the printed MRZ (check digits that are wrong on the document
 /// must stay wrong).
+#[allow(clippy::too_many_arguments)]
 fn documents(
     count: u64,
     seed: u64,
     frames: u64,
     reader: &MrzReader,
+    settings: vision::mrz::ConsensusConfig,
     assets: &Assets,
     spec: &Spec,
     today: mrz::Date,
@@ -245,8 +252,6 @@ fn documents(
         let truth = mrz::parse_alternatives(&printed, today)?;
         let mut spec = spec.clone();
         spec.resolution = Some(RESOLUTIONS[(doc_seed % RESOLUTIONS.len() as u64) as usize]);
-        // The service's settings (config/default.toml, mrz.consensus).
-        let settings = vision::mrz::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 };
         let mut consensus = MrzConsensus::new(today, settings);
         let mut n = 0;
         while n < frames && !consensus.is_settled() {

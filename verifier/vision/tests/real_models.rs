@@ -18,7 +18,9 @@ use vision::face::{
     MeshConfig, PortraitConfig, PortraitMiss, find_front_portrait, find_portrait, head_pose, largest,
 };
 use vision::frame::Frame;
-use vision::mrz::{CellNet, MrzReader, MrzReaderConfig, read_mrz};
+use vision::mrz::{
+    CellNet, ConsensusConfig, LocateConfig, MrzReader, MrzReaderConfig, RecognitionConfig, SearchConfig, read_mrz,
+};
 use vision::onnx::{OnnxRuntime, OnnxThreads};
 
 #[path = "support/service_defaults.rs"]

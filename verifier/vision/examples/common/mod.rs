@@ -1,11 +1,13 @@
-//! What the MRZ examples share: the reader as the service builds it by default, the decode
+//! What the MRZ examples share: the reader as the service builds it (with `set:` overrides), the decode
 //! limits and the reference date.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use vision::frame::DecodeLimits;
-use vision::mrz::{CellNet, LineNet, MrzReader, MrzReaderConfig};
+use vision::mrz::{
+    CellNet, ConsensusConfig, LineNet, LocateConfig, MrzReader, MrzReaderConfig, RecognitionConfig, SearchConfig,
+};
 use vision::onnx::{OnnxRuntime, OnnxThreads};
 
 #[path = "../../tests/support/service_defaults.rs"]
@@ -48,11 +50,21 @@ impl Recogniser {
     }
 }
 
-/// The reader with the service's default settings and the chosen recogniser, its model from
-/// `.cache/models`, run by `.cache/onnxruntime` on one thread (`scripts/setup.sh` puts both
-/// there).
-pub fn reader(recogniser: Recogniser) -> Result<MrzReader, Box<dyn std::error::Error>> {
-    let (font, config) = (service_defaults::ocr_b_font(), service_defaults::reader_config());
+/// The service's MRZ settings with the command line's `set:KEY=VALUE` overrides applied, each
+/// a dotted key under the defaults file's `[mrz]` (`set:reader.locate.ink_delta=12`,
+/// `set:consensus.plausible_margin=5.0`): for measuring a setting away from its default.
+pub fn settings(args: &[String]) -> (MrzReaderConfig, ConsensusConfig) {
+    let overrides: Vec<(&str, &str)> = args.iter().filter_map(|a| a.strip_prefix("set:")?.split_once('=')).collect();
+    for (key, value) in &overrides {
+        println!("setting mrz.{key} = {value}");
+    }
+    service_defaults::settings_with(&overrides)
+}
+
+/// The reader with these settings and the chosen recogniser, its model from `.cache/models`,
+/// run by `.cache/onnxruntime` on one thread (`scripts/setup.sh` puts both there).
+pub fn reader(recogniser: Recogniser, config: MrzReaderConfig) -> Result<MrzReader, Box<dyn std::error::Error>> {
+    let font = service_defaults::ocr_b_font();
     let reader = MrzReader::new(&font, config)?;
     if recogniser == Recogniser::Templates {
         return Ok(reader);

@@ -22,7 +22,7 @@ use super::{MrzFrameRead, QualityIssue};
 use crate::frame::FrameId;
 
 /// When the consensus settles, and when it gives up; from configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConsensusConfig {
     /// Frames (at least 1) that must each read trustworthily to the same fields as the fused
     /// reading before it settles.
@@ -34,6 +34,13 @@ pub struct ConsensusConfig {
     pub failing_agreements: usize,
     /// Frames with MRZ lines after which a consensus that has not settled fails.
     pub max_frames: usize,
+    /// Log-probability given to a character a frame did not list among its alternatives
+    /// (negative).
+    pub unlisted: f32,
+    /// Alternatives further than this below the summed best are not offered to the parser:
+    /// frames that agree make the gaps grow, so only characters the frames disagree on can be
+    /// corrected (the single-frame `recognition.network_margin`, for the same reason).
+    pub plausible_margin: f32,
 }
 
 /// What became of one frame's read.
@@ -141,13 +148,6 @@ impl std::fmt::Debug for MrzConsensus {
     }
 }
 
-/// Log-probability given to a character a frame did not list among its alternatives.
-const UNLISTED: f32 = -8.0;
-/// Alternatives further than this below the summed best are not offered to the parser: frames
-/// that agree make the gaps grow, so only characters the frames disagree on can be corrected
-/// (the single-frame margin, `NET_PLAUSIBLE_MARGIN`, for the same reason).
-const PLAUSIBLE_MARGIN: f32 = 4.0;
-
 /// What identifies a reading (kept in memory only; it holds document data).
 fn key(read: &mrz::MrzRead) -> String {
     format!(
@@ -203,6 +203,7 @@ impl MrzConsensus {
             confirmations: config.confirmations.max(1),
             failing_agreements: config.failing_agreements.max(1),
             max_frames: config.max_frames.max(1),
+            ..config
         };
         MrzConsensus { today, config, groups: Vec::new(), frames: 0, ids: Vec::new(), done: None }
     }
@@ -244,7 +245,7 @@ impl MrzConsensus {
                     continue;
                 }
                 let z = top + alts.iter().map(|a| (a.1 - top).exp()).sum::<f32>().ln();
-                let mut add = [UNLISTED; 37];
+                let mut add = [self.config.unlisted; 37];
                 for &(c, s) in alts {
                     if let Some(k) = ALPHABET.iter().position(|&a| a == c) {
                         add[k] = add[k].max(s - z);
@@ -290,7 +291,7 @@ impl MrzConsensus {
 
     /// The reading from all evidence so far, if any frame had lines that parse.
     pub fn best(&self) -> Option<mrz::MrzRead> {
-        self.leading()?.best(self.today)
+        self.leading()?.best(self.today, self.config.plausible_margin)
     }
 
     /// Whether the reading is valid and confirmed by enough frames to stop capturing.
@@ -310,7 +311,7 @@ impl MrzConsensus {
     /// The settled or failed state the evidence has reached, if any.
     fn terminal(&self) -> Option<ConsensusState> {
         let group = self.leading()?;
-        let best = group.best(self.today);
+        let best = group.best(self.today, self.config.plausible_margin);
         if let Some(b) = best.as_ref().filter(|b| b.is_trustworthy()) {
             let k = key(b);
             let confirmed_by = group.trusted.iter().find(|(tk, _)| *tk == k).map(|(_, ids)| ids.clone());
@@ -354,11 +355,11 @@ impl MrzConsensus {
 }
 
 impl Group {
-    fn best(&self, today: mrz::Date) -> Option<mrz::MrzRead> {
+    fn best(&self, today: mrz::Date, margin: f32) -> Option<mrz::MrzRead> {
         let lines: Vec<Vec<Vec<(u8, f32)>>> = self
             .evidence
             .iter()
-            .map(|line| line.iter().map(|ev| super::recognise::alternatives(ev, 6, 1.0, PLAUSIBLE_MARGIN)).collect())
+            .map(|line| line.iter().map(|ev| super::recognise::alternatives(ev, 6, 1.0, margin)).collect())
             .collect();
         mrz::parse_alternatives(&lines, today).ok()
     }
@@ -392,13 +393,16 @@ mod tests {
         MrzFrameRead::Found { zone: FoundZone { location, lines, sharpness: 1.0 }, reading }
     }
 
-    const CONFIG: ConsensusConfig = ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 8 };
+    /// The service's settings, with fewer frames before giving up.
+    fn config() -> ConsensusConfig {
+        ConsensusConfig { max_frames: 8, ..crate::mrz::service_defaults::consensus_config() }
+    }
 
     /// Adds `frames` in order (frame ids from 1) and compares each verdict (`None`: either, for a
     /// frame whose evidence ties with another's) and the final state (`settled` with the
     /// confirming frame ids, or `failed` with the cause, or `collecting`).
     fn check(frames: &[&MrzFrameRead], verdicts: &[Option<FrameVerdict>], expect: &str) {
-        let mut consensus = MrzConsensus::new(today(), CONFIG);
+        let mut consensus = MrzConsensus::new(today(), config());
         let got: Vec<FrameVerdict> =
             frames.iter().enumerate().map(|(i, f)| consensus.add(FrameId(i as u64 + 1), f)).collect();
         assert_eq!(got.len(), verdicts.len());
@@ -472,7 +476,7 @@ mod tests {
         let junk = |n: usize| frame(&[L1, &L2[..n]]);
         let frames: Vec<MrzFrameRead> =
             (0..8).map(|i| if i % 4 == 0 { misprint.clone() } else { junk(30 + i) }).collect();
-        let mut consensus = MrzConsensus::new(today(), CONFIG);
+        let mut consensus = MrzConsensus::new(today(), config());
         for (i, f) in frames.iter().enumerate() {
             consensus.add(FrameId(i as u64), f);
         }

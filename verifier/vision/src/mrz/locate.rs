@@ -8,36 +8,11 @@
 //! lines whose character counts fit an ICAO 9303 format become candidates. Reading the glyphs
 //! and deciding which candidate is really an MRZ is left to the later stages.
 
+use super::LocateConfig;
 use super::gray::Gray;
 
 /// Line lengths of the formats the `mrz` crate reads, longest lines first within each.
 pub(crate) const FORMATS: [&[usize]; 5] = [&[44, 44], &[36, 36], &[30, 30, 30], &[9, 30, 30], &[30]];
-
-/// Darkness a pixel needs under its neighbourhood mean to count as ink (8-bit levels). Lower
-/// finds fainter print but joins guilloche and noise to the glyphs.
-const INK_DELTA: u32 = 14;
-/// Radius of the neighbourhood mean, in pixels of the level.
-const MEAN_RADIUS: usize = 10;
-/// Glyph sizes (largest bounding-box side, level pixels) the chaining accepts; levels are a
-/// factor 2 apart so every print size falls inside this range on some level.
-const MIN_GLYPH: usize = 5;
-const MAX_GLYPH: usize = 26;
-/// Chains shorter than this are not text lines.
-const MIN_CHAIN: usize = 5;
-/// A cell past a line's glyph chain continues the line only with at least this share of the
-/// line's typical cell ink (a filler holds about half a letter's). With it, undegraded frames of
-/// seed 23 read fully right went from 92.7 % to 94.7 % (a card's edge beside a line printed
-/// close to it had been taken for characters), and frames of every condition (seed 11) lost
-/// none.
-const MIN_CELL_INK: f32 = 0.3;
-/// The most a block's lines may be apart, centre to centre, in character pitches. ICAO 9303
-/// prints MRZ lines about 1.7 pitches apart, and synthetic documents keep to that; real ones
-/// do not: of the public specimens, Canada's and Japan's passports set them about 3 pitches
-/// apart and a German visa 3.3. A wider limit cannot join unrelated text into a block on its
-/// own: every line must still fit the format's length and be parallel and left-aligned.
-const MAX_LINE_SPACING: f32 = 4.0;
-/// How far a line's character count may be from a format's (relative).
-const COUNT_TOLERANCE: f32 = 0.13;
 
 /// One text line, in frame pixels.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,26 +105,29 @@ pub(crate) struct Block {
 }
 
 /// Candidate blocks on one pyramid level whose pixels are `scale` frame pixels wide, best first.
-pub(crate) fn locate(level: &Gray, scale: f32) -> Vec<Block> {
+pub(crate) fn locate(level: &Gray, scale: f32, cfg: &LocateConfig) -> Vec<Block> {
     if level.w < 16 || level.h < 8 {
         return Vec::new();
     }
-    let mask = ink_mask(level);
-    let blobs = glyph_blobs(&mask, level.w, level.h);
-    if blobs.len() < MIN_CHAIN {
+    let mask = ink_mask(level, cfg);
+    let blobs = glyph_blobs(&mask, level.w, level.h, cfg);
+    if blobs.len() < cfg.min_chain {
         return Vec::new();
     }
-    let Some(theta) = dominant_angle(&blobs) else { return Vec::new() };
-    let chains = chain(&blobs, theta);
-    let mut segments: Vec<Segment> = chains.iter().filter_map(|c| Segment::fit(&blobs, c)).collect();
-    merge_collinear(&blobs, &mut segments);
-    let lines: Vec<TextLine> =
-        segments.iter().filter_map(|s| extend(s, &mask, level.w, level.h)).map(|l| l.scaled(scale)).collect();
-    stack(&lines, theta)
+    let Some(theta) = dominant_angle(&blobs, cfg) else { return Vec::new() };
+    let chains = chain(&blobs, theta, cfg);
+    let mut segments: Vec<Segment> = chains.iter().filter_map(|c| Segment::fit(&blobs, c, cfg.min_chain)).collect();
+    merge_collinear(&blobs, &mut segments, cfg.min_chain);
+    let lines: Vec<TextLine> = segments
+        .iter()
+        .filter_map(|s| extend(s, &mask, level.w, level.h, cfg.min_cell_ink))
+        .map(|l| l.scaled(scale))
+        .collect();
+    stack(&lines, theta, cfg)
 }
 
-/// Ink: pixels darker than their neighbourhood mean by `INK_DELTA`.
-fn ink_mask(g: &Gray) -> Vec<bool> {
+/// Ink: pixels darker than their neighbourhood mean by `cfg.ink_delta`.
+fn ink_mask(g: &Gray, cfg: &LocateConfig) -> Vec<bool> {
     let (w, h) = (g.w, g.h);
     // Wrapping sums: every window's true sum fits in u32, so differences of wrapped integrals
     // are exact whatever the image size.
@@ -161,7 +139,7 @@ fn ink_mask(g: &Gray) -> Vec<bool> {
             ii[(y + 1) * (w + 1) + x + 1] = ii[y * (w + 1) + x + 1].wrapping_add(row);
         }
     }
-    let r = MEAN_RADIUS;
+    let r = cfg.mean_radius;
     let mut mask = vec![false; w * h];
     for y in 0..h {
         let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
@@ -172,7 +150,7 @@ fn ink_mask(g: &Gray) -> Vec<bool> {
                 .wrapping_sub(ii[y1 * (w + 1) + x0])
                 .wrapping_add(ii[y0 * (w + 1) + x0]);
             let n = ((x1 - x0) * (y1 - y0)) as u32;
-            mask[y * w + x] = (u32::from(g.px[y * w + x]) + INK_DELTA) * n < sum;
+            mask[y * w + x] = (u32::from(g.px[y * w + x]) + cfg.ink_delta) * n < sum;
         }
     }
     mask
@@ -198,7 +176,7 @@ fn find(parent: &mut [u32], mut a: u32) -> u32 {
 }
 
 /// 8-connected components of the mask with a glyph's size and fill.
-fn glyph_blobs(mask: &[bool], w: usize, h: usize) -> Vec<Blob> {
+fn glyph_blobs(mask: &[bool], w: usize, h: usize, cfg: &LocateConfig) -> Vec<Blob> {
     let mut labels = vec![0u32; w * h];
     let mut parent: Vec<u32> = vec![0];
     for y in 0..h {
@@ -272,7 +250,7 @@ fn glyph_blobs(mask: &[bool], w: usize, h: usize) -> Vec<Blob> {
             let (bw, bh) = (a.x1 - a.x0 + 1, a.y1 - a.y0 + 1);
             let size = bw.max(bh);
             let fill = a.n as f32 / (bw * bh) as f32;
-            ((MIN_GLYPH..=MAX_GLYPH).contains(&size) && (0.1..0.92).contains(&fill)).then(|| Blob {
+            ((cfg.min_glyph..=cfg.max_glyph).contains(&size) && (0.1..0.92).contains(&fill)).then(|| Blob {
                 cx: a.sx as f32 / a.n as f32 + 0.5,
                 cy: a.sy as f32 / a.n as f32 + 0.5,
                 size: size as f32,
@@ -315,8 +293,8 @@ fn similar(a: &Blob, b: &Blob) -> bool {
 }
 
 /// The most common direction between neighbouring glyphs, radians within +-45 degrees.
-fn dominant_angle(blobs: &[Blob]) -> Option<f32> {
-    let grid = Grid::new(blobs, 2.0 * MAX_GLYPH as f32);
+fn dominant_angle(blobs: &[Blob], cfg: &LocateConfig) -> Option<f32> {
+    let grid = Grid::new(blobs, 2.0 * cfg.max_glyph as f32);
     let mut hist = [0f32; 91];
     for (i, a) in blobs.iter().enumerate() {
         for j in grid.near(a).filter(|&j| j > i) {
@@ -347,9 +325,9 @@ fn dominant_angle(blobs: &[Blob]) -> Option<f32> {
 
 /// Chains of blobs, each blob linked to its best right neighbour along `theta` when that choice
 /// is mutual.
-fn chain(blobs: &[Blob], theta: f32) -> Vec<Vec<usize>> {
+fn chain(blobs: &[Blob], theta: f32, cfg: &LocateConfig) -> Vec<Vec<usize>> {
     let (u, n) = ([theta.cos(), theta.sin()], [-theta.sin(), theta.cos()]);
-    let grid = Grid::new(blobs, 2.0 * MAX_GLYPH as f32);
+    let grid = Grid::new(blobs, 2.0 * cfg.max_glyph as f32);
     let mut right: Vec<Option<(usize, f32)>> = vec![None; blobs.len()];
     for (i, a) in blobs.iter().enumerate() {
         for j in grid.near(a) {
@@ -392,7 +370,7 @@ fn chain(blobs: &[Blob], theta: f32) -> Vec<Vec<usize>> {
             c.push(next);
             at = next;
         }
-        if c.len() >= MIN_CHAIN {
+        if c.len() >= cfg.min_chain {
             chains.push(c);
         }
     }
@@ -421,7 +399,9 @@ fn median(v: &mut [f32]) -> f32 {
 }
 
 impl Segment {
-    fn fit(blobs: &[Blob], members: &[usize]) -> Option<Segment> {
+    /// The segment through `members`; its ends are cut back to regularly spaced glyphs while
+    /// `min_chain` remain.
+    fn fit(blobs: &[Blob], members: &[usize], min_chain: usize) -> Option<Segment> {
         let n = members.len() as f32;
         let mean = [
             members.iter().map(|&i| blobs[i].cx).sum::<f32>() / n,
@@ -459,10 +439,10 @@ impl Segment {
         // to it) is left to `extend`, which takes it only if it looks like a character cell.
         let regular = |gap: f32| (0.7 * pitch..=1.3 * pitch).contains(&gap);
         let (mut lo, mut hi) = (0, ts.len() - 1);
-        while hi - lo >= MIN_CHAIN && !regular(ts[lo + 1] - ts[lo]) {
+        while hi - lo >= min_chain && !regular(ts[lo + 1] - ts[lo]) {
             lo += 1;
         }
-        while hi - lo >= MIN_CHAIN && !regular(ts[hi] - ts[hi - 1]) {
+        while hi - lo >= min_chain && !regular(ts[hi] - ts[hi - 1]) {
             hi -= 1;
         }
         Some(Segment { members: members.to_vec(), mean, u, t0: ts[lo], t1: ts[hi], pitch, height, irregularity })
@@ -474,7 +454,7 @@ impl Segment {
 }
 
 /// Joins segments of one line split by merged or missing glyphs.
-fn merge_collinear(blobs: &[Blob], segments: &mut Vec<Segment>) {
+fn merge_collinear(blobs: &[Blob], segments: &mut Vec<Segment>, min_chain: usize) {
     loop {
         let mut joined = false;
         'outer: for i in 0..segments.len() {
@@ -498,7 +478,7 @@ fn merge_collinear(blobs: &[Blob], segments: &mut Vec<Segment>) {
                 {
                     let mut members = a.members.clone();
                     members.extend_from_slice(&b.members);
-                    if let Some(s) = Segment::fit(blobs, &members) {
+                    if let Some(s) = Segment::fit(blobs, &members, min_chain) {
                         segments[i] = s;
                         segments.swap_remove(j);
                         joined = true;
@@ -532,7 +512,8 @@ fn ink_share(mask: &[bool], w: usize, h: usize, c: [f32; 2], u: [f32; 2], du: f3
 }
 
 /// The line through a segment, extended over neighbouring ink to the ends of the text.
-fn extend(s: &Segment, mask: &[bool], w: usize, h: usize) -> Option<TextLine> {
+/// Cells past the glyph chain need `min_cell_ink` of the line's typical cell ink.
+fn extend(s: &Segment, mask: &[bool], w: usize, h: usize, min_cell_ink: f32) -> Option<TextLine> {
     let (p, dn) = (s.pitch, 0.9 * s.height);
     // The ink a cell of this line holds, typically: cells past the ends with much less are not
     // characters (a card's edge, the shading beside it), even where little is above or below.
@@ -560,7 +541,7 @@ fn extend(s: &Segment, mask: &[bool], w: usize, h: usize) -> Option<TextLine> {
                 0.5 * s.height,
                 5,
             ));
-            if band < 0.08f32.max(MIN_CELL_INK * typical) || around > 0.5 * band {
+            if band < 0.08f32.max(min_cell_ink * typical) || around > 0.5 * band {
                 break;
             }
             t = next;
@@ -587,7 +568,7 @@ fn extend(s: &Segment, mask: &[bool], w: usize, h: usize) -> Option<TextLine> {
 }
 
 /// Stacks of parallel, left-aligned lines that fit a format, best first.
-fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
+fn stack(lines: &[TextLine], theta: f32, cfg: &LocateConfig) -> Vec<Block> {
     let n = [-theta.sin(), theta.cos()];
     let offset = |l: &TextLine| (l.start[0] + l.end[0]) * 0.5 * n[0] + (l.start[1] + l.end[1]) * 0.5 * n[1];
     let mut order: Vec<usize> = (0..lines.len()).collect();
@@ -616,7 +597,7 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
                 u[0] * v[0] + u[1] * v[1] > 0.985
                     && (0.8..1.25).contains(&(a.pitch / b.pitch))
                     && across > 1.0 * a.pitch
-                    && across < MAX_LINE_SPACING * a.pitch
+                    && across < cfg.max_line_spacing * a.pitch
                     && along < 1.5 * a.pitch
             })
             .collect::<Vec<_>>()
@@ -686,15 +667,15 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
                         line = core;
                     }
                 }
-                if err(&line) > COUNT_TOLERANCE
-                    && let Some(r) = reference.as_ref().filter(|r| err(r) <= COUNT_TOLERANCE)
+                if err(&line) > cfg.count_tolerance
+                    && let Some(r) = reference.as_ref().filter(|r| err(r) <= cfg.count_tolerance)
                 {
                     line = r.moved_to(&line);
                     fit -= 1.0;
                 }
                 let e = err(&line);
-                ok &= e <= COUNT_TOLERANCE;
-                fit += (1.0 - e / COUNT_TOLERANCE) + (1.0 - line.irregularity.min(1.0));
+                ok &= e <= cfg.count_tolerance;
+                fit += (1.0 - e / cfg.count_tolerance) + (1.0 - line.irregularity.min(1.0));
                 chosen.push(line);
             }
             if ok {
@@ -711,6 +692,11 @@ fn stack(lines: &[TextLine], theta: f32) -> Vec<Block> {
 mod tests {
     use super::*;
 
+    /// The service's settings.
+    fn cfg() -> LocateConfig {
+        crate::mrz::service_defaults::reader_config().locate
+    }
+
     fn glyph(cx: f32) -> Blob {
         Blob { cx, cy: 50.0, size: 14.0, bh: 14.0 }
     }
@@ -721,14 +707,14 @@ mod tests {
         let mut blobs: Vec<Blob> = (0..12).map(|i| glyph(100.0 + 10.0 * i as f32)).collect();
         blobs.push(glyph(85.0));
         let members: Vec<usize> = (0..blobs.len()).collect();
-        let s = Segment::fit(&blobs, &members).expect("a straight run");
+        let s = Segment::fit(&blobs, &members, cfg().min_chain).expect("a straight run");
         assert!((s.pitch - 10.0).abs() < 0.01, "{}", s.pitch);
         assert!((s.point(s.t0)[0] - 100.0).abs() < 0.01, "starts at {:?}", s.point(s.t0));
         assert!((s.point(s.t1)[0] - 210.0).abs() < 0.01, "ends at {:?}", s.point(s.t1));
 
-        // A chain keeps at least `MIN_CHAIN` glyphs.
+        // A chain keeps at least `min_chain` glyphs (5 here).
         let few: Vec<Blob> = [85.0, 100.0, 110.0, 120.0, 130.0].into_iter().map(glyph).collect();
-        let s = Segment::fit(&few, &(0..few.len()).collect::<Vec<_>>()).expect("a straight run");
+        let s = Segment::fit(&few, &(0..few.len()).collect::<Vec<_>>(), 5).expect("a straight run");
         assert!((s.point(s.t0)[0] - 85.0).abs() < 0.01);
     }
 
@@ -744,18 +730,18 @@ mod tests {
             core: [[100.0, y], [390.0, y]],
         };
         let lines = [line(50.0, 40.0), line(68.0, 0.0), line(86.0, 0.0)];
-        let blocks = stack(&lines, 0.0);
+        let blocks = stack(&lines, 0.0, &cfg());
         let td1 = blocks.iter().find(|b| b.counts == [30, 30, 30]).expect("a TD1 block");
         assert!((td1.lines[0].chars() - 30.0).abs() < 1.0, "{}", td1.lines[0].chars());
         assert_eq!(td1.lines[1], lines[1]);
         // Without the cut the first line would be 34 characters long, too long for TD1.
-        assert!(lines[0].chars() > 30.0 * (1.0 + COUNT_TOLERANCE));
+        assert!(lines[0].chars() > 30.0 * (1.0 + cfg().count_tolerance));
 
         // Two cells too far would still pass for 30 characters, but the glyph chain fits
         // better, and strips cut from the longer ends misplace the cells.
         let lines = [line(50.0, 20.0), line(68.0, 0.0), line(86.0, 0.0)];
-        assert!(lines[0].chars() < 30.0 * (1.0 + COUNT_TOLERANCE));
-        let blocks = stack(&lines, 0.0);
+        assert!(lines[0].chars() < 30.0 * (1.0 + cfg().count_tolerance));
+        let blocks = stack(&lines, 0.0, &cfg());
         let td1 = blocks.iter().find(|b| b.counts == [30, 30, 30]).expect("a TD1 block");
         assert!((td1.lines[0].chars() - 30.0).abs() < 0.5, "{}", td1.lines[0].chars());
     }

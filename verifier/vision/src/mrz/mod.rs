@@ -16,8 +16,9 @@
 //! ```no_run
 //! use vision::mrz::{MrzFrameRead, MrzReader, MrzReaderConfig, ZoneReading, read_mrz};
 //! # fn frame() -> vision::frame::Frame { unimplemented!() }
-//! # let config = MrzReaderConfig { top_k: 5, min_pitch_px: 5.0, min_sharpness: 0.12, max_saturated: 0.2, min_frame_steepness: 0.2 };
+//! # fn settings() -> MrzReaderConfig { unimplemented!() }
 //! // The service reads both from its configuration (`[mrz.reader]`: `font` and the settings).
+//! let config: MrzReaderConfig = settings();
 //! let font = std::fs::read("/usr/share/fonts/opentype/ocr-b/OCRB.otf")?;
 //! let reader = MrzReader::new(&font, config)?;
 //! let today = mrz::Date::new(2026, 12, 1).expect("a valid date");
@@ -70,6 +71,77 @@ pub struct MrzReaderConfig {
     /// Where no MRZ was found, below this [`frame_steepness`] the frame is reported as too
     /// blurry rather than as showing no MRZ.
     pub min_frame_steepness: f32,
+    /// Finding the zone in a frame.
+    pub locate: LocateConfig,
+    /// Placing and recognising the characters.
+    pub recognition: RecognitionConfig,
+    /// How much of a frame is tried before giving up.
+    pub search: SearchConfig,
+}
+
+/// How the zone is found: ink separated from paper, glyph-sized blobs chained into lines,
+/// lines stacked into blocks that fit a format (`locate.rs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LocateConfig {
+    /// Darkness a pixel needs under its neighbourhood mean to count as ink (8-bit levels). Lower
+    /// finds fainter print but joins guilloche and noise to the glyphs.
+    pub ink_delta: u32,
+    /// Radius of that neighbourhood mean, in pixels of the pyramid level.
+    pub mean_radius: usize,
+    /// Glyph sizes (largest bounding-box side, level pixels) the chaining accepts; levels are a
+    /// factor 2 apart, so `max_glyph` should stay above twice `min_glyph` for every print size
+    /// to fall inside the range on some level.
+    pub min_glyph: usize,
+    /// See `min_glyph`.
+    pub max_glyph: usize,
+    /// Chains of fewer glyphs are not text lines.
+    pub min_chain: usize,
+    /// A cell past a line's glyph chain continues the line only with at least this share of
+    /// the line's typical cell ink (a filler holds about half a letter's).
+    pub min_cell_ink: f32,
+    /// The most a block's lines may be apart, centre to centre, in character pitches.
+    pub max_line_spacing: f32,
+    /// How far a line's character count may be from a format's (relative).
+    pub count_tolerance: f32,
+}
+
+/// How characters are placed along a line and recognised.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecognitionConfig {
+    /// Where the ink starts and ends inside a line's first and last cells, in pitches (OCR-B
+    /// glyphs are narrower than their pitch): the first guess of the strip's ends, which
+    /// `segment.rs` corrects.
+    pub ink_margin: f32,
+    /// Cost of a cell placement per squared pitch of departure from the nominal spacing.
+    pub spacing_cost: f32,
+    /// Template reading: log-odds per unit of correlation.
+    pub template_score_scale: f32,
+    /// Template reading: alternatives scoring more than this (log-odds) below a position's best
+    /// are not offered to the parser.
+    pub template_margin: f32,
+    /// Template blur levels either side of a line's measured blur a cell is read against.
+    pub template_blur_spread: usize,
+    /// Network reading: alternatives more than this many nats below the best are not offered
+    /// to the parser, so a confidently read character is never "corrected" to satisfy a check
+    /// digit that is wrong on the document itself.
+    pub network_margin: f32,
+    /// The line model's log-probabilities are floored here before they join the cell
+    /// network's (`recogniser = "fused"`).
+    pub line_floor: f32,
+}
+
+/// How much of a frame the reader tries.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SearchConfig {
+    /// Corrected characters that weigh as much as one passing check when ranking reads that are
+    /// not valid.
+    pub corrections_per_check: f32,
+    /// Candidate blocks read per pyramid level.
+    pub blocks_per_level: usize,
+    /// Candidate blocks read in all, over every level and view.
+    pub max_attempts: usize,
+    /// Frames whose longer side is under this many pixels are enlarged twice before reading.
+    pub enlarge_below: usize,
 }
 
 /// Why a reader could not be built.
@@ -313,29 +385,6 @@ impl MrzFrameRead {
     }
 }
 
-/// Log-odds per unit of correlation: a correlation lead of 0.05 counts like a factor e.
-const SCORE_SCALE: f32 = 20.0;
-/// Alternatives scoring more than this below a position's best are not offered to the parser:
-/// on seed 11's frames 97 % of the misread cells whose true character was listed had it within
-/// 2 (a correlation of 0.1), and none beyond 6.
-const PLAUSIBLE_MARGIN: f32 = 3.0;
-/// The network's log-probabilities: alternatives more than this many nats below the best
-/// (a factor of about 50) are not offered to the parser, so a confidently read character is
-/// never "corrected" to satisfy a check digit that is wrong on the document itself.
-const NET_PLAUSIBLE_MARGIN: f32 = 4.0;
-/// The line model's log-probabilities are floored here before they join the cell network's:
-/// a character the line model rules out entirely keeps a chance the cell network can restore.
-const LINE_FLOOR: f32 = -12.0;
-/// Blur levels either side of a line's measured blur whose templates a cell is read against (1
-/// read fewer documents right on seed 11 than 0: a neighbouring blur lets single cells drift).
-const BLUR_SPREAD: usize = 0;
-/// Corrected characters that weigh as much as one passing check when ranking reads that are not
-/// valid (see `read_block`).
-const CORRECTIONS_PER_CHECK: f32 = 4.0;
-/// Candidate blocks read per pyramid level, and in all.
-const BLOCKS_PER_LEVEL: usize = 3;
-const MAX_ATTEMPTS: usize = 6;
-
 struct Attempt {
     location: MrzLocation,
     lines: Vec<MrzLine>,
@@ -358,7 +407,7 @@ enum Rank {
     },
     /// Parsed, but not to be relied on alone.
     Parsed {
-        /// Checks passed, less one per `CORRECTIONS_PER_CHECK` corrected characters.
+        /// Checks passed, less one per `search.corrections_per_check` corrected characters.
         fit: f32,
         /// Mean score of the best character per position.
         confidence: f32,
@@ -405,12 +454,13 @@ fn read_lines(
     reader: &MrzReader,
     recognise: bool,
 ) -> Result<LinesRead, ModelError> {
+    let rc = &reader.config.recognition;
     let mut out = LinesRead { lines: Vec::new(), wide: Vec::new(), found: Vec::new(), sharpness: 0.0, saturated: 0.0 };
     let mut segmented = Vec::with_capacity(block.counts.len());
     let mut strips = Vec::with_capacity(block.counts.len());
     for (j, &count) in block.counts.iter().enumerate() {
         let strip = rectify::strip(gray, geom, j, count);
-        let seg = segment::segment(&strip, &reader.templates, recognise);
+        let seg = segment::segment(&strip, &reader.templates, recognise, rc.spacing_cost);
         out.sharpness += seg.sharpness / block.counts.len() as f32;
         out.saturated = out.saturated.max(seg.saturated);
         segmented.push(seg);
@@ -446,7 +496,7 @@ fn read_lines(
                     cells
                         .iter()
                         .zip(&line)
-                        .map(|(a, b)| std::array::from_fn(|i| a[i] + b[i].max(LINE_FLOOR)))
+                        .map(|(a, b)| std::array::from_fn(|i| a[i] + b[i].max(rc.line_floor)))
                         .collect::<Vec<[f32; 37]>>(),
                 ),
                 (cells, line) => cells.or(line),
@@ -454,16 +504,21 @@ fn read_lines(
             let alternatives = match scores {
                 Some(scores) => scores
                     .iter()
-                    .map(|s| recognise::alternatives(s, reader.config.top_k, 1.0, NET_PLAUSIBLE_MARGIN))
+                    .map(|s| recognise::alternatives(s, reader.config.top_k, 1.0, rc.network_margin))
                     .collect(),
                 None => {
                     let blur = reader.templates.line_blur(&seg.cells);
-                    let (lo, hi) = (blur.saturating_sub(BLUR_SPREAD), blur + BLUR_SPREAD);
+                    let (lo, hi) = (blur.saturating_sub(rc.template_blur_spread), blur + rc.template_blur_spread);
                     seg.cells
                         .iter()
                         .map(|cell| {
                             let scores = reader.templates.correlate_at(cell, lo, hi);
-                            recognise::alternatives(&scores, reader.config.top_k, SCORE_SCALE, PLAUSIBLE_MARGIN)
+                            recognise::alternatives(
+                                &scores,
+                                reader.config.top_k,
+                                rc.template_score_scale,
+                                rc.template_margin,
+                            )
                         })
                         .collect()
                 }
@@ -482,7 +537,7 @@ fn read_lines(
 
 /// Reads one candidate block: `Ok(None)` when it cannot be rectified.
 fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) -> Result<Option<Attempt>, ModelError> {
-    let Some(mut geom) = rectify::geometry(block) else { return Ok(None) };
+    let Some(mut geom) = rectify::geometry(block, reader.config.recognition.ink_margin) else { return Ok(None) };
     let mut read = read_lines(gray, &geom, block, reader, false)?;
     // Read again where the glyphs were found: the first rectification's line ends come from the
     // ink walk in `locate`, which may overshoot or stop short and shear the strips. Ends that
@@ -491,8 +546,10 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
     // are found once more before reading.
     let mut current = block.clone();
     for pass in 0..2 {
-        let Some(refined) = rectify::refine(&current, &geom, &read.found) else { break };
-        let Some(g) = rectify::geometry(&refined) else { break };
+        let Some(refined) = rectify::refine(&current, &geom, &read.found, reader.config.recognition.ink_margin) else {
+            break;
+        };
+        let Some(g) = rectify::geometry(&refined, reader.config.recognition.ink_margin) else { break };
         let moved = ends_moved(&current, &refined);
         geom = g;
         current = refined;
@@ -516,7 +573,10 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
         Ok(r) if r.is_trustworthy() => Rank::Trustworthy { checks: r.checks.len(), confidence },
         Ok(r) => {
             let passed = r.checks.iter().filter(|c| c.passed).count() as f32;
-            Rank::Parsed { fit: passed - r.corrections.len() as f32 / CORRECTIONS_PER_CHECK, confidence }
+            Rank::Parsed {
+                fit: passed - r.corrections.len() as f32 / reader.config.search.corrections_per_check,
+                confidence,
+            }
         }
         Err(_) => Rank::Unparsed { confidence },
     };
@@ -572,21 +632,18 @@ pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> Result<M
     Ok(read_mrz_with_cells(frame, reader, today)?.0)
 }
 
-/// Frames whose longer side is under this many pixels are enlarged twice before reading: a
-/// card filling such a frame prints its MRZ at 7 to 10 pixels per character, where glyphs
-/// touch and the chaining loses them (specimen scans of 300 to 500 pixels are like this).
-const ENLARGE_BELOW: usize = 800;
-
 /// Reads the upright frame, then, while nothing trustworthy was read, the frame turned upside
 /// down and by a quarter turn each way (a document held the wrong way round, a page
-/// photographed sideways). Small frames are enlarged first (see `ENLARGE_BELOW`).
+/// photographed sideways). Small frames are enlarged first (`search.enlarge_below`): a card
+/// filling such a frame prints its MRZ at 7 to 10 pixels per character, where glyphs touch and
+/// the chaining loses them.
 fn read_views(
     frame: &Frame,
     reader: &MrzReader,
     today: mrz::Date,
 ) -> Result<(Option<Attempt>, Option<f32>), ModelError> {
     let mut gray = Gray::from_frame(frame);
-    let enlarge = gray.w.max(gray.h) < ENLARGE_BELOW;
+    let enlarge = gray.w.max(gray.h) < reader.config.search.enlarge_below;
     if enlarge {
         gray = gray.double();
     }
@@ -642,10 +699,12 @@ fn read_levels(
     };
     'levels: for l in order {
         let (several, one): (Vec<Block>, Vec<Block>) =
-            locate::locate(&levels[l], (1u32 << l) as f32).into_iter().partition(|b| b.lines.len() > 1);
-        single.extend(one.into_iter().take(BLOCKS_PER_LEVEL));
-        for block in several.iter().take(BLOCKS_PER_LEVEL) {
-            if attempts >= MAX_ATTEMPTS {
+            locate::locate(&levels[l], (1u32 << l) as f32, &reader.config.locate)
+                .into_iter()
+                .partition(|b| b.lines.len() > 1);
+        single.extend(one.into_iter().take(reader.config.search.blocks_per_level));
+        for block in several.iter().take(reader.config.search.blocks_per_level) {
+            if attempts >= reader.config.search.max_attempts {
                 break 'levels;
             }
             attempts += 1;
@@ -657,7 +716,7 @@ fn read_levels(
     if best.as_ref().is_none_or(|b| !b.rank.is_trustworthy()) {
         single.sort_by(|a, b| b.score.total_cmp(&a.score));
         for block in &single {
-            if attempts >= MAX_ATTEMPTS {
+            if attempts >= reader.config.search.max_attempts {
                 break;
             }
             attempts += 1;

@@ -88,15 +88,18 @@ pub(crate) fn assess(e: &Evidence, config: &MrzReaderConfig) -> QualityIssue {
 mod tests {
     use super::*;
 
-    /// Settings of this test's own, around which the evidence below is set: the verdict's logic
-    /// is under test here, not the shipped values (those are the service's defaults file's).
-    const CONFIG: MrzReaderConfig = MrzReaderConfig {
-        top_k: 5,
-        min_pitch_px: 5.0,
-        min_sharpness: 0.12,
-        max_saturated: 0.2,
-        min_frame_steepness: 0.2,
-    };
+    /// Quality settings of this test's own, around which the evidence below is set: the
+    /// verdict's logic is under test here, not the shipped values (those are the service's
+    /// defaults file's, which give the settings this test does not use).
+    fn config() -> MrzReaderConfig {
+        MrzReaderConfig {
+            min_pitch_px: 5.0,
+            min_sharpness: 0.12,
+            max_saturated: 0.2,
+            min_frame_steepness: 0.2,
+            ..crate::mrz::service_defaults::reader_config()
+        }
+    }
 
     fn check(change: impl Fn(&mut Evidence), expect: QualityIssue) {
         let mut e = Evidence {
@@ -107,7 +110,7 @@ mod tests {
             saturated: 0.0,
         };
         change(&mut e);
-        assert_eq!(assess(&e, &CONFIG), expect, "{e:?}");
+        assert_eq!(assess(&e, &config()), expect, "{e:?}");
     }
 
     #[test]
@@ -118,10 +121,10 @@ mod tests {
         check(|e| e.saturated = 0.5, QualityIssue::Glare);
         check(|e| e.sharpness = 0.05, QualityIssue::TooBlurry);
         check(|e| (e.sharpness, e.pitch_px) = (0.05, 3.0), QualityIssue::TooSmall);
-        assert_eq!(assess_missing(40.0, 30.0, Some(0.5), &CONFIG), QualityIssue::TooSmall);
-        assert_eq!(assess_missing(1280.0, 720.0, Some(0.5), &CONFIG), QualityIssue::NotFound);
-        assert_eq!(assess_missing(1280.0, 720.0, Some(0.1), &CONFIG), QualityIssue::TooBlurry);
-        assert_eq!(assess_missing(1280.0, 720.0, None, &CONFIG), QualityIssue::NotFound);
+        assert_eq!(assess_missing(40.0, 30.0, Some(0.5), &config()), QualityIssue::TooSmall);
+        assert_eq!(assess_missing(1280.0, 720.0, Some(0.5), &config()), QualityIssue::NotFound);
+        assert_eq!(assess_missing(1280.0, 720.0, Some(0.1), &config()), QualityIssue::TooBlurry);
+        assert_eq!(assess_missing(1280.0, 720.0, None, &config()), QualityIssue::NotFound);
         assert_eq!(QualityIssue::CutOff.as_str(), "cut_off");
     }
 }

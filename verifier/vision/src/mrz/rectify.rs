@@ -20,9 +20,6 @@ pub(crate) const MARGIN: usize = 3;
 /// Strip rows; the strip spans `STRIP_SPAN` cap heights centred on the line.
 pub(crate) const STRIP_H: usize = 40;
 pub(crate) const STRIP_SPAN: f32 = 2.2;
-/// Where the ink starts and ends inside the first and last cells (OCR-B glyphs are narrower
-/// than their pitch); `segment.rs` corrects what this guess gets wrong.
-const INK_MARGIN: f32 = 0.12;
 
 /// One MRZ line resampled upright: `(cells + 2 * MARGIN) * CELL_W` by `STRIP_H` grey values
 /// (0 = black), with `MARGIN` empty cells on each side.
@@ -59,14 +56,16 @@ impl BlockGeometry {
 }
 
 /// The grid of a block, or `None` when its lines do not make a proper quadrilateral.
-pub(crate) fn geometry(block: &Block) -> Option<BlockGeometry> {
+/// `ink_margin` is where the ink starts and ends inside the first and last cells, in pitches
+/// (`recognition.ink_margin`).
+pub(crate) fn geometry(block: &Block, ink_margin: f32) -> Option<BlockGeometry> {
     let first = block.lines.iter().position(|_| true)?;
     // The first full-length line pins the top (the Swiss licence's 9-character line does not).
     let top = block.counts.iter().position(|&c| c >= 30).unwrap_or(first);
     let bottom = block.lines.len() - 1;
     let (a, b) = (&block.lines[top], &block.lines[bottom]);
     let (ca, cb) = (block.counts[top] as f64, block.counts[bottom] as f64);
-    let m = f64::from(INK_MARGIN);
+    let m = f64::from(ink_margin);
     let p = |q: [f32; 2]| [f64::from(q[0]), f64::from(q[1])];
     let (src, dst, spacing) = if top != bottom {
         let src = [[m, top as f64], [ca - m, top as f64], [cb - m, bottom as f64], [m, bottom as f64]];
@@ -97,10 +96,11 @@ pub(crate) fn geometry(block: &Block) -> Option<BlockGeometry> {
 /// Where the text of each line really is, from its cell centres along the strip and its cap
 /// band's centre row (strip pixels, as `segment.rs` found them): a block whose line ends sit on
 /// the found glyphs, so a second rectification removes the shear and scale that misplaced line
-/// ends gave the first. `None` when a line has fewer than two cells.
-pub(crate) fn refine(block: &Block, g: &BlockGeometry, found: &[(Vec<f32>, f32)]) -> Option<Block> {
+/// ends gave the first. `None` when a line has fewer than two cells. `ink_margin` as for
+/// [`geometry`].
+pub(crate) fn refine(block: &Block, g: &BlockGeometry, found: &[(Vec<f32>, f32)], ink_margin: f32) -> Option<Block> {
     let span = STRIP_SPAN * g.cap;
-    let m = INK_MARGIN;
+    let m = ink_margin;
     let mut lines = Vec::with_capacity(block.lines.len());
     for (j, ((centres, band), old)) in found.iter().zip(&block.lines).enumerate() {
         let n = centres.len();

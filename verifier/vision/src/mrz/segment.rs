@@ -43,8 +43,9 @@ fn percentile(v: &mut [f32], q: f32) -> f32 {
 
 /// Cuts a strip into its `strip.cells` character cells. `to_read` marks the cells that will be
 /// recognised (not a first placement): only then are other cap heights than the measured one
-/// tried and the cells with context (`Segmented::wide`) cut.
-pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Segmented {
+/// tried and the cells with context (`Segmented::wide`) cut. `spacing_cost` is
+/// `recognition.spacing_cost` (see `align`).
+pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool, spacing_cost: f32) -> Segmented {
     let (w, h, n) = (strip.w, STRIP_H, strip.cells);
     // Darkness against the paper and ink of a three-cell neighbourhood.
     let mut dark = vec![0f32; w * h];
@@ -132,7 +133,7 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Se
     let pitch = periodicity(&cols).unwrap_or(CELL_W as f32);
     let mut scratch = Vec::new();
     let mut img = band_image(&dark, w, h, &centre_at, band_h);
-    let (mut lefts, mut here) = align(&img, w, n, pitch, templates, &mut scratch);
+    let (mut lefts, mut here) = align(&img, w, n, pitch, templates, spacing_cost, &mut scratch);
     let fit = |img: &[f32], lefts: &[usize], scratch: &mut Vec<f32>| -> f32 {
         window_scores(img, w, lefts, templates, scratch).iter().sum()
     };
@@ -146,7 +147,7 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Se
     }
     if scale != 1.0 {
         img = band_image(&dark, w, h, &centre_at, band_h * scale);
-        (lefts, here) = align(&img, w, n, pitch, templates, &mut scratch);
+        (lefts, here) = align(&img, w, n, pitch, templates, spacing_cost, &mut scratch);
     }
     // The alignment steps two pixels; the odd neighbour may fit better.
     let around: Vec<usize> =
@@ -210,9 +211,6 @@ pub(crate) fn segment(strip: &Strip, templates: &Templates, to_read: bool) -> Se
 const HEIGHT_SCALES: [f32; 7] = [0.64, 0.72, 0.8, 0.88, 0.94, 1.06, 1.12];
 /// Pixels between the window positions `align` tries.
 const STEP: usize = 2;
-/// Cost of a cell spacing off the line's pitch, per step squared, in correlation units: a
-/// two-pixel wobble costs less than a misread glyph, a half-cell jump more.
-const SPACING_COST: f32 = 0.04;
 
 /// The line's cap band resampled to template rows: `TH` rows of `w` columns, the cap on rows
 /// `PAD..PAD + CAP`, for a cap `band_h` strip pixels high centred on `centre_at(x)`.
@@ -290,13 +288,16 @@ fn periodicity(cols: &[f32]) -> Option<f32> {
 /// neighbouring windows about `pitch` apart: a dynamic programme over window positions `STEP`
 /// pixels apart, so a run of fillers cannot drift half a cell (a window straddling two
 /// chevrons matches no template well). Falls back to even spacing when the line is too short.
-/// Also gives each window's score (`window_scores` at the left edges found).
+/// Also gives each window's score (`window_scores` at the left edges found). A spacing off the
+/// line's pitch costs `spacing_cost` per step squared, in correlation units: a two-pixel wobble
+/// should cost less than a misread glyph, a half-cell jump more.
 fn align(
     img: &[f32],
     w: usize,
     n: usize,
     pitch: f32,
     templates: &Templates,
+    spacing_cost: f32,
     scratch: &mut Vec<f32>,
 ) -> (Vec<usize>, Vec<f32>) {
     let even = |scratch: &mut Vec<f32>| {
@@ -317,7 +318,7 @@ fn align(
     }
     let starts: Vec<usize> = (0..positions).map(|p| p * STEP).collect();
     let scores = window_scores(img, w, &starts, templates, scratch);
-    let cost: Vec<f32> = (kmin..=kmax).map(|k| SPACING_COST * (k as f32 - nominal).powi(2)).collect();
+    let cost: Vec<f32> = (kmin..=kmax).map(|k| spacing_cost * (k as f32 - nominal).powi(2)).collect();
     let mut value = scores.clone();
     let mut back = vec![0u8; n * positions];
     for i in 1..n {
@@ -430,7 +431,8 @@ mod tests {
     #[test]
     fn the_cap_band_follows_the_glyphs_not_long_background_lines() {
         let templates = Templates::from_font(&crate::mrz::service_defaults::ocr_b_font()).expect("OCR-B parses");
-        let seg = segment(&strip_with_background_lines(30), &templates, true);
+        let spacing_cost = crate::mrz::service_defaults::reader_config().recognition.spacing_cost;
+        let seg = segment(&strip_with_background_lines(30), &templates, true, spacing_cost);
         assert_eq!(seg.cells.len(), 30);
         assert!((seg.band_centre - 20.0).abs() < 1.0, "band centre {}", seg.band_centre);
     }

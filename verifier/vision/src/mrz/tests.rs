@@ -120,7 +120,12 @@ fn consensus_settles_on_agreeing_valid_frames() {
     assert!(read.is_valid());
     let mut consensus = MrzConsensus::new(
         today(),
-        consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 },
+        consensus::ConsensusConfig {
+            confirmations: 2,
+            failing_agreements: 3,
+            max_frames: 30,
+            ..service_defaults::consensus_config()
+        },
     );
     consensus.add(crate::frame::FrameId(1), &MrzFrameRead::NotFound { issue: QualityIssue::NotFound });
     assert_eq!(consensus.frames(), 0);
@@ -152,7 +157,12 @@ fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
     assert!(!short.is_trustworthy(), "cut lines read as no trustworthy MRZ");
     let mut consensus = MrzConsensus::new(
         today(),
-        consensus::ConsensusConfig { confirmations: 2, failing_agreements: 3, max_frames: 30 },
+        consensus::ConsensusConfig {
+            confirmations: 2,
+            failing_agreements: 3,
+            max_frames: 30,
+            ..service_defaults::consensus_config()
+        },
     );
     consensus.add(crate::frame::FrameId(4), &short);
     consensus.add(crate::frame::FrameId(5), &short);
