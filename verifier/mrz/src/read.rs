@@ -195,7 +195,9 @@ pub fn parse<S: AsRef<str>>(lines: &[S], today: Date) -> Result<MrzRead, ParseEr
         }
         raw.push(cells);
     }
-    read_raw(raw, &invalid, today)
+    // Text has no scores: a confusion partner costs exactly one unit, and a margin of one unit
+    // keeps it out of doubt, so a read of clean text is trustworthy when its checks pass.
+    read_raw(raw, &invalid, today, correct::UNIT)
 }
 
 /// Reads an MRZ from an OCR's scored alternatives: for each line, for each position, the
@@ -207,7 +209,17 @@ pub fn parse<S: AsRef<str>>(lines: &[S], today: Date) -> Result<MrzRead, ParseEr
 /// Candidates outside the MRZ alphabet are ignored; a position with none left is an invalid
 /// character (see [`parse`]). Lines with no positions are skipped. Corrections compare with
 /// each position's best-scored character.
-pub fn parse_alternatives<L: AsRef<[Vec<(u8, f32)>]>>(lines: &[L], today: Date) -> Result<MrzRead, ParseError> {
+///
+/// `doubt_margin` (in score units, for log-probabilities nats) is how close a rival must score
+/// to the chosen character to make a position no check digit covers doubtful, and with it the
+/// read not trustworthy; it is also the least a correction must beat the next reading by. The
+/// service sets it from configuration (`mrz.reader.recognition.doubt_margin` for one frame's
+/// scores, `mrz.consensus.doubt_margin` for scores summed over frames).
+pub fn parse_alternatives<L: AsRef<[Vec<(u8, f32)>]>>(
+    lines: &[L],
+    today: Date,
+    doubt_margin: f32,
+) -> Result<MrzRead, ParseError> {
     let lines: Vec<&[Vec<(u8, f32)>]> = lines.iter().map(AsRef::as_ref).filter(|l| !l.is_empty()).collect();
     let mut invalid = Vec::new();
     let mut raw: Vec<Vec<RawCell>> = Vec::with_capacity(lines.len());
@@ -225,7 +237,8 @@ pub fn parse_alternatives<L: AsRef<[Vec<(u8, f32)>]>>(lines: &[L], today: Date) 
         }
         raw.push(cells);
     }
-    read_raw(raw, &invalid, today)
+    let margin = (f64::from(doubt_margin.max(0.0)) * correct::UNIT as f64).min(u64::MAX as f64 / 4.0) as u64;
+    read_raw(raw, &invalid, today, margin)
 }
 
 /// What an invalid character becomes in the reading: a lower-case ASCII letter stays itself
@@ -236,10 +249,15 @@ fn stand_in(c: char) -> u8 {
 }
 
 /// Detects the layout (lower-case letters compared as upper case) and reads `raw` in it.
-fn read_raw(raw: Vec<Vec<RawCell>>, invalid: &[(usize, usize)], today: Date) -> Result<MrzRead, ParseError> {
+fn read_raw(
+    raw: Vec<Vec<RawCell>>,
+    invalid: &[(usize, usize)],
+    today: Date,
+    margin: u64,
+) -> Result<MrzRead, ParseError> {
     let tops: Vec<Vec<u8>> = raw.iter().map(|l| l.iter().map(|c| c.top.to_ascii_uppercase()).collect()).collect();
     let layouts = detect(&tops)?;
-    let mut read = read_best(&layouts, raw, today);
+    let mut read = read_best(&layouts, raw, today, margin);
     read.invalid_characters = invalid
         .iter()
         .map(|&(line, column)| InvalidCharacter { line, column, field: read.layout.field_at((line, column)) })
@@ -267,7 +285,7 @@ fn detect(tops: &[Vec<u8>]) -> Result<Vec<Layout>, ParseError> {
 /// Reads the lines in each candidate layout and keeps the reading that fits best: all checks
 /// passing, then the fewest checks failing, then the fewest corrections; the likelier layout on
 /// a tie.
-fn read_best(layouts: &[Layout], raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
+fn read_best(layouts: &[Layout], raw: Vec<Vec<RawCell>>, today: Date, margin: u64) -> MrzRead {
     // Failed checks, not passed ones: layouts have different numbers of checks.
     let fit = |r: &MrzRead| {
         (
@@ -278,13 +296,14 @@ fn read_best(layouts: &[Layout], raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead
     };
     // Only the other candidates need a copy of the input; the last reading takes it.
     let (last, others) = layouts.split_last().expect("detect gives at least one layout");
-    let mut reads: Vec<MrzRead> = others.iter().map(|&layout| read(layout, raw.clone(), today)).collect();
-    reads.push(read(*last, raw, today));
+    let mut reads: Vec<MrzRead> = others.iter().map(|&layout| read(layout, raw.clone(), today, margin)).collect();
+    reads.push(read(*last, raw, today, margin));
     reads.into_iter().reduce(|best, next| if fit(&next) > fit(&best) { next } else { best }).expect("one read at least")
 }
 
-/// The stages after the layout is known. `raw` has the layout's line lengths.
-fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
+/// The stages after the layout is known. `raw` has the layout's line lengths; `margin` is the
+/// doubt margin in cost units (`correct::UNIT` per score unit).
+fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date, margin: u64) -> MrzRead {
     let grid = Grid::build(raw, layout);
     let mut reading = grid.first_reading();
     let fields = layout.fields();
@@ -293,21 +312,15 @@ fn read(layout: Layout, raw: Vec<Vec<RawCell>>, today: Date) -> MrzRead {
     correct::pad_fillers(&mut reading, &padded);
     let codes: Vec<Range> = [Some(fields.state), fields.nationality].into_iter().flatten().collect();
     correct::known_codes(&grid, &mut reading, &codes);
-    let (resolved, close_checks) = correct::repair(&grid, &mut reading, layout, DOUBT_MARGIN);
+    let (resolved, close_checks) = correct::repair(&grid, &mut reading, layout, margin);
     let corrections = grid.corrections(&reading);
-    let doubtful = grid.doubtful(&reading, &resolved, DOUBT_MARGIN)
-        + close_checks
-        + grid.costly_corrections(&reading, DOUBT_MARGIN);
+    let doubtful =
+        grid.doubtful(&reading, &resolved, margin) + close_checks + grid.costly_corrections(&reading, margin);
     let mut out = read_fields(layout, &reading, &resolved, today);
     out.corrections = corrections;
     out.doubtful = doubtful;
     out
 }
-
-/// Cost (score units, see `correct::UNIT`) within which a rival makes an unchecked position
-/// doubtful: a rival scored within 1 of the chosen character (for the network, a likelihood
-/// within a factor e).
-const DOUBT_MARGIN: u64 = correct::UNIT;
 
 /// Whether a name field holds letters after a run of three or more fillers: ICAO 9303 part 3
 /// (4.6) separates surname from given names by two fillers and words by one, so such a run can

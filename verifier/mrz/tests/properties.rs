@@ -178,7 +178,7 @@ proptest! {
                 alts
             }).collect())
             .collect();
-        let _ = parse_alternatives(&lines, today());
+        let _ = parse_alternatives(&lines, today(), 1.0);
     }
 
     #[test]

@@ -121,6 +121,7 @@ struct RawConsensus {
     max_frames: usize,
     unlisted: f32,
     plausible_margin: f32,
+    doubt_margin: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +162,7 @@ struct RawMrzRecognition {
     template_blur_spread: usize,
     network_margin: f32,
     line_floor: f32,
+    doubt_margin: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -549,8 +551,12 @@ impl RawConfig {
                 c.unlisted.to_string(),
             ));
         }
-        if !(c.plausible_margin > 0.0 && c.plausible_margin.is_finite()) {
-            return Err(invalid("mrz.consensus.plausible_margin", "must be positive", c.plausible_margin.to_string()));
+        for (key, value) in
+            [("mrz.consensus.plausible_margin", c.plausible_margin), ("mrz.consensus.doubt_margin", c.doubt_margin)]
+        {
+            if !(value > 0.0 && value.is_finite()) {
+                return Err(invalid(key, "must be positive", value.to_string()));
+            }
         }
         let r = self.mrz.reader;
         if r.top_k == 0 {
@@ -614,6 +620,7 @@ impl RawConfig {
             max_frames: c.max_frames,
             unlisted: c.unlisted,
             plausible_margin: c.plausible_margin,
+            doubt_margin: c.doubt_margin,
         };
         let passive = validate_passive(self.liveness.passive)?;
         let delivery = validate_delivery(self.delivery)?;
@@ -763,6 +770,7 @@ fn validate_mrz_reader(r: &RawMrzReader) -> Result<(LocateConfig, RecognitionCon
         ("mrz.reader.recognition.template_score_scale", c.template_score_scale),
         ("mrz.reader.recognition.template_margin", c.template_margin),
         ("mrz.reader.recognition.network_margin", c.network_margin),
+        ("mrz.reader.recognition.doubt_margin", c.doubt_margin),
     ] {
         if !(value > 0.0 && value.is_finite()) {
             return invalid(key, "must be positive", value.to_string());
@@ -818,6 +826,7 @@ fn validate_mrz_reader(r: &RawMrzReader) -> Result<(LocateConfig, RecognitionCon
             template_blur_spread: c.template_blur_spread,
             network_margin: c.network_margin,
             line_floor: c.line_floor,
+            doubt_margin: c.doubt_margin,
         },
         SearchConfig {
             corrections_per_check: s.corrections_per_check,

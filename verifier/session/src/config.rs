@@ -91,6 +91,7 @@ impl SessionConfig {
                 max_frames: 24,
                 unlisted: -8.0,
                 plausible_margin: 4.0,
+                doubt_margin: 1.0,
             },
             refused_kind_frames: 2,
             portrait_frames: 2,

@@ -246,10 +246,10 @@ fn documents(
         let doc = document(doc_seed, assets, spec)?;
         // The printed fields exactly: one sure alternative per position, so nothing is corrected
         // (text input may swap confusable characters to satisfy a check digit the generator
-        // printed wrong on purpose).
+        // printed wrong on purpose), with the one-unit doubt margin of text input.
         let printed: Vec<Vec<Vec<(u8, f32)>>> =
             doc.label.content.mrz.iter().map(|l| l.bytes().map(|c| vec![(c, 0.0)]).collect()).collect();
-        let truth = mrz::parse_alternatives(&printed, today)?;
+        let truth = mrz::parse_alternatives(&printed, today, 1.0)?;
         let mut spec = spec.clone();
         spec.resolution = Some(RESOLUTIONS[(doc_seed % RESOLUTIONS.len() as u64) as usize]);
         let mut consensus = MrzConsensus::new(today, settings);

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         })
         .collect();
     let today = mrz::Date::new(2026, 11, 25).expect("2026-11-25 is a valid date");
-    if let Ok(read) = mrz::parse_alternatives(&lines, today) {
+    if let Ok(read) = mrz::parse_alternatives(&lines, today, 1.0) {
         assert_eq!(read.valid, read.checks.iter().all(|c| c.passed) && read.invalid_characters.is_empty());
         let _ = mrz::AcceptancePolicy::standard().evaluate(&read, today);
     }

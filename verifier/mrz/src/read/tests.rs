@@ -10,6 +10,10 @@ use crate::check_digit::check_digit;
 use crate::correct;
 use crate::policy::{Acceptance, AcceptancePolicy, ReasonCode};
 
+/// The doubt margin these tests read with (one score unit: the service's single-frame setting,
+/// `mrz.reader.recognition.doubt_margin`); the tests set their scores around it.
+const DOUBT: f32 = 1.0;
+
 /// The standard policy's reasons for `read` on day `today`, as their codes print.
 fn reasons(read: &MrzRead, today: Date) -> Vec<String> {
     AcceptancePolicy::standard().evaluate(read, today).reasons().iter().map(ToString::to_string).collect()
@@ -154,7 +158,7 @@ fn td2_card_issued_by_france_is_not_the_legacy_french_card() {
     assert_eq!((read.format, read.valid, read.corrections.len()), (Format::FrId, true, 1));
     let scored: Vec<Vec<Vec<(u8, f32)>>> =
         lines.iter().map(|l| l.bytes().map(|c| vec![(c, 0.0), (b'<', -9.0)]).collect()).collect();
-    let read = parse_alternatives(&scored, Date::new(2026, 1, 1).expect("valid")).expect("parses");
+    let read = parse_alternatives(&scored, Date::new(2026, 1, 1).expect("valid"), DOUBT).expect("parses");
     assert_eq!((read.format, read.valid, read.corrections.len()), (Format::FrId, false, 0));
 }
 
@@ -563,7 +567,7 @@ fn scored_alternatives_let_check_digits_choose() {
     lines[1][16] = vec![(b'B', 0.5), (b'3', 0.3), (b'8', 0.2)];
     // Position 0 of line 1 offers lowercase junk first: ignored.
     lines[0][0] = vec![(b'p', 0.9), (b'P', 0.8)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert!(read.valid, "{:?}", read.checks);
     assert_eq!(read.corrections, [Correction { line: 1, column: 16, from: 'B', to: '8' }]);
     assert_eq!(read.birth_date.map(Sensitive::into_exposed), Date::new(1974, 8, 12));
@@ -571,12 +575,12 @@ fn scored_alternatives_let_check_digits_choose() {
     // A position with nothing in the alphabet is an invalid character there: the format still
     // stands, the read is not valid, and the position and its field are named.
     lines[0][3] = vec![(0xE9, 1.0), (b'a', 0.5)];
-    let read = parse_alternatives(&lines, today).expect("still an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("still an MRZ");
     assert_eq!((read.format, read.valid), (Format::Td3, false));
     assert_eq!(read.invalid_characters, [InvalidCharacter { line: 0, column: 3, field: Some(Field::IssuingState) }]);
     assert!(!read.is_trustworthy());
     lines[0][3] = vec![];
-    let read = parse_alternatives(&lines, today).expect("still an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("still an MRZ");
     assert_eq!(read.invalid_characters, [InvalidCharacter { line: 0, column: 3, field: Some(Field::IssuingState) }]);
 }
 
@@ -589,7 +593,7 @@ fn state_and_nationality_must_be_known_codes() {
     lines[0][2] = vec![(b'D', 0.6), (b'U', 0.4)];
     // Nationality `UTO` read `UTQ`, with `O` and `D` behind it: `UTD` is no code either.
     lines[1][12] = vec![(b'Q', 0.7), (b'D', 0.6), (b'O', 0.5)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert_eq!((read.issuing_state.as_str(), read.nationality.as_deref()), ("UTO", Some("UTO")));
     assert_eq!(
         read.corrections,
@@ -597,7 +601,7 @@ fn state_and_nationality_must_be_known_codes() {
     );
     // With no known code among the alternatives, the reading stays and the policy says why.
     lines[0][2] = vec![(b'D', 0.6)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert_eq!(read.issuing_state, "DTO");
     let reasons = reasons(&read, today);
     assert!(reasons.contains(&"mrz.field_invalid(issuing_state)".to_string()), "{reasons:?}");
@@ -631,13 +635,13 @@ fn doubtful_unchecked_positions_make_a_valid_read_untrustworthy() {
     let today = Date::new(2011, 6, 1).expect("valid");
     let mut lines: Vec<Vec<Vec<(u8, f32)>>> =
         [TD3_1, TD3_2].iter().map(|l| l.bytes().map(|c| vec![(c, 0.0), (b'<', -9.0)]).collect()).collect();
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert!(read.valid && read.is_trustworthy() && read.doubtful == 0);
     // The `A` of ANNA (a name, which no check digit covers) nearly read as `R`.
     lines[0][15] = vec![(b'A', 0.0), (b'R', -0.4)];
     // A close call inside the checked birth date does not count: its check digit settles it.
     lines[1][14] = vec![(b'4', 0.0), (b'9', -0.1)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert!(read.valid && !read.is_trustworthy());
     assert_eq!(read.doubtful, 1);
 
@@ -648,23 +652,23 @@ fn doubtful_unchecked_positions_make_a_valid_read_untrustworthy() {
     lines[1][14] = vec![(b'4', 0.0), (b'<', -9.0)];
     lines[1][0] = vec![(b'L', 0.0), (b'8', -0.3)];
     lines[1][3] = vec![(b'8', 0.0), (b'L', -0.3)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert_eq!(read.document_number.expose(), "L898902C3");
     assert!(read.valid && !read.is_trustworthy());
     assert_eq!(read.doubtful, 1);
     // With the swap far less likely, the check digit settles it.
     lines[1][0] = vec![(b'L', 0.0), (b'8', -2.0)];
-    assert!(parse_alternatives(&lines, today).expect("an MRZ").is_trustworthy());
+    assert!(parse_alternatives(&lines, today, DOUBT).expect("an MRZ").is_trustworthy());
 
     // A correction against a fairly sure first choice (the birth date's `8` read as `3`, `8`
     // 1.5 behind) passes the check but waits for another frame: the print may be what is wrong.
     lines[1][16] = vec![(b'3', 0.0), (b'8', -1.5)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert_eq!(read.corrections, [Correction { line: 1, column: 16, from: '3', to: '8' }]);
     assert!(read.valid && !read.is_trustworthy());
     // Nearly a tie: the check digit settles it.
     lines[1][16] = vec![(b'3', 0.0), (b'8', -0.5)];
-    assert!(parse_alternatives(&lines, today).expect("an MRZ").is_trustworthy());
+    assert!(parse_alternatives(&lines, today, DOUBT).expect("an MRZ").is_trustworthy());
 }
 
 #[test]
@@ -723,7 +727,7 @@ fn issue_14_overflowed_numbers_pass_with_or_without_the_filler() {
             .iter()
             .map(|l| l.bytes().map(|c| vec![(c, 0.0)]).collect())
             .collect();
-        let read = parse_alternatives(&lines, today).expect("an MRZ");
+        let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
         let number = read.checks.iter().find(|c| c.field == Field::DocumentNumber).expect("a number check");
         assert_eq!((number.passed, number.overflow), (rule.is_some(), rule), "check digit {digit}");
         assert_eq!(read.document_number.expose(), "D23145890736");
@@ -764,7 +768,7 @@ fn the_french_card_prefix_is_never_corrected_to_satisfy_a_check() {
     let mut lines: Vec<Vec<Vec<(u8, f32)>>> =
         [FR_1, filled[1].as_str()].iter().map(|l| l.bytes().map(|c| vec![(c, 0.9)]).collect()).collect();
     lines[0][1] = vec![(b'D', 0.5), (b'O', 0.45)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert_eq!(read.format, Format::FrId);
     assert!(!read.valid, "{:?}", read.corrections);
     assert!(read.corrections.iter().all(|c| (c.line, c.column) != (0, 1)), "{:?}", read.corrections);
@@ -773,7 +777,7 @@ fn the_french_card_prefix_is_never_corrected_to_satisfy_a_check() {
     lines[1] = valid[1].bytes().map(|c| vec![(c, 0.9)]).collect();
     lines[0][0] = vec![(b'1', 0.5)];
     lines[0][1] = vec![(b'D', 0.5)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert!(read.valid, "{:?}", read.checks);
     assert_eq!(read.corrections, [Correction { line: 0, column: 0, from: '1', to: 'I' }]);
 }
@@ -785,9 +789,9 @@ fn a_sex_position_holding_no_sex_makes_the_read_untrustworthy() {
     let today = Date::new(2011, 6, 1).expect("valid");
     let mut lines: Vec<Vec<Vec<(u8, f32)>>> =
         [TD3_1, TD3_2].iter().map(|l| l.bytes().map(|c| vec![(c, 0.9)]).collect()).collect();
-    assert!(parse_alternatives(&lines, today).expect("an MRZ").is_trustworthy());
+    assert!(parse_alternatives(&lines, today, DOUBT).expect("an MRZ").is_trustworthy());
     lines[1][20] = vec![(b'7', 0.9)];
-    let read = parse_alternatives(&lines, today).expect("an MRZ");
+    let read = parse_alternatives(&lines, today, DOUBT).expect("an MRZ");
     assert!(read.valid, "{:?}", read.checks);
     assert_eq!(read.sex, None);
     assert!(!read.is_trustworthy());

@@ -409,10 +409,11 @@ fn evaluate(dir: &Path, config: &Config) -> anyhow::Result<EvalOut> {
                 document: label.seed,
                 // The printed fields exactly: one sure alternative per position, so nothing is
                 // corrected (text input may swap confusable characters to satisfy a check digit
-                // printed wrong on purpose).
+                // printed wrong on purpose), with the one-unit doubt margin of text input.
                 truth: mrz::parse_alternatives(
                     &truth.iter().map(|l| l.bytes().map(|c| vec![(c, 0.0)]).collect::<Vec<_>>()).collect::<Vec<_>>(),
                     today,
+                    1.0,
                 )
                 .ok(),
                 today,

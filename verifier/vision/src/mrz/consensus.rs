@@ -41,6 +41,9 @@ pub struct ConsensusConfig {
     /// frames that agree make the gaps grow, so only characters the frames disagree on can be
     /// corrected (the single-frame `recognition.network_margin`, for the same reason).
     pub plausible_margin: f32,
+    /// How close a rival must score to the chosen character, in the frames' summed evidence,
+    /// to leave the fused reading doubtful (see [`mrz::parse_alternatives`]).
+    pub doubt_margin: f32,
 }
 
 /// What became of one frame's read.
@@ -291,7 +294,7 @@ impl MrzConsensus {
 
     /// The reading from all evidence so far, if any frame had lines that parse.
     pub fn best(&self) -> Option<mrz::MrzRead> {
-        self.leading()?.best(self.today, self.config.plausible_margin)
+        self.leading()?.best(self.today, &self.config)
     }
 
     /// Whether the reading is valid and confirmed by enough frames to stop capturing.
@@ -311,7 +314,7 @@ impl MrzConsensus {
     /// The settled or failed state the evidence has reached, if any.
     fn terminal(&self) -> Option<ConsensusState> {
         let group = self.leading()?;
-        let best = group.best(self.today, self.config.plausible_margin);
+        let best = group.best(self.today, &self.config);
         if let Some(b) = best.as_ref().filter(|b| b.is_trustworthy()) {
             let k = key(b);
             let confirmed_by = group.trusted.iter().find(|(tk, _)| *tk == k).map(|(_, ids)| ids.clone());
@@ -355,13 +358,14 @@ impl MrzConsensus {
 }
 
 impl Group {
-    fn best(&self, today: mrz::Date, margin: f32) -> Option<mrz::MrzRead> {
+    fn best(&self, today: mrz::Date, config: &ConsensusConfig) -> Option<mrz::MrzRead> {
+        let (margin, doubt_margin) = (config.plausible_margin, config.doubt_margin);
         let lines: Vec<Vec<Vec<(u8, f32)>>> = self
             .evidence
             .iter()
             .map(|line| line.iter().map(|ev| super::recognise::alternatives(ev, 6, 1.0, margin)).collect())
             .collect();
-        mrz::parse_alternatives(&lines, today).ok()
+        mrz::parse_alternatives(&lines, today, doubt_margin).ok()
     }
 }
 
@@ -388,7 +392,7 @@ mod tests {
         let lines: Vec<MrzLine> =
             lines.iter().map(|l| MrzLine { alternatives: l.bytes().map(|c| vec![(c, 0.0)]).collect() }).collect();
         let alts: Vec<Vec<Vec<(u8, f32)>>> = lines.iter().map(|l| l.alternatives.clone()).collect();
-        let reading = ZoneReading::new(mrz::parse_alternatives(&alts, today()), || QualityIssue::Unreadable);
+        let reading = ZoneReading::new(mrz::parse_alternatives(&alts, today(), 1.0), || QualityIssue::Unreadable);
         let location = MrzLocation { corners: [[0.0; 2]; 4], pitch_px: 10.0 };
         MrzFrameRead::Found { zone: FoundZone { location, lines, sharpness: 1.0 }, reading }
     }
@@ -460,7 +464,8 @@ mod tests {
     fn a_misprinted_check_digit_fails_for_good() {
         let misprint = frame(&[L1, L2_MISPRINT]);
         assert!(!misprint.is_trustworthy());
-        let used = Some(Used { issue: None });
+        // The helper's reads that are not trustworthy say they are unreadable.
+        let used = Some(Used { issue: Some(QualityIssue::Unreadable) });
         check(&[&misprint, &misprint], &[used, used], "collecting");
         check(
             &[&misprint, &misprint, &misprint, &misprint],

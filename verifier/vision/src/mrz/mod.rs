@@ -128,6 +128,9 @@ pub struct RecognitionConfig {
     /// The line model's log-probabilities are floored here before they join the cell
     /// network's (`recogniser = "fused"`).
     pub line_floor: f32,
+    /// How close a rival must score to a chosen character no check digit covers to leave the
+    /// frame's read doubtful, not trustworthy (see [`mrz::parse_alternatives`]).
+    pub doubt_margin: f32,
 }
 
 /// How much of a frame the reader tries.
@@ -564,7 +567,11 @@ fn read_block(gray: &Gray, block: &Block, reader: &MrzReader, today: mrz::Date) 
         read.lines.iter().flat_map(|l| l.alternatives.iter()).map(|a| a.first().map_or(0.0, |c| c.1)).sum::<f32>()
             / cells;
     let LinesRead { lines, wide, sharpness, saturated, .. } = read;
-    let parsed = mrz::parse_alternatives(&lines.iter().map(|l| l.alternatives.clone()).collect::<Vec<_>>(), today);
+    let parsed = mrz::parse_alternatives(
+        &lines.iter().map(|l| l.alternatives.clone()).collect::<Vec<_>>(),
+        today,
+        reader.config.recognition.doubt_margin,
+    );
     // Among reads that are not valid, the fit is the checks passed less a quarter per corrected
     // character: a block cut at the wrong line length reads as junk that many corrections can
     // make pass a check or two, while the right block of a document whose check digit is wrong

@@ -152,7 +152,10 @@ fn consensus_is_not_locked_out_by_a_frame_with_misread_line_lengths() {
         .map(|l| MrzLine { alternatives: l.alternatives[..l.alternatives.len() - 8].to_vec() })
         .collect();
     let alternatives: Vec<_> = lines.iter().map(|l| l.alternatives.clone()).collect();
-    let reading = ZoneReading::new(mrz::parse_alternatives(&alternatives, today()), || QualityIssue::Unreadable);
+    let reading = ZoneReading::new(
+        mrz::parse_alternatives(&alternatives, today(), reader().config().recognition.doubt_margin),
+        || QualityIssue::Unreadable,
+    );
     let short = MrzFrameRead::Found { zone: FoundZone { lines, ..zone.clone() }, reading };
     assert!(!short.is_trustworthy(), "cut lines read as no trustworthy MRZ");
     let mut consensus = MrzConsensus::new(

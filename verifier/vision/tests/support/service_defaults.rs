@@ -121,6 +121,7 @@ fn reader_from(mrz: &toml::Table) -> MrzReaderConfig {
             template_blur_spread: c.int("template_blur_spread"),
             network_margin: c.float("network_margin"),
             line_floor: c.float("line_floor"),
+            doubt_margin: c.float("doubt_margin"),
         },
         search: SearchConfig {
             corrections_per_check: s.float("corrections_per_check"),
@@ -139,6 +140,7 @@ fn consensus_from(mrz: &toml::Table) -> ConsensusConfig {
         max_frames: k.int("max_frames"),
         unlisted: k.float("unlisted"),
         plausible_margin: k.float("plausible_margin"),
+        doubt_margin: k.float("doubt_margin"),
     }
 }
 
