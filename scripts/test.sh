@@ -25,9 +25,13 @@ case "$TEST_POSTGRES_URL" in
   *) echo "[test] TEST_POSTGRES_URL is not a postgres:// URL: '$TEST_POSTGRES_URL'" >&2; exit 1 ;;
 esac
 REQUIRE_VERIFIER_MODELS=1 REQUIRE_VERIFIER_POSTGRES=1 cargo test --workspace --locked
-echo "[test] browser tests (tests/browser, Chromium)"
+echo "[test] browser tests (tests/browser, Chromium and WebKit)"
 if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
   echo "[test] ${CHROMIUM_BIN:-/usr/bin/chromium} is missing: apt-get install -y chromium" >&2
+  exit 1
+fi
+if [ ! -x "${WEBKIT_DRIVER_BIN:-/usr/bin/WebKitWebDriver}" ] || ! command -v Xvfb >/dev/null; then
+  echo "[test] WebKit is missing: apt-get install -y webkit2gtk-driver xvfb" >&2
   exit 1
 fi
 # The end-to-end tests run these binaries and build nothing themselves.

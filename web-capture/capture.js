@@ -17,6 +17,8 @@ const DEFAULT_INTERVAL_MS = 200;
 const DEFAULT_MAX_FRAME_BYTES = 2 * 1024 * 1024;
 /** Keeps the socket alive while no frames are sent (the server's idle timeout is 20 s). */
 const PING_EVERY_MS = 5000;
+/** How soon to look again when the camera still shows the picture last sent. */
+const REPEAT_RETRY_MS = 30;
 /** Reconnection attempts after an unexpected close, and the first back-off. */
 const MAX_RECONNECTS = 5;
 const FIRST_BACKOFF_MS = 500;
@@ -57,6 +59,10 @@ let credit = 0;
 let maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
 let reconnects = 0;
 let lastAnnounced = '';
+// The last frame sent's bytes: a camera slower than the frame rate (a dim room, a loaded phone)
+// leaves the same picture in the video, and a JPEG sent twice reads as a replayed stream to the
+// server, so an encoding equal to the last one sent is dropped and the next picture awaited.
+let lastFrameBytes = null;
 
 // ---------------------------------------------------------------------------------------------
 // Text
@@ -313,6 +319,7 @@ async function sendFrame() {
     return scheduleFrame(50);
   }
   encoding = true;
+  let again = interval;
   const socket = ws;
   try {
     const k = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
@@ -329,6 +336,11 @@ async function sendFrame() {
       quality = Math.max(MIN_QUALITY, quality - 0.1);
       return;
     }
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    if (sameBytes(bytes, lastFrameBytes)) {
+      again = REPEAT_RETRY_MS;
+      return;
+    }
     if (socket !== ws || !sending()) return;
     seq += 1;
     socket.send(JSON.stringify({
@@ -337,10 +349,18 @@ async function sendFrame() {
     socket.send(blob);
     credit = Math.max(0, credit - 1);
     lastSentAt = performance.now();
+    lastFrameBytes = bytes;
   } finally {
     encoding = false;
-    if (sending()) scheduleFrame(interval);
+    if (sending()) scheduleFrame(again);
   }
+}
+
+/** Whether two encoded frames are the same bytes. */
+function sameBytes(a, b) {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fakeCameraScript, launch } from './lib/browser.js';
@@ -108,6 +109,27 @@ test('frames: JPEG after a frame message, at most one per interval, steered by r
     await c.framesAtLeast(from + 4);
     const slow = gaps(c.frames.slice(from));
     assert.ok(Math.min(...slow) >= 385, `gaps at 400 ms: ${slow.map(Math.round)}`);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test('a camera slower than the frame rate: each picture is sent once, never the same JPEG twice', async () => {
+  scripts.set('tok-slowcam', async (c) => {
+    c.send(ready({ frame_interval_ms: 100 }));
+    c.send(instruction('document'));
+  });
+  // Four pictures a second against ten frames a second asked: the video holds each picture for
+  // about two and a half frame intervals.
+  const b = await open('tok-slowcam', { camera: { fps: 4 } });
+  try {
+    const c = await conn('tok-slowcam');
+    await c.framesAtLeast(6, 15000);
+    const drawn = await b.page.evaluate(() => window.__person.drawn);
+    const hashes = c.frames.map((f) => createHash('sha256').update(f.bytes).digest('hex'));
+    assert.equal(new Set(hashes).size, hashes.length, 'no JPEG sent twice');
+    assert.ok(c.frames.length <= drawn, `${c.frames.length} frames sent for ${drawn} pictures`);
     assert.deepEqual(b.errors, []);
   } finally {
     await b.close();

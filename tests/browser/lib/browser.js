@@ -133,9 +133,15 @@ function installFakeCamera({ mode, width, height, fps, cameras }) {
       ctx.restore();
     }
     person.drawn += 1;
+    // One video frame per picture drawn, as a camera gives one per exposure: with a frame rate
+    // of its own, WebKit's capture repeats the canvas unchanged between draws.
+    for (const track of tracks) if (track.readyState === 'live' && track.requestFrame) track.requestFrame();
   }
+  const tracks = [];
   const devices = mode === 'missing' ? [] : Array.from({ length: cameras }, (_, i) => ({ kind: 'videoinput', deviceId: `synthetic-${i}`, groupId: 'synthetic', label: '' }));
-  const md = navigator.mediaDevices || {};
+  // On the prototype, not the navigator.mediaDevices object: WebKit may collect a DOM object's
+  // JavaScript wrapper and make a new one, and with it go the properties set on the old one.
+  const md = navigator.mediaDevices ? Object.getPrototypeOf(navigator.mediaDevices) : {};
   md.enumerateDevices = async () => devices.map((d) => ({ ...d, toJSON() { return d; } }));
   md.getUserMedia = async (constraints) => {
     person.requests.push(JSON.parse(JSON.stringify(constraints)));
@@ -149,7 +155,9 @@ function installFakeCamera({ mode, width, height, fps, cameras }) {
       draw();
       setInterval(draw, 1000 / fps);
     }
-    return canvas.captureStream(fps);
+    const captured = canvas.captureStream(0);
+    tracks.push(...captured.getVideoTracks());
+    return captured;
   };
   if (!navigator.mediaDevices) Object.defineProperty(navigator, 'mediaDevices', { value: md });
 }
