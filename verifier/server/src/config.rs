@@ -995,6 +995,24 @@ mod tests {
     }
 
     #[test]
+    fn the_portrait_gate_is_validated() {
+        let config = RawConfig::load(None, Env::prefixed("VERIFIER_TEST_NONE_")).and_then(RawConfig::validate);
+        let config = config.expect("defaults are valid");
+        assert_eq!(
+            config.portrait_gate, config.session.machine.portrait_gate,
+            "the session gets [face.portrait]'s bars"
+        );
+        assert!(config.portrait_gate.min_sharpness > 0.0 && config.portrait_gate.min_eye_distance_px > 0.0);
+        check(&[("VERIFIER_FACE__PORTRAIT__MIN_SHARPNESS", "-0.1")], "face.portrait.min_sharpness");
+        check(&[("VERIFIER_FACE__PORTRAIT__MIN_EYE_DISTANCE_PX", "-3")], "face.portrait.min_eye_distance_px");
+        check(
+            &[("VERIFIER_SESSION__PORTRAIT_FRAMES", "4"), ("VERIFIER_SESSION__PORTRAIT_MAX_FRAMES", "3")],
+            "session.portrait_max_frames",
+        );
+        check(&[("VERIFIER_SESSION__PORTRAIT_MAX_FRAMES", "3")], "ok 127.0.0.1:8080");
+    }
+
+    #[test]
     fn environment_overrides_and_validation() {
         check(&[("VERIFIER_SERVER__LISTEN", "0.0.0.0:9000")], "ok 0.0.0.0:9000");
         check(&[("VERIFIER_SERVER__LISTEN", "nowhere")], "server.listen: expected IP:PORT (got nowhere)");

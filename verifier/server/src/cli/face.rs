@@ -796,6 +796,59 @@ mod tests {
     }
 
     #[test]
+    fn documents_go_through_the_sessions_portrait_rules() {
+        let at = |deg: f32| {
+            let r = deg.to_radians();
+            Embedding::new("m", vec![r.cos(), r.sin()]).expect("a unit vector")
+        };
+        // Document A: one blurred portrait, then sharp ones; document B: only blurred ones.
+        // (name, angle, sharpness); `h` is the holder's photo, `x` a stranger's.
+        let frames = [
+            ("a1", 60.0, 0.5),
+            ("a2", 10.0, 2.0),
+            ("a3", -10.0, 2.0),
+            ("a4", 40.0, 2.0),
+            ("b1", 0.0, 0.5),
+            ("b2", 50.0, 0.4),
+        ];
+        let mut embeddings: std::collections::HashMap<&str, Embedding> =
+            frames.iter().map(|&(n, deg, _)| (n, at(deg))).collect();
+        embeddings.insert("h", at(0.0));
+        embeddings.insert("x", at(90.0));
+        let qualities = frames
+            .iter()
+            .map(|&(n, _, sharpness)| (n, PortraitQuality { eye_distance_px: 40.0, sharpness, detector_score: 0.9 }))
+            .collect();
+        let pair = |a: &str, b: &str, same: bool| Pair {
+            a: a.into(),
+            b: b.into(),
+            same,
+            document: Some(a[..1].to_uppercase()),
+        };
+        let pairs: Vec<Pair> = frames.iter().flat_map(|&(n, ..)| [pair(n, "h", true), pair(n, "x", false)]).collect();
+        let setting = Setting {
+            gate: PortraitGate { min_eye_distance_px: 20.0, min_sharpness: 1.0 },
+            portrait_frames: 2,
+            portrait_max_frames: 3,
+            fused: 2,
+        };
+        let embedding = |name: &str| embeddings.get(name);
+        let out = portrait_figures(&pairs, &embedding, &qualities, &setting, true, 0.9);
+        assert_eq!((out.portraits, out.too_small, out.blurry, out.turned_away_share), (6, 0, 3, 0.5));
+        // Per frame, over the bars: a2, a3 (cos 10 degrees) match, a4 (40 degrees) does not.
+        let f = &out.frames_passed;
+        assert_eq!((f.genuine, f.false_non_matches, f.impostor, f.false_matches), (3, 1, 3, 0));
+        let s = out.sessions.expect("asked for");
+        // A is ready at a3 (a2 and a3 fused: 0 degrees); B runs out of frames short of the bound
+        // and is matched below the bars (b1 and b2 fused: 25 degrees, over 0.9, yet not trusted).
+        assert_eq!((s.documents, s.without_portrait, s.below_bars, s.frames_taken_mean), (2, 0, 1, 2.5));
+        let (m, b) = (&s.meeting_bars, &s.below_bars_pairs);
+        assert_eq!((m.genuine, m.false_non_matches, m.impostor, m.false_matches), (1, 0, 1, 0));
+        assert_eq!((b.genuine, b.false_non_matches, b.impostor), (1, 0, 1));
+        assert_eq!((s.genuine_not_accepted, s.genuine_pairs), (1, 2));
+    }
+
+    #[test]
     fn wilson_intervals() {
         // Reference values from the closed form (z = 1.96).
         check(0, 1000, [0.0, 0.0038]);
