@@ -65,13 +65,19 @@ pub struct PortraitQuality {
 
 impl PortraitQuality {
     /// The first bar this portrait fails, size before sharpness; `None` when it passes.
+    ///
+    /// A portrait smaller than the crop it is measured on (eyes closer than the template's) is
+    /// enlarged into it and reads soft however well it is focused: failing the sharpness bar,
+    /// it is called too small, since bringing it closer is what helps.
     pub fn issue(&self, gate: &PortraitGate) -> Option<PortraitIssue> {
         // A NaN meets no bar.
         let meets = |value: f32, bar: f32| value.partial_cmp(&bar).is_some_and(|o| o.is_ge());
         if !meets(self.eye_distance_px, gate.min_eye_distance_px) {
             Some(PortraitIssue::TooSmall)
         } else if !meets(self.sharpness, gate.min_sharpness) {
-            Some(PortraitIssue::Blurry)
+            let [right, left, ..] = TEMPLATE_112;
+            let crop_eyes = (left[0] - right[0]) * SHARPNESS_CROP as f32 / 112.0;
+            Some(if self.eye_distance_px < crop_eyes { PortraitIssue::TooSmall } else { PortraitIssue::Blurry })
         } else {
             None
         }
@@ -189,6 +195,8 @@ mod tests {
         check(20.0, Some(AlignedFace::filled(112, [128; 3])), Some(PortraitIssue::TooSmall));
         check(40.0, Some(AlignedFace::filled(112, [128; 3])), Some(PortraitIssue::Blurry));
         check(40.0, None, Some(PortraitIssue::Blurry));
+        // Over the size bar but smaller than the crop's eyes (35 px): soft because enlarged.
+        check(32.0, Some(AlignedFace::filled(112, [128; 3])), Some(PortraitIssue::TooSmall));
         assert_eq!(PortraitIssue::TooSmall.code(), "document.portrait_too_small");
         assert_eq!(PortraitIssue::Blurry.code(), "document.portrait_blurry");
     }
