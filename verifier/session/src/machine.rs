@@ -230,6 +230,8 @@ impl Session {
         let flash_plan = FlashPlan::draw(&config.flash, seed);
         let consensus = MrzConsensus::new(today, config.consensus);
         let passive = PassiveAggregate::new(config.passive);
+        // The connection keeps as many portrait frames' pixels as evidence candidates.
+        let portraits = PortraitSet::keeping(config.portrait_max_frames);
         let mut session = Session {
             scores: Scores { challenge: plan.steps.iter().map(|s| s.1).collect(), ..Scores::default() },
             config,
@@ -242,7 +244,7 @@ impl Session {
             consensus,
             refusals: 0,
             document: None,
-            portraits: PortraitSet::new(),
+            portraits,
             portrait_review: false,
             live: Vec::new(),
             poses: Vec::new(),

@@ -18,15 +18,16 @@ struct Seen {
     frame: FrameId,
     embedding: Embedding,
     quality: PortraitQuality,
+    passed: bool,
 }
 
-/// The portraits of one document collected so far.
-#[derive(Debug, Clone, Default)]
+/// The portraits of one document collected so far: the latest `keep` of them (the caller keeps
+/// those frames' pixels as evidence candidates, so a choice never names a frame it dropped).
+#[derive(Debug, Clone)]
 pub struct PortraitSet {
-    /// Portraits that met the bars.
-    passed: Vec<Seen>,
-    /// Portraits below the bars.
-    below: Vec<Seen>,
+    kept: std::collections::VecDeque<Seen>,
+    keep: usize,
+    seen: usize,
 }
 
 /// The portrait embedding the match uses, and where it came from.
@@ -41,9 +42,9 @@ pub struct PortraitChoice {
 }
 
 impl PortraitSet {
-    /// An empty set.
-    pub fn new() -> PortraitSet {
-        PortraitSet::default()
+    /// An empty set that keeps the latest `keep` portraits (at least one).
+    pub fn keeping(keep: usize) -> PortraitSet {
+        PortraitSet { kept: std::collections::VecDeque::new(), keep: keep.max(1), seen: 0 }
     }
 
     /// Adds the portrait of `frame`; returns why it is below the bars, if it is.
@@ -55,35 +56,34 @@ impl PortraitSet {
         gate: &PortraitGate,
     ) -> Option<PortraitIssue> {
         let issue = quality.issue(gate);
-        let seen = Seen { frame, embedding, quality };
-        if issue.is_some() {
-            self.below.push(seen)
-        } else {
-            self.passed.push(seen)
+        self.kept.push_back(Seen { frame, embedding, quality, passed: issue.is_none() });
+        if self.kept.len() > self.keep {
+            self.kept.pop_front();
         }
+        self.seen += 1;
         issue
     }
 
-    /// Portraits that met the bars.
+    /// Kept portraits that met the bars.
     pub fn passed(&self) -> usize {
-        self.passed.len()
+        self.kept.iter().filter(|s| s.passed).count()
     }
 
-    /// Portraits seen, met the bars or not.
+    /// Portraits seen since the set was made or cleared, met the bars or not, kept or not.
     pub fn seen(&self) -> usize {
-        self.passed.len() + self.below.len()
+        self.seen
     }
 
     /// Forgets every portrait (they were of another side of the document).
     pub fn clear(&mut self) {
-        self.passed.clear();
-        self.below.clear();
+        self.kept.clear();
+        self.seen = 0;
     }
 
     /// Whether the step has what it needs: `wanted` portraits that met the bars, or `max_seen`
     /// portraits seen (the person could not do better; at least one to use).
     pub fn is_ready(&self, wanted: usize, max_seen: usize) -> bool {
-        self.passed.len() >= wanted.max(1) || (self.seen() >= max_seen.max(1) && self.seen() > 0)
+        self.passed() >= wanted.max(1) || (self.seen >= max_seen.max(1) && !self.kept.is_empty())
     }
 
     /// The embedding to match: the mean of the best `fused` portraits that met the bars (by
@@ -91,8 +91,8 @@ impl PortraitSet {
     /// `Ok(None)` with no portrait at all; an error when portraits of different models were
     /// collected (a configuration fault).
     pub fn choose(&self, fused: usize) -> Result<Option<PortraitChoice>, EmbeddingMismatch> {
-        let (pool, below_bars) = if self.passed.is_empty() { (&self.below, true) } else { (&self.passed, false) };
-        let mut ranked: Vec<&Seen> = pool.iter().collect();
+        let below_bars = self.passed() == 0;
+        let mut ranked: Vec<&Seen> = self.kept.iter().filter(|s| s.passed != below_bars).collect();
         ranked.sort_by(|a, b| b.quality.rank().total_cmp(&a.quality.rank()));
         ranked.truncate(fused.max(1));
         let embeddings: Vec<&Embedding> = ranked.iter().map(|s| &s.embedding).collect();
@@ -128,7 +128,7 @@ mod tests {
         expect_ready: bool,
         expect_choice: Option<(f32, &[u64], bool)>,
     ) {
-        let mut set = PortraitSet::new();
+        let mut set = PortraitSet::keeping(4);
         let issues: Vec<Option<PortraitIssue>> = portraits
             .iter()
             .enumerate()
@@ -186,8 +186,21 @@ mod tests {
     }
 
     #[test]
+    fn only_the_latest_portraits_are_kept() {
+        // Keeping 2: the sharp first portrait is dropped by the time the third comes, so the
+        // choice is among the two kept, whose frames the caller still holds.
+        let mut set = PortraitSet::keeping(2);
+        for (i, (deg, sharp)) in [(0.0, 9.0), (20.0, 2.0), (40.0, 3.0)].into_iter().enumerate() {
+            set.add(FrameId(i as u64 + 1), at(deg), quality(40.0, sharp), &GATE);
+        }
+        assert_eq!((set.seen(), set.passed()), (3, 2));
+        let c = set.choose(1).expect("one model").expect("a portrait");
+        assert_eq!(c.frames, vec![FrameId(3)]);
+    }
+
+    #[test]
     fn clearing_forgets_and_models_must_agree() {
-        let mut set = PortraitSet::new();
+        let mut set = PortraitSet::keeping(4);
         set.add(FrameId(1), at(0.0), quality(40.0, 2.0), &GATE);
         set.clear();
         assert_eq!((set.seen(), set.passed()), (0, 0));

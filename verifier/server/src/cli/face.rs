@@ -734,7 +734,7 @@ fn session_figures<'a>(
     let mut chosen: BTreeMap<&str, Option<(Embedding, bool)>> = BTreeMap::new();
     let mut taken = 0usize;
     for (document, names) in &frames {
-        let mut set = PortraitSet::new();
+        let mut set = PortraitSet::keeping(setting.portrait_max_frames);
         let mut used = 0;
         for (i, name) in names.iter().enumerate() {
             used = i + 1;
