@@ -661,6 +661,9 @@ struct SessionsOut {
     genuine_pairs: usize,
     not_accepted_share: f64,
     not_accepted_ci95: [f64; 2],
+    /// The false matches decided automatically, as (the document's first frame, the other
+    /// image): which people they are is the question to ask of them.
+    false_match_pairs: Vec<(String, String)>,
 }
 
 /// The gate's and the sessions' figures at `setting`. `pairs` with a `document` column are
@@ -751,6 +754,7 @@ fn session_figures<'a>(
     }
     let (mut meeting, mut below) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
     let (mut genuine_pairs, mut not_accepted) = (0, 0);
+    let mut false_match_pairs = Vec::new();
     for (document, other, same) in &others {
         let choice = chosen.get(document).and_then(|c| c.as_ref());
         let s = match (choice, embedding(other)) {
@@ -763,6 +767,10 @@ fn session_figures<'a>(
             if choice.is_none() || is_below || s < threshold {
                 not_accepted += 1;
             }
+        }
+        if choice.is_some() && !is_below && !*same && s >= threshold {
+            let first = frames.get(document).and_then(|f| f.first()).copied().unwrap_or_default();
+            false_match_pairs.push((first.to_owned(), (*other).to_owned()));
         }
         let into = if is_below { &mut below } else { &mut meeting };
         if choice.is_some() {
@@ -780,6 +788,7 @@ fn session_figures<'a>(
         genuine_pairs,
         not_accepted_share: round4(not_accepted as f64 / genuine_pairs.max(1) as f64),
         not_accepted_ci95: wilson95(not_accepted, genuine_pairs),
+        false_match_pairs,
     }
 }
 
@@ -815,6 +824,8 @@ mod tests {
             frames.iter().map(|&(n, deg, _)| (n, at(deg))).collect();
         embeddings.insert("h", at(0.0));
         embeddings.insert("x", at(90.0));
+        // A lookalike of A's holder, 5 degrees away, compared with A's frames only.
+        embeddings.insert("y", at(5.0));
         let qualities = frames
             .iter()
             .map(|&(n, _, sharpness)| (n, PortraitQuality { eye_distance_px: 40.0, sharpness, detector_score: 0.9 }))
@@ -825,7 +836,9 @@ mod tests {
             same,
             document: Some(a[..1].to_uppercase()),
         };
-        let pairs: Vec<Pair> = frames.iter().flat_map(|&(n, ..)| [pair(n, "h", true), pair(n, "x", false)]).collect();
+        let mut pairs: Vec<Pair> =
+            frames.iter().flat_map(|&(n, ..)| [pair(n, "h", true), pair(n, "x", false)]).collect();
+        pairs.extend(frames.iter().filter(|f| f.0.starts_with('a')).map(|&(n, ..)| pair(n, "y", false)));
         let setting = Setting {
             gate: PortraitGate { min_eye_distance_px: 20.0, min_sharpness: 1.0 },
             portrait_frames: 2,
@@ -835,15 +848,17 @@ mod tests {
         let embedding = |name: &str| embeddings.get(name);
         let out = portrait_figures(&pairs, &embedding, &qualities, &setting, true, 0.9);
         assert_eq!((out.portraits, out.too_small, out.blurry, out.turned_away_share), (6, 0, 3, 0.5));
-        // Per frame, over the bars: a2, a3 (cos 10 degrees) match, a4 (40 degrees) does not.
+        // Per frame, over the bars: a2, a3 (cos 10 degrees) match, a4 (40 degrees) does not; the
+        // lookalike matches a2 and a3 (5 and 15 degrees), not a4 (35).
         let f = &out.frames_passed;
-        assert_eq!((f.genuine, f.false_non_matches, f.impostor, f.false_matches), (3, 1, 3, 0));
+        assert_eq!((f.genuine, f.false_non_matches, f.impostor, f.false_matches), (3, 1, 6, 2));
         let s = out.sessions.expect("asked for");
         // A is ready at a3 (a2 and a3 fused: 0 degrees); B runs out of frames short of the bound
         // and is matched below the bars (b1 and b2 fused: 25 degrees, over 0.9, yet not trusted).
         assert_eq!((s.documents, s.without_portrait, s.below_bars, s.frames_taken_mean), (2, 0, 1, 2.5));
         let (m, b) = (&s.meeting_bars, &s.below_bars_pairs);
-        assert_eq!((m.genuine, m.false_non_matches, m.impostor, m.false_matches), (1, 0, 1, 0));
+        assert_eq!((m.genuine, m.false_non_matches, m.impostor, m.false_matches), (1, 0, 2, 1));
+        assert_eq!(s.false_match_pairs, vec![("a1".to_owned(), "y".to_owned())]);
         assert_eq!((b.genuine, b.false_non_matches, b.impostor), (1, 0, 1));
         assert_eq!((s.genuine_not_accepted, s.genuine_pairs), (1, 2));
     }
