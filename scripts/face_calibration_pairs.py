@@ -10,6 +10,9 @@ master.csv together (photos in neither are left out). Writes one CSV that
 - documents (optional, from `datasets-synthetic generate documents|frames`): each document that
   shows a portrait, against every photo except the one its portrait was made from: the other
   photos of the same person are genuine pairs, everyone else's impostor pairs.
+  Each such row names its document in a `document` column (the frames of one rendered
+  document share the label's document seed), which `verifier face eval --document --sessions`
+  groups by; photo pairs leave it empty.
 
 The documents' portraits are made from the same photos, so the two parts are not independent
 samples of people: 13 people in all. The figures say how the threshold behaves on these faces;
@@ -58,7 +61,7 @@ def main():
     rows = []
     if not only_documents:
         for a, b in itertools.combinations(photos, 2):
-            rows.append((path(a), path(b), "Yes" if person[a] == person[b] else "No"))
+            rows.append((path(a), path(b), "Yes" if person[a] == person[b] else "No", ""))
     documents = 0
     for docs in doc_dirs:
         for name in sorted(f for f in os.listdir(docs) if f.endswith(".json") and f[0].isdigit()):
@@ -70,12 +73,14 @@ def main():
             stem = os.path.join(docs, name[:-5])
             image = os.path.abspath(stem + (".jpg" if os.path.exists(stem + ".jpg") else ".png"))
             documents += 1
+            # Frames of one rendered document share its seed; a flat document render is its own.
+            group = str(document.get("seed", name[:-5])) if "document" in label else name[:-5]
             for p in photos:
                 if p != source:
-                    rows.append((image, path(p), "Yes" if person[p] == person[source] else "No"))
+                    rows.append((image, path(p), "Yes" if person[p] == person[source] else "No", group))
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["file_x", "file_y", "decision"])
+        w.writerow(["file_x", "file_y", "decision", "document"])
         w.writerows(rows)
     genuine = sum(r[2] == "Yes" for r in rows)
     print(f"{len(rows)} pairs ({genuine} genuine, {len(rows) - genuine} impostor): {len(photos)} photos of "

@@ -11,7 +11,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
-use vision::face::{CardConfig, DetectorConfig, MatchPolicy, MeshConfig, PortraitConfig, QualityConfig};
+use vision::face::{CardConfig, DetectorConfig, MatchPolicy, MeshConfig, PortraitConfig, PortraitGate, QualityConfig};
 use vision::frame::DecodeLimits;
 use vision::liveness::PassiveConfig;
 use vision::mrz::{ConsensusConfig, LocateConfig, MrzReaderConfig, RecognitionConfig, SearchConfig};
@@ -234,6 +234,8 @@ struct RawPortrait {
     min_face_mm: f32,
     max_face_mm: f32,
     card_min_contrast: f32,
+    min_eye_distance_px: f32,
+    min_sharpness: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -312,6 +314,8 @@ pub struct Config {
     pub face_mesh: MeshConfig,
     /// Finding the document portrait.
     pub portrait: PortraitConfig,
+    /// The bars a document portrait must meet to be matched (`[face.portrait]`).
+    pub portrait_gate: PortraitGate,
     /// The MRZ reader.
     pub mrz: MrzConfig,
     /// The passive presentation-attack layer (`[liveness.passive]`).
@@ -532,6 +536,15 @@ impl RawConfig {
                 format!("{} and {}", p.min_face_mm, p.max_face_mm),
             ));
         }
+        for (key, value) in [
+            ("face.portrait.min_eye_distance_px", p.min_eye_distance_px),
+            ("face.portrait.min_sharpness", p.min_sharpness),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(invalid(key, "must be a number at least 0", value.to_string()));
+            }
+        }
+        let portrait_gate = PortraitGate { min_eye_distance_px: p.min_eye_distance_px, min_sharpness: p.min_sharpness };
         let q = self.face.quality;
         if q.pitch_min >= q.pitch_max || q.brightness_min >= q.brightness_max {
             return Err(invalid("face.quality", "each _min must be below its _max", format!("{q:?}")));
@@ -638,8 +651,15 @@ impl RawConfig {
             retention: Duration::from_secs(e.retention_days * 86_400),
             purge_every: Duration::from_secs(e.purge_every_secs),
         };
-        let (session, capture, demo) =
-            crate::capture::config::validate(self.session, self.capture, self.demo, policy, consensus, passive)?;
+        let (session, capture, demo) = crate::capture::config::validate(
+            self.session,
+            self.capture,
+            self.demo,
+            policy,
+            portrait_gate,
+            consensus,
+            passive,
+        )?;
         Ok(Config {
             session,
             capture,
@@ -691,6 +711,7 @@ impl RawConfig {
                 max_face_mm: p.max_face_mm,
                 card: CardConfig { min_contrast: p.card_min_contrast },
             },
+            portrait_gate,
             mrz: MrzConfig {
                 font: r.font,
                 recogniser,
@@ -971,6 +992,24 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         check(&[], "ok 127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_portrait_gate_is_validated() {
+        let config = RawConfig::load(None, Env::prefixed("VERIFIER_TEST_NONE_")).and_then(RawConfig::validate);
+        let config = config.expect("defaults are valid");
+        assert_eq!(
+            config.portrait_gate, config.session.machine.portrait_gate,
+            "the session gets [face.portrait]'s bars"
+        );
+        assert!(config.portrait_gate.min_sharpness > 0.0 && config.portrait_gate.min_eye_distance_px > 0.0);
+        check(&[("VERIFIER_FACE__PORTRAIT__MIN_SHARPNESS", "-0.1")], "face.portrait.min_sharpness");
+        check(&[("VERIFIER_FACE__PORTRAIT__MIN_EYE_DISTANCE_PX", "-3")], "face.portrait.min_eye_distance_px");
+        check(
+            &[("VERIFIER_SESSION__PORTRAIT_FRAMES", "4"), ("VERIFIER_SESSION__PORTRAIT_MAX_FRAMES", "3")],
+            "session.portrait_max_frames",
+        );
+        check(&[("VERIFIER_SESSION__PORTRAIT_MAX_FRAMES", "3")], "ok 127.0.0.1:8080");
     }
 
     #[test]

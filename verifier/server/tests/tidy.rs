@@ -142,6 +142,7 @@ const REVIEWED: &[(&str, &str, &str)] = &[
     ("verifier/vision/src/face/portrait.rs", "MRZ_PITCH_MM", "ICAO 9303 unit"),
     ("verifier/vision/src/face/portrait.rs", "MRZ_LINE_SPACING_MM", "ICAO 9303 unit"),
     ("verifier/vision/src/face/quality.rs", "QUALITY_CROP", "crop size measured on"),
+    ("verifier/vision/src/face/portrait_quality.rs", "SHARPNESS_CROP", "crop size measured on"),
     ("verifier/vision/src/mrz/cell.rs", "TW", "cell geometry"),
     ("verifier/vision/src/mrz/cell.rs", "TH", "cell geometry"),
     ("verifier/vision/src/mrz/cell.rs", "CAP", "cell geometry"),

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use vision::face::MatchPolicy;
+use vision::face::{MatchPolicy, PortraitGate};
 use vision::liveness::PassiveConfig;
 use vision::mrz::ConsensusConfig;
 
@@ -30,8 +30,14 @@ pub struct SessionConfig {
     pub consensus: ConsensusConfig,
     /// Frames reading a refused kind of document (a driving licence) before the session ends.
     pub refused_kind_frames: usize,
-    /// Document frames with a portrait to collect before moving on.
+    /// Portraits meeting `portrait_gate` to collect before moving on; the best this many are
+    /// fused for the match.
     pub portrait_frames: usize,
+    /// Portraits seen (meeting the bars or not) after which the session moves on with the best
+    /// it has, a fallback below the bars sending the decision to review.
+    pub portrait_max_frames: usize,
+    /// The bars a document portrait must meet (size and sharpness in the frame).
+    pub portrait_gate: PortraitGate,
     /// The multi-frame face match (with its review band).
     pub face_match: MatchPolicy,
     /// The head-movement challenge.
@@ -95,6 +101,8 @@ impl SessionConfig {
             },
             refused_kind_frames: 2,
             portrait_frames: 2,
+            portrait_max_frames: 6,
+            portrait_gate: PortraitGate { min_eye_distance_px: 30.0, min_sharpness: 1.0 },
             face_match: MatchPolicy { threshold: 0.6, review_threshold: 0.5, frames: 3, min_frames: 3 },
             challenge: ChallengeConfig {
                 actions: vec![

@@ -63,7 +63,7 @@ pub struct Scores {
     pub face_similarities: Vec<f32>,
     /// The match threshold applied.
     pub face_threshold: Option<f32>,
-    /// The portrait frames collected.
+    /// The document portraits fused for the match.
     pub portrait_frames: usize,
     /// The movements asked for, in order.
     pub challenge: Vec<ChallengeAction>,

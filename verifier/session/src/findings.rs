@@ -4,7 +4,7 @@
 //! converts its results into these, so the session does not depend on how a finding was made
 //! (which model, which crop). Hint codes are the stable codes the capture page translates.
 
-use vision::face::Embedding;
+use vision::face::{Embedding, PortraitQuality};
 use vision::liveness::PassiveFrame;
 use vision::mrz::MrzFrameRead;
 
@@ -28,12 +28,13 @@ pub enum Findings {
 /// The document portrait in one frame.
 #[derive(Debug, Clone)]
 pub enum PortraitFinding {
-    /// A portrait inside the document, with its embedding and the detector's confidence.
+    /// A portrait inside the document, with its embedding and what was measured of it.
     Found {
         /// The portrait's embedding.
         embedding: Embedding,
-        /// How sure the detector was (0 to 1); the best portrait is used.
-        score: f32,
+        /// Its size and sharpness in the frame (and the detector's confidence): the session
+        /// holds it to the configured bars and fuses the best.
+        quality: PortraitQuality,
     },
     /// No usable portrait, with the hint code for the person (for example
     /// `document.portrait_not_found`).

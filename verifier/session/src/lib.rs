@@ -9,7 +9,8 @@
 //!
 //! Steps, each with a time budget inside the session's own: **document** (the MRZ read to a
 //! settled consensus, then the acceptance policy; a refused document ends the session),
-//! **document front** (a TD1 card's portrait is on the other side), **face** (the live-face gate,
+//! **document front** (a TD1 card's portrait is on the other side; on either side the portraits
+//! are held to quality bars and the best fused, [`portraits`]), **face** (the live-face gate,
 //! then the multi-frame match against the portrait), **challenge** (a random sequence of head
 //! movements, [`challenge`]), then the **decision** ([`Decision`], with the expected identity
 //! compared by [`identity`]).
@@ -42,6 +43,7 @@ pub mod findings;
 pub mod flash;
 pub mod identity;
 mod machine;
+pub mod portraits;
 
 pub use decision::{Decision, Outcome};
 pub use findings::{FaceFindings, Findings, HeadPose, PortraitFinding};

@@ -20,6 +20,7 @@ use crate::decision::{Decision, Outcome, Scores};
 use crate::findings::{FaceFindings, Findings, HeadPose, PortraitFinding};
 use crate::flash::{FlashColour, FlashPlan, FlashVerdict, SkinSample, score};
 use crate::identity::{ExpectedIdentity, IdentityMatch, compare};
+use crate::portraits::PortraitSet;
 
 /// What the person is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +188,10 @@ pub struct Session {
     consensus: MrzConsensus,
     refusals: usize,
     document: Option<MrzRead>,
-    portraits: Vec<(FrameId, Embedding, f32)>,
+    portraits: PortraitSet,
+    /// Whether the match used portraits below the quality bars (the person could not do
+    /// better within the bound): a match is then only a reviewer's to confirm.
+    portrait_review: bool,
     live: Vec<LiveSample>,
     poses: Vec<HeadPose>,
     reference: Option<Embedding>,
@@ -226,6 +230,8 @@ impl Session {
         let flash_plan = FlashPlan::draw(&config.flash, seed);
         let consensus = MrzConsensus::new(today, config.consensus);
         let passive = PassiveAggregate::new(config.passive);
+        // The connection keeps as many portrait frames' pixels as evidence candidates.
+        let portraits = PortraitSet::keeping(config.portrait_max_frames);
         let mut session = Session {
             scores: Scores { challenge: plan.steps.iter().map(|s| s.1).collect(), ..Scores::default() },
             config,
@@ -238,7 +244,8 @@ impl Session {
             consensus,
             refusals: 0,
             document: None,
-            portraits: Vec::new(),
+            portraits,
+            portrait_review: false,
             live: Vec::new(),
             poses: Vec::new(),
             reference: None,
@@ -362,7 +369,15 @@ impl Session {
             return self.decide_now(Outcome::Rejected, vec!["session.timeout"], now);
         }
         if now >= self.step_started + self.step_budget() {
+            // The document is read and portraits were seen, none good enough: the best of them
+            // is used (the decision then goes to review) rather than the session lost.
+            let read = self.document.is_some();
+            if matches!(self.step, Step::Document | Step::DocumentFront) && read && self.portraits.seen() > 0 {
+                return self.enter(Step::Face, None, now);
+            }
             let reason = match self.step {
+                // Read, but no portrait seen in the step's time.
+                Step::Document if read => "document.portrait_not_found",
                 Step::Document if self.consensus.frames() > 0 => "mrz.unreadable",
                 Step::Document | Step::Face => "session.timeout",
                 Step::DocumentFront => "document.portrait_not_found",
@@ -467,9 +482,7 @@ impl Session {
                 return None;
             }
         }
-        if let PortraitFinding::Found { embedding, score } = portrait {
-            self.portraits.push((frame, embedding, score));
-        }
+        let portrait_hint = self.note_portrait(frame, portrait);
         self.scores.mrz_frames = self.consensus.frames();
         if self.document.is_none() {
             match self.consensus.state() {
@@ -507,12 +520,14 @@ impl Session {
             }
         }
         if self.document.is_some() {
-            if self.portraits.len() >= self.config.portrait_frames.max(1) {
+            if self.portraits.is_ready(self.config.portrait_frames, self.config.portrait_max_frames) {
                 self.enter(Step::Face, None, now);
                 return None;
             }
-            self.instruct(Some("document.portrait_not_found"), now);
-            return Some("document.portrait_not_found");
+            // This frame's portrait met the bars: one more like it; else what to change.
+            let hint = portrait_hint.unwrap_or("document.hold_still");
+            self.instruct(Some(hint), now);
+            return Some(hint);
         }
         let code = match verdict {
             FrameVerdict::Unreadable(issue) | FrameVerdict::Used { issue: Some(issue) } => mrz_code(issue.as_str()),
@@ -524,20 +539,25 @@ impl Session {
     }
 
     fn on_front(&mut self, frame: FrameId, portrait: PortraitFinding, now: Instant) -> Option<&'static str> {
+        let hint = self.note_portrait(frame, portrait);
+        if self.portraits.is_ready(self.config.portrait_frames, self.config.portrait_max_frames) {
+            self.enter(Step::Face, None, now);
+            return None;
+        }
+        // A portrait that met the bars: one more like it; else what to change.
+        let code = hint.unwrap_or("document.hold_still");
+        self.instruct(Some(code), now);
+        Some(code)
+    }
+
+    /// Adds a frame's portrait to the set, held to the bars; returns the hint for the person
+    /// when it is below them (`document.portrait_too_small`, ...) or missing.
+    fn note_portrait(&mut self, frame: FrameId, portrait: PortraitFinding) -> Option<&'static str> {
         match portrait {
-            PortraitFinding::Found { embedding, score } => {
-                self.portraits.push((frame, embedding, score));
-                if self.portraits.len() >= self.config.portrait_frames.max(1) {
-                    self.enter(Step::Face, None, now);
-                    return None;
-                }
-                self.instruct(Some("document.hold_still"), now);
-                Some("document.hold_still")
+            PortraitFinding::Found { embedding, quality } => {
+                self.portraits.add(frame, embedding, quality, &self.config.portrait_gate).map(|issue| issue.code())
             }
-            PortraitFinding::Missing(code) => {
-                self.instruct(Some(code), now);
-                Some(code)
-            }
+            PortraitFinding::Missing(code) => Some(code),
         }
     }
 
@@ -580,16 +600,24 @@ impl Session {
             self.instruct(Some("face.hold_still"), now);
             return Some("face.hold_still");
         }
-        let Some((portrait_frame, portrait)) =
-            self.portraits.iter().max_by(|a, b| a.2.total_cmp(&b.2)).map(|(f, e, _)| (*f, e.clone()))
-        else {
-            // Unreachable through the steps (the face step starts with portraits); still no
-            // panic on a bug: the session cannot decide without one.
-            self.decide_now(Outcome::Rejected, vec!["document.portrait_not_found"], now);
-            return None;
+        let choice = match self.portraits.choose(self.config.portrait_frames) {
+            Ok(Some(choice)) => choice,
+            Ok(None) => {
+                // Unreachable through the steps (the face step starts with portraits); still no
+                // panic on a bug: the session cannot decide without one.
+                self.decide_now(Outcome::Rejected, vec!["document.portrait_not_found"], now);
+                return None;
+            }
+            Err(_) => {
+                // Portraits embedded by different models: a configuration fault.
+                self.decide_now(Outcome::Review, vec!["face.comparison_failed"], now);
+                return None;
+            }
         };
-        self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Portrait, frame: portrait_frame });
-        let decision = match decide(&portrait, &self.live, &self.config.face_match) {
+        if let Some(&best) = choice.frames.first() {
+            self.outputs.push_back(Output::KeepEvidence { kind: EvidenceKind::Portrait, frame: best });
+        }
+        let decision = match decide(&choice.embedding, &self.live, &self.config.face_match) {
             Ok(d) => d,
             Err(_) => {
                 // The portrait and the live face were embedded by different models: a
@@ -601,12 +629,18 @@ impl Session {
         self.scores.face_similarity = decision.score;
         self.scores.face_similarities = decision.compared.iter().map(|c| c.score).collect();
         self.scores.face_threshold = Some(decision.threshold);
-        self.scores.portrait_frames = self.portraits.len();
-        self.used.push(portrait_frame);
+        self.scores.portrait_frames = choice.frames.len();
+        self.used.extend(choice.frames.iter().copied());
         self.used.extend(decision.compared.iter().map(|c| c.frame));
         match decision.outcome {
+            // A portrait below the bars proves too little either way: a person looks, whatever
+            // the score (a blurred print scores genuine holders low and may score others high).
+            MatchOutcome::Match | MatchOutcome::NoMatch if choice.below_bars => self.portrait_review = true,
             MatchOutcome::Match => {}
-            MatchOutcome::Review => self.face_review = true,
+            MatchOutcome::Review => {
+                self.face_review = true;
+                self.portrait_review = choice.below_bars;
+            }
             MatchOutcome::NoMatch => {
                 self.decide_now(Outcome::Rejected, vec!["face.no_match"], now);
                 return None;
@@ -730,6 +764,10 @@ impl Session {
         if self.face_review {
             outcome = Outcome::Review;
             reasons.push("face.uncertain_match");
+        }
+        if self.portrait_review {
+            outcome = Outcome::Review;
+            reasons.push("face.portrait_low_quality");
         }
         if self.flash_review {
             outcome = Outcome::Review;

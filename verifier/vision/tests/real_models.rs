@@ -15,7 +15,8 @@ use datasets_synthetic::{Assets, Fonts, Layout, Spec, default_reference_date, fr
 use image::RgbImage;
 use vision::face::{
     CardConfig, DetectorConfig, DocumentLayout, FaceAnalyzer, FaceBox, FaceDetector, FaceEmbedder, FaceMesh, HeadPose,
-    MeshConfig, PortraitConfig, PortraitMiss, find_front_portrait, find_portrait, head_pose, largest,
+    MeshConfig, PortraitConfig, PortraitGate, PortraitIssue, PortraitMiss, find_front_portrait, find_portrait,
+    head_pose, largest,
 };
 use vision::frame::Frame;
 use vision::mrz::{
@@ -73,6 +74,9 @@ const DETECTOR: DetectorConfig =
 /// The service's portrait settings (config/default.toml, face.portrait).
 const PORTRAIT: PortraitConfig =
     PortraitConfig { min_face_mm: 8.0, max_face_mm: 45.0, card: CardConfig { min_contrast: 20.0 } };
+
+/// The shipped portrait bars (`[face.portrait]` of the service's defaults).
+const GATE: PortraitGate = PortraitGate { min_eye_distance_px: 25.0, min_sharpness: 0.2 };
 
 fn analyzer() -> FaceAnalyzer {
     let (embedder, spec) = model("face_embedding");
@@ -201,6 +205,20 @@ fn the_portrait_is_the_documents_not_the_live_face_holding_it() {
         let (to_holder, to_live) =
             (cosine(&e, &embed_photo(&analyzer, holder)), cosine(&e, &embed_photo(&analyzer, live)));
         assert!(to_holder > to_live, "seed {seed}: holder {to_holder}, live {to_live}");
+        // A clean print is never called blurred: it meets the shipped bars, or is too small
+        // (here the page is about 5 px/mm). The same frame out of focus fails them, and measures
+        // far softer.
+        let q = portrait.quality;
+        let clean = q.issue(&GATE);
+        assert!(
+            clean.is_none() || (clean == Some(PortraitIssue::TooSmall) && q.eye_distance_px < 35.0),
+            "seed {seed}: {q:?}"
+        );
+        let blurred = Frame::from_rgb(image::imageops::blur(canvas.image(), 2.5));
+        let soft =
+            find_portrait(&blurred, &location, layout, &analyzer, &PORTRAIT).expect("runs").expect("still found");
+        let s = soft.quality;
+        assert!(s.issue(&GATE).is_some() && s.sharpness < 0.7 * q.sharpness, "seed {seed}: {q:?} then {s:?}");
         taken += 1;
         // With the document's portrait covered, the live face is never taken; it should be named
         // too large for the page, though a live face above the page's top edge can still come

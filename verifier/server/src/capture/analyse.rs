@@ -184,7 +184,7 @@ pub(crate) fn skin_colour(frame: &Frame, b: &FaceBox) -> Option<[f32; 3]> {
 fn portrait_finding(p: Result<vision::face::Portrait, PortraitMiss>) -> (PortraitFinding, Option<FaceBox>) {
     match p {
         Ok(p) => match p.embedding {
-            Some(embedding) => (PortraitFinding::Found { embedding, score: p.face.score }, Some(p.face.bbox)),
+            Some(embedding) => (PortraitFinding::Found { embedding, quality: p.quality }, Some(p.face.bbox)),
             None => (PortraitFinding::Missing("document.portrait_not_found"), None),
         },
         // The page's hints (docs/capture-protocol.md): turn the card over, or show the whole

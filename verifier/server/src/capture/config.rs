@@ -10,7 +10,7 @@ use serde::Deserialize;
 use session::challenge::ChallengeAction;
 use session::config::{ChallengeConfig, SessionConfig};
 use session::flash::{FlashColour, FlashConfig};
-use vision::face::MatchPolicy;
+use vision::face::{MatchPolicy, PortraitGate};
 use vision::liveness::PassiveConfig;
 use vision::mrz::ConsensusConfig;
 
@@ -28,6 +28,7 @@ pub struct RawSession {
     challenge_secs: u64,
     refused_kind_frames: usize,
     portrait_frames: usize,
+    portrait_max_frames: usize,
     challenge: RawChallenge,
     flash: RawFlash,
 }
@@ -136,13 +137,14 @@ pub struct CaptureConfig {
     pub batch_max_wait: Duration,
 }
 
-/// Validates the three sections; `face_match` comes from `[face.match]`, `consensus` from
-/// `[mrz.consensus]`.
+/// Validates the three sections; `face_match` comes from `[face.match]`, `portrait_gate` from
+/// `[face.portrait]`, `consensus` from `[mrz.consensus]`.
 pub fn validate(
     s: RawSession,
     c: RawCapture,
     d: RawDemo,
     face_match: MatchPolicy,
+    portrait_gate: PortraitGate,
     consensus: ConsensusConfig,
     passive: PassiveConfig,
 ) -> Result<(SessionSettings, CaptureConfig, bool), ConfigError> {
@@ -287,6 +289,16 @@ pub fn validate(
         consensus,
         refused_kind_frames: count("session.refused_kind_frames", s.refused_kind_frames)?,
         portrait_frames: count("session.portrait_frames", s.portrait_frames)?,
+        portrait_max_frames: if s.portrait_max_frames < s.portrait_frames {
+            return Err(invalid(
+                "session.portrait_max_frames",
+                "must be at least portrait_frames",
+                s.portrait_max_frames.to_string(),
+            ));
+        } else {
+            s.portrait_max_frames
+        },
+        portrait_gate,
         face_match,
         passive,
         challenge: ChallengeConfig {

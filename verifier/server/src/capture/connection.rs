@@ -39,9 +39,6 @@ const CLOSE_GONE: u16 = 4410;
 const CLOSE_BUSY: u16 = 4409;
 const CLOSE_IDLE: u16 = 4408;
 
-/// Portrait frames kept as evidence candidates (the best is chosen at the face step).
-const PORTRAIT_CANDIDATES: usize = 6;
-
 /// A session's capture state, kept between connections.
 pub struct Capture {
     session_id: String,
@@ -269,7 +266,9 @@ async fn run(svc: &Arc<CaptureService>, mut cap: Box<Capture>, socket: &mut WebS
                         );
                         if portrait {
                             cap.portraits.push_back((frame.id, frame.bytes.clone(), crop));
-                            if cap.portraits.len() > PORTRAIT_CANDIDATES {
+                            // Every portrait the session may still choose (the best of at most
+                            // `portrait_max_frames`) is kept as an evidence candidate.
+                            if cap.portraits.len() > svc.settings.machine.portrait_max_frames.max(1) {
                                 cap.portraits.pop_front();
                             }
                         }

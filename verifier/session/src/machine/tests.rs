@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use vision::face::{Embedding, FaceBox};
+use vision::face::{Embedding, FaceBox, PortraitQuality};
 use vision::frame::{Frame, FrameId};
 use vision::liveness::{ModelScore, PassiveConfig, PassiveFrame, measure_frame};
 use vision::mrz::{FoundZone, MrzFrameRead, MrzLine, MrzLocation, QualityIssue, ZoneReading};
@@ -45,6 +45,18 @@ fn person(deg: f32) -> Embedding {
 }
 
 const HOLDER: f32 = 0.0;
+/// A portrait over the example's bars (30 px between the eyes, sharpness 1), and ones below.
+const SHARP: (f32, f32) = (60.0, 3.0);
+const SMALL: (f32, f32) = (18.0, 3.0);
+const BLURRED: (f32, f32) = (60.0, 0.4);
+
+fn portrait_of(p: &Person) -> PortraitFinding {
+    let (eye_distance_px, sharpness) = p.portrait_quality;
+    PortraitFinding::Found {
+        embedding: person(p.portrait),
+        quality: PortraitQuality { eye_distance_px, sharpness, detector_score: 0.9 },
+    }
+}
 const STRANGER: f32 = 80.0;
 
 /// How the scripted person behaves.
@@ -55,6 +67,8 @@ struct Person {
     face: f32,
     /// Who is printed on the document.
     portrait: f32,
+    /// How the portrait comes out in the frames: eye distance (frame pixels) and sharpness.
+    portrait_quality: (f32, f32),
     follows_challenge: bool,
     /// Whether the face takes on the screen's colour (a live face does; a replayed recording,
     /// an injected stream or a photo does not).
@@ -80,6 +94,7 @@ const GENUINE: Person = Person {
     document: &PASSPORT,
     face: HOLDER,
     portrait: HOLDER,
+    portrait_quality: SHARP,
     follows_challenge: true,
     reflects_flash: true,
     surface: Surface::Live,
@@ -192,12 +207,10 @@ fn run_with(
                 portrait: if p.document.len() == 3 {
                     PortraitFinding::Missing("document.portrait_not_found")
                 } else {
-                    PortraitFinding::Found { embedding: person(p.portrait), score: 0.9 }
+                    portrait_of(&p)
                 },
             },
-            Analysis::DocumentFront => {
-                Findings::DocumentFront(PortraitFinding::Found { embedding: person(p.portrait), score: 0.9 })
-            }
+            Analysis::DocumentFront => Findings::DocumentFront(portrait_of(&p)),
             Analysis::Face | Analysis::Challenge => {
                 let pose = if p.follows_challenge { pose_for(asked) } else { pose_for(None) };
                 face_findings(i, &p, pose, light)
@@ -379,10 +392,7 @@ fn an_expired_passport_is_refused() {
     let mut decision = None;
     for i in 1..10u64 {
         let read = mrz_frame_on(&PASSPORT, later);
-        let findings = Findings::Document {
-            mrz: Box::new(read),
-            portrait: PortraitFinding::Found { embedding: person(HOLDER), score: 0.9 },
-        };
+        let findings = Findings::Document { mrz: Box::new(read), portrait: portrait_of(&GENUINE) };
         session.handle_input(Input::Findings { frame: FrameId(i), at: t0 + Duration::from_millis(100 * i), findings });
         while let o = session.poll_output()
             && !matches!(o, Output::Timeout(_))
@@ -434,4 +444,71 @@ fn nothing_is_taken_after_the_decision() {
         findings: face_findings(1, &GENUINE, pose_for(None), None),
     });
     assert!(matches!(session.poll_output(), Output::Timeout(_)), "no output after the decision");
+}
+
+#[test]
+fn a_portrait_below_the_bars_is_asked_again_then_reviewed() {
+    for (quality, hint) in [(SMALL, "document.portrait_too_small"), (BLURRED, "document.portrait_blurry")] {
+        let p = Person { portrait_quality: quality, ..GENUINE };
+        // The person cannot do better: after `portrait_max_frames` portraits the best is used,
+        // and the match only a reviewer's to confirm.
+        check(p, None, Outcome::Review, &["face.portrait_low_quality"]);
+        let (d, instructions) = run(p, None, 1);
+        assert!(instructions.iter().any(|i| i.code == Some(hint)), "{hint} in {instructions:?}");
+        assert!(d.scores.face_similarity.is_some_and(|s| s > 0.99), "still matched: {:?}", d.scores);
+        // A stranger's portrait below the bars is no rejection either: a person looks.
+        check(Person { face: STRANGER, ..p }, None, Outcome::Review, &["face.portrait_low_quality"]);
+        // The same on a card's front.
+        let card = Person { document: &ID_CARD, ..p };
+        check(card, None, Outcome::Review, &["face.portrait_low_quality"]);
+    }
+}
+
+#[test]
+fn a_portrait_that_comes_good_is_used_and_fused() {
+    // Frames 1 to 3 show the portrait blurred, then sharp: the sharp ones are matched.
+    let improving = |i: u64, f: Findings| match f {
+        Findings::Document { mrz, portrait: PortraitFinding::Found { embedding: _, mut quality } } if i <= 3 => {
+            quality.sharpness = BLURRED.1;
+            // The blurred portraits even look like someone else: were they used, no match.
+            Some(Findings::Document { mrz, portrait: PortraitFinding::Found { embedding: person(STRANGER), quality } })
+        }
+        other => Some(other),
+    };
+    for seed in [1, 2, 3] {
+        let (d, instructions) = run_with(SessionConfig::example(), GENUINE, None, seed, improving);
+        assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Accepted, &[][..]), "seed {seed}");
+        assert_eq!(d.scores.portrait_frames, 2, "two portraits fused");
+        assert!(instructions.iter().any(|i| i.code == Some("document.portrait_blurry")));
+        assert!(d.scores.face_similarity.is_some_and(|s| s > 0.99), "{:?}", d.scores);
+    }
+}
+
+#[test]
+fn a_document_step_running_out_with_portraits_seen_goes_on_with_the_best() {
+    // A portrait in one frame of 200 (20 s apart), below the bars: fewer than the bound before
+    // the document step's 45 s end; the best seen is used, not the session lost.
+    let rare = |i: u64, f: Findings| match f {
+        Findings::Document { mrz, .. } if !i.is_multiple_of(200) => {
+            Some(Findings::Document { mrz, portrait: PortraitFinding::Missing("document.portrait_not_found") })
+        }
+        Findings::Document { mrz, portrait: PortraitFinding::Found { embedding, mut quality } } => {
+            quality.eye_distance_px = SMALL.0;
+            Some(Findings::Document { mrz, portrait: PortraitFinding::Found { embedding, quality } })
+        }
+        other => Some(other),
+    };
+    let (d, instructions) = run_with(SessionConfig::example(), GENUINE, None, 1, rare);
+    assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Review, &["face.portrait_low_quality"][..]));
+    assert_eq!(d.scores.portrait_frames, 2, "frames 200 and 400, both below the bars, fused");
+    assert!(instructions.iter().any(|i| i.code == Some("document.portrait_not_found")));
+    // With no portrait at all, the step still ends the session.
+    let none = |_: u64, f: Findings| match f {
+        Findings::Document { mrz, .. } => {
+            Some(Findings::Document { mrz, portrait: PortraitFinding::Missing("document.portrait_not_found") })
+        }
+        other => Some(other),
+    };
+    let (d, _) = run_with(SessionConfig::example(), GENUINE, None, 1, none);
+    assert_eq!((d.outcome, d.reasons.as_slice()), (Outcome::Rejected, &["document.portrait_not_found"][..]));
 }

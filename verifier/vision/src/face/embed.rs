@@ -76,6 +76,11 @@ impl Embedding {
     pub fn model(&self) -> &str {
         &self.model
     }
+
+    /// The unit-length values, for fusing embeddings of one model inside this crate.
+    pub(crate) fn values(&self) -> &[f32] {
+        &self.values
+    }
 }
 
 /// An embedding model behind the [`Model`] trait, set up from its manifest entry.

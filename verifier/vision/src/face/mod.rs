@@ -11,6 +11,7 @@ mod embed;
 mod mesh;
 mod pipeline;
 mod portrait;
+mod portrait_quality;
 mod quality;
 
 pub use align::{AlignedFace, Similarity, align_face, align_to_template};
@@ -24,6 +25,7 @@ pub use portrait::{
     DocumentLayout, DocumentOutline, MRZ_PITCH_MM, Portrait, PortraitConfig, PortraitMiss, find_front_portrait,
     find_portrait,
 };
+pub use portrait_quality::{PortraitGate, PortraitIssue, PortraitQuality, fuse, measure_portrait};
 pub use quality::{FaceIssue, FaceQuality, QualityConfig, assess};
 
 /// An axis-aligned box, in pixels.

@@ -15,10 +15,12 @@
 //! [`find_front_portrait`] finds the card itself (see `card.rs`) and takes the face in its
 //! portrait zone.
 //!
-//! What it leaves out: portrait quality (size in pixels, blur, glare) is the caller's gate, and
-//! refining the outline with the document's own edges on the MRZ side.
+//! Each portrait found carries its size and sharpness (`portrait_quality.rs`); the gate that
+//! refuses a small or blurred one is the caller's. What it leaves out: glare, and refining the
+//! outline with the document's own edges on the MRZ side.
 
 use super::card::{CardConfig, find_card};
+use super::portrait_quality::{PortraitQuality, measure_portrait};
 use super::{DetectedFace, FaceAnalyzer, FaceBox};
 use crate::face::Embedding;
 use crate::face::align::{Similarity, warp};
@@ -211,6 +213,8 @@ pub struct Portrait {
     pub face: DetectedFace,
     /// Its embedding, when it could be aligned.
     pub embedding: Option<Embedding>,
+    /// Its size and sharpness in this frame, for the caller's gate (`PortraitGate`).
+    pub quality: PortraitQuality,
     /// How far the frame was turned to read the document upright, in degrees.
     pub turned_deg: f32,
     /// The face box's width in document millimetres.
@@ -348,7 +352,15 @@ pub fn find_portrait(
     };
     let face = turned_back(&best.face, &to_frame);
     let embedding = embed(frame, &face, analyzer)?;
-    Ok(Ok(Portrait { face, embedding, turned_deg: angle, width_mm: best.width_mm, outline: doc.outline(layout) }))
+    let quality = measure_portrait(frame, &face);
+    Ok(Ok(Portrait {
+        face,
+        embedding,
+        quality,
+        turned_deg: angle,
+        width_mm: best.width_mm,
+        outline: doc.outline(layout),
+    }))
 }
 
 /// Finds the holder's portrait on the front of a TD1 card whose MRZ is on the back (the French
@@ -401,7 +413,15 @@ pub fn find_front_portrait(
         }));
     };
     let embedding = embed(frame, &c.face, analyzer)?;
-    Ok(Ok(Portrait { face: c.face, embedding, turned_deg: 0.0, width_mm: c.width_mm, outline: doc.outline(layout) }))
+    let quality = measure_portrait(frame, &c.face);
+    Ok(Ok(Portrait {
+        face: c.face,
+        embedding,
+        quality,
+        turned_deg: 0.0,
+        width_mm: c.width_mm,
+        outline: doc.outline(layout),
+    }))
 }
 
 fn embed(frame: &Frame, face: &DetectedFace, analyzer: &FaceAnalyzer) -> Result<Option<Embedding>, ModelError> {
