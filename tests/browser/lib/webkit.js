@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from './net.js';
 
 export const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER_BIN || '/usr/bin/WebKitWebDriver';
 export const MINIBROWSER = process.env.WEBKIT_BROWSER_BIN || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
@@ -22,17 +22,6 @@ export function webkitUnavailable() {
     .filter(([file]) => !fs.existsSync(file))
     .map(([file, pkg]) => `${file} (apt-get install ${pkg})`);
   return missing.length ? `WebKit not installed: ${missing.join(', ')}` : false;
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 /** Starts Xvfb on a free display; resolves with { display, stop }. */
