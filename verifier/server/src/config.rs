@@ -1013,6 +1013,32 @@ mod tests {
     }
 
     #[test]
+    fn the_mrz_reader_and_consensus_settings_are_validated() {
+        for (key, value, named) in [
+            ("VERIFIER_MRZ__READER__LOCATE__INK_DELTA", "0", "mrz.reader.locate.ink_delta"),
+            ("VERIFIER_MRZ__READER__LOCATE__MEAN_RADIUS", "0", "mrz.reader.locate.mean_radius"),
+            ("VERIFIER_MRZ__READER__LOCATE__MIN_CHAIN", "1", "mrz.reader.locate.min_chain"),
+            ("VERIFIER_MRZ__READER__LOCATE__MIN_CELL_INK", "1.5", "mrz.reader.locate.min_cell_ink"),
+            ("VERIFIER_MRZ__READER__LOCATE__MAX_LINE_SPACING", "100", "mrz.reader.locate.max_line_spacing"),
+            ("VERIFIER_MRZ__READER__LOCATE__COUNT_TOLERANCE", "0.5", "mrz.reader.locate.count_tolerance"),
+            ("VERIFIER_MRZ__READER__RECOGNITION__SPACING_COST", "11", "mrz.reader.recognition.spacing_cost"),
+            ("VERIFIER_MRZ__READER__RECOGNITION__DOUBT_MARGIN", "0", "mrz.reader.recognition.doubt_margin"),
+            ("VERIFIER_MRZ__READER__RECOGNITION__NETWORK_MARGIN", "-1", "mrz.reader.recognition.network_margin"),
+            ("VERIFIER_MRZ__READER__SEARCH__ENLARGE_BELOW", "5000", "mrz.reader.search.enlarge_below"),
+            ("VERIFIER_MRZ__CONSENSUS__UNLISTED", "0.5", "mrz.consensus.unlisted"),
+            ("VERIFIER_MRZ__CONSENSUS__PLAUSIBLE_MARGIN", "0", "mrz.consensus.plausible_margin"),
+            ("VERIFIER_MRZ__CONSENSUS__DOUBT_MARGIN", "-2", "mrz.consensus.doubt_margin"),
+        ] {
+            check(&[(key, value)], named);
+        }
+        check(
+            &[("VERIFIER_MRZ__READER__LOCATE__MIN_GLYPH", "8"), ("VERIFIER_MRZ__READER__LOCATE__MAX_GLYPH", "12")],
+            "mrz.reader.locate.max_glyph",
+        );
+        check(&[("VERIFIER_MRZ__READER__RECOGNITION__DOUBT_MARGIN", "0.7")], "ok 127.0.0.1:8080");
+    }
+
+    #[test]
     fn environment_overrides_and_validation() {
         check(&[("VERIFIER_SERVER__LISTEN", "0.0.0.0:9000")], "ok 0.0.0.0:9000");
         check(&[("VERIFIER_SERVER__LISTEN", "nowhere")], "server.listen: expected IP:PORT (got nowhere)");
