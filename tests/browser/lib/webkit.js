@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import http from 'node:http';
 import { freePort } from './net.js';
 
 export const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER_BIN || '/usr/bin/WebKitWebDriver';
@@ -98,15 +99,35 @@ export async function startWebKit() {
   };
 }
 
-async function call(base, method, path, body) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/**
+ * One WebDriver command, on a connection of its own: WebKitWebDriver closes idle connections, and
+ * a command sent on a kept-alive one it has just closed fails before reaching it (fetch's pool
+ * reuses them), most often the new session after a closed one.
+ */
+function call(base, method, path, body) {
+  const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${path}`, {
+      method,
+      agent: false,
+      headers: { 'content-type': 'application/json', ...(data ? { 'content-length': data.length } : {}) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        let json = {};
+        try { json = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* not JSON: reported below */ }
+        if (res.statusCode < 200 || res.statusCode >= 300) {
+          reject(new Error(`WebDriver ${method} ${path}: ${res.statusCode} ${JSON.stringify(json.value ?? json).slice(0, 500)}`));
+        } else {
+          resolve(json.value);
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data ?? undefined);
   });
-  const json = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(`WebDriver ${method} ${path}: ${r.status} ${JSON.stringify(json.value ?? json).slice(0, 500)}`);
-  return json.value;
 }
 
 /**
@@ -138,7 +159,6 @@ async function launchSession(base, { mockCameras = false, viewport = { width: 90
     return Object.values(el)[0];
   };
   const page = {
-    browser: created.capabilities,
     goto: (url) => s('POST', '/url', { url }),
     /**
      * Runs `fn(arg)` in the page (it may be async) and resolves with its JSON result; a throw in
