@@ -36,9 +36,17 @@ const REASONS = [
   'face.no_match', 'liveness.challenge_failed', 'liveness.presentation_attack', 'identity.name_mismatch',
   'session.timeout',
 ];
+// And every reason the session's decision can give, read from its source, so that a new one
+// without words fails here.
+const machine = fs.readFileSync(path.join(ROOT, 'verifier/session/src/machine.rs'), 'utf8');
+const SESSION_REASONS = [...new Set(
+  [...machine.matchAll(/(?:reasons\.push\(|decide_now\(Outcome::\w+, vec!\[)"([a-z_]+\.[a-z_]+)"/g)].map((m) => m[1]),
+)];
 
 test('the protocol doc was parsed', () => {
   assert.ok(hintCodes.length >= 20, `hint codes: ${hintCodes}`);
+  assert.ok(SESSION_REASONS.length >= 12, `session reasons: ${SESSION_REASONS}`);
+  assert.ok(SESSION_REASONS.includes('face.uncertain_match'), 'a review reason is among them');
   assert.deepEqual(steps, ['document', 'document_front', 'face', 'challenge', 'done']);
   assert.deepEqual(challenges, ['turn_left', 'turn_right', 'look_up', 'look_down', 'blink']);
 });
@@ -49,7 +57,7 @@ for (const lang of LANGUAGES) {
     for (const code of hintCodes) assert.ok(m.hints[code], `${lang} hint ${code}`);
     for (const step of steps) assert.ok(m.steps[step], `${lang} step ${step}`);
     for (const c of challenges) assert.ok(m.challenges[c], `${lang} challenge ${c}`);
-    for (const r of REASONS) assert.ok(m.reasons[r], `${lang} reason ${r}`);
+    for (const r of [...REASONS, ...SESSION_REASONS]) assert.ok(m.reasons[r], `${lang} reason ${r}`);
     assert.ok(m.hints.unknown && m.reasons.unknown, 'generic fallbacks');
   });
 }
