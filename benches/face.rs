@@ -1,8 +1,8 @@
 //! The face pipeline on a 720p frame with one ONNX thread: detection alone, detection +
 //! alignment + embedding (the figure the target is stated for) for each embedding model the
-//! manifest offers (`face_embedding`, `face_embedding_alt`, `face_embedding_fast`), alignment
-//! alone, and 8 concurrent streams whose frames are detected in parallel and embedded in one
-//! batch.
+//! manifest offers (`face_embedding`, `face_embedding_alt`, `face_embedding_fast`; the first
+//! also with its mirror averaging switched), alignment alone, and 8 concurrent streams whose
+//! frames are detected in parallel and embedded in one batch.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
@@ -41,6 +41,14 @@ fn face(c: &mut Criterion) {
     assert!(analyzer.read(&frame).is_ok_and(|r| r.faces.len() == 1 && r.embedding.is_some()), "one face");
     c.bench_function("face_detect_720p", |b| b.iter(|| analyzer.detector.detect(&frame)));
     c.bench_function("face_detect_align_embed_720p", |b| b.iter(|| analyzer.read(&frame)));
+    // The same without the manifest's mirror averaging (one network run per face instead of
+    // two), for the price of that choice.
+    let single = FaceAnalyzer {
+        detector: analyzer.detector.clone(),
+        embedder: analyzer.embedder.clone().with_mirror_average(!analyzer.embedder.mirror_average()),
+    };
+    let name = format!("face_detect_align_embed_720p_mirror_average_{}", single.embedder.mirror_average());
+    c.bench_function(&name, |b| b.iter(|| single.read(&frame)));
     let face = analyzer.detector.detect(&frame).ok().and_then(|f| largest(&f)).expect("one face");
     c.bench_function("face_align_720p", |b| b.iter(|| analyzer.embedder.align(&frame, &face)));
     for role in ["face_embedding_alt", "face_embedding_fast"] {

@@ -199,6 +199,7 @@ mod tests {
             embedding_output: None,
             align: None,
             crop_scale: None,
+            mirror_average: false,
         };
         FaceEmbedder::from_spec(model, &spec).expect("the fake spec is complete")
     }

@@ -107,6 +107,12 @@ pub enum FaceCommand {
         /// the session does; 1 is the single best).
         #[arg(long, value_delimiter = ',')]
         fused: Vec<usize>,
+        /// Embed each face alone (`false`) or averaged with its mirror image (`true`) instead
+        /// of as the manifest declares (`mirror_average`), to compare the two on the same
+        /// pairs; the configured threshold was measured with the manifest's, so another
+        /// setting needs `--threshold`.
+        #[arg(long)]
+        mirror_average: Option<bool>,
     },
 }
 
@@ -171,6 +177,7 @@ struct EvalOut {
     images: usize,
     images_without_face: usize,
     model: String,
+    mirror_average: bool,
     auc: Option<f64>,
     eer: Option<f64>,
     eer_threshold: Option<f32>,
@@ -298,6 +305,7 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             portrait_frames,
             portrait_max_frames,
             fused,
+            mirror_average,
         } => {
             let mut config = config.clone();
             if let Some(role) = role {
@@ -312,6 +320,13 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
                 }
                 config.face_match.embedder_role = role;
             }
+            let declared =
+                Manifest::embedded().role(&config.face_match.embedder_role).is_some_and(|spec| spec.mirror_average);
+            if threshold.is_none() && mirror_average.is_some_and(|m| m != declared) {
+                anyhow::bail!(
+                    "face.match.threshold was measured with mirror_average = {declared}: give --threshold for the other"
+                );
+            }
             if let Some(t) = threshold {
                 config.face_match.threshold = t;
             }
@@ -324,6 +339,7 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
                 portrait_frames: or_configured(portrait_frames, config.session.machine.portrait_frames),
                 portrait_max_frames: or_configured(portrait_max_frames, config.session.machine.portrait_max_frames),
                 fused,
+                mirror_average,
             };
             let (out, genuine, impostor) =
                 evaluate(&pairs, &images, document, target_fmr, scores.as_deref(), &sweep, config)?;
@@ -438,7 +454,10 @@ fn evaluate(
     let mut names: Vec<&str> = pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]).collect();
     names.sort_unstable();
     names.dedup();
-    let analyzer = analyzer(config)?;
+    let mut analyzer = analyzer(config)?;
+    if let Some(on) = sweep.mirror_average {
+        analyzer.embedder = analyzer.embedder.with_mirror_average(on);
+    }
     let mrz_reader = if documents { Some(crate::cli::mrz::reader(config)?) } else { None };
     let today = crate::cli::mrz::reference_date(None)?;
     let is_document = |name: &str| documents && pairs.iter().any(|p| p.a == name);
@@ -519,6 +538,7 @@ fn evaluate(
         images: readings.len(),
         images_without_face: readings.iter().filter(|(_, r, ..)| r.embedding.is_none()).count(),
         model: analyzer.embedder.model_name().to_owned(),
+        mirror_average: analyzer.embedder.mirror_average(),
         auc: metrics::roc_auc(&genuine, &impostor).map(round4),
         eer: eer.map(|(r, _)| round4(r)),
         eer_threshold: eer.map(|(_, t)| t),
@@ -551,6 +571,8 @@ struct Sweep {
     portrait_max_frames: Vec<usize>,
     /// Empty: fuse every collected portrait.
     fused: Vec<usize>,
+    /// The embedder's mirror averaging, where not the manifest's.
+    mirror_average: Option<bool>,
 }
 
 fn or_configured<T>(values: Vec<T>, configured: T) -> Vec<T> {

@@ -91,6 +91,7 @@ pub struct FaceEmbedder {
     template: [[f32; 2]; 5],
     preprocess: Preprocess,
     output: String,
+    mirror_average: bool,
 }
 
 impl std::fmt::Debug for FaceEmbedder {
@@ -98,6 +99,7 @@ impl std::fmt::Debug for FaceEmbedder {
         f.debug_struct("FaceEmbedder")
             .field("model", &self.model.name())
             .field("input_size", &self.input_size)
+            .field("mirror_average", &self.mirror_average)
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +129,21 @@ impl FaceEmbedder {
                 TEMPLATE_112.map(|[x, y]| [x * k, y * k])
             }
         };
-        Ok(Self { model, input_size, template, preprocess, output })
+        Ok(Self { model, input_size, template, preprocess, output, mirror_average: spec.mirror_average })
+    }
+
+    /// This embedder with the manifest's `mirror_average` replaced: for evaluations comparing
+    /// the two (a threshold is measured with one of them).
+    #[must_use]
+    pub fn with_mirror_average(mut self, on: bool) -> Self {
+        self.mirror_average = on;
+        self
+    }
+
+    /// Whether each embedding averages the crop's and its mirror image's (the manifest's
+    /// `mirror_average`).
+    pub fn mirror_average(&self) -> bool {
+        self.mirror_average
     }
 
     /// Aligns `face` from `frame` the way this model was trained: its template, its crop size.
@@ -146,13 +162,16 @@ impl FaceEmbedder {
         self.model.name()
     }
 
-    /// Embeds `faces` in one batched run, in order. Crops must be `input_size()` square.
+    /// Embeds `faces` in one batched run, in order. Crops must be `input_size()` square. With
+    /// `mirror_average` each crop runs twice, as it is and flipped left to right, in the same
+    /// batch, and its embedding is the renormalised sum of the two unit embeddings.
     pub fn embed(&self, faces: &[AlignedFace]) -> Result<Vec<Embedding>, ModelError> {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
         let side = self.input_size;
-        let mut data = Vec::with_capacity(faces.len() * (side * side * 3) as usize);
+        let views = if self.mirror_average { 2 } else { 1 };
+        let mut data = Vec::with_capacity(faces.len() * views * (side * side * 3) as usize);
         let mut shape = Vec::new();
         for face in faces {
             if face.size() != side {
@@ -164,11 +183,15 @@ impl FaceEmbedder {
             let t = rgb_to_tensor(face.rgb(), [side, side], [side, side], &self.preprocess);
             shape = t.shape;
             data.extend_from_slice(&t.data);
+            if self.mirror_average {
+                let mirrored = mirror_rows(face.rgb(), side as usize);
+                data.extend_from_slice(&rgb_to_tensor(&mirrored, [side, side], [side, side], &self.preprocess).data);
+            }
         }
-        shape[0] = faces.len();
+        let n = faces.len() * views;
+        shape[0] = n;
         let outputs = self.model.run(&[Tensor { shape, data }])?;
         let out = outputs.get(&self.output)?;
-        let n = faces.len();
         if out.shape.first() != Some(&n) || out.data.len() % n != 0 || out.data.is_empty() {
             return Err(ModelError::OutputShape {
                 name: self.output.clone(),
@@ -177,16 +200,27 @@ impl FaceEmbedder {
             });
         }
         let dim = out.data.len() / n;
+        let invalid = || ModelError::Inference {
+            model: self.model.name().to_owned(),
+            reason: "the model produced a zero or non-finite embedding".into(),
+        };
         out.data
-            .chunks(dim)
-            .map(|v| {
-                Embedding::new(self.model.name(), v.to_vec()).ok_or_else(|| ModelError::Inference {
-                    model: self.model.name().to_owned(),
-                    reason: "the model produced a zero or non-finite embedding".into(),
-                })
+            .chunks(dim * views)
+            .map(|face| {
+                let mut sum = vec![0f32; dim];
+                for view in face.chunks(dim) {
+                    let unit = Embedding::new(self.model.name(), view.to_vec()).ok_or_else(invalid)?;
+                    sum.iter_mut().zip(unit.values()).for_each(|(s, v)| *s += v);
+                }
+                Embedding::new(self.model.name(), sum).ok_or_else(invalid)
             })
             .collect()
     }
+}
+
+/// The `side` x `side` RGB crop flipped left to right.
+fn mirror_rows(rgb: &[u8], side: usize) -> Vec<u8> {
+    rgb.chunks(side * 3).flat_map(|row| row.chunks(3).rev().flatten().copied()).collect()
 }
 
 #[cfg(test)]
@@ -238,6 +272,7 @@ mod tests {
             embedding_output: None,
             align: None,
             crop_scale: None,
+            mirror_average: false,
         }
     }
 
@@ -291,6 +326,60 @@ mod tests {
         // Without a template, the ArcFace template: a different crop of the same face.
         let arcface = FaceEmbedder::from_spec(Arc::new(ChannelMeans), &spec()).unwrap();
         assert_ne!(arcface.align(&frame, &face).unwrap(), crop);
+    }
+
+    /// A fake embedder that tells left from right: the mean of the crop's left half, of its
+    /// right half, and a constant, per face; it counts the crops it was given.
+    struct Halves(std::sync::atomic::AtomicUsize);
+
+    impl Model for Halves {
+        fn name(&self) -> &str {
+            "halves"
+        }
+        fn run(&self, inputs: &[Tensor]) -> Result<Outputs, ModelError> {
+            let t = &inputs[0];
+            let (n, side) = (t.shape[0], t.shape[1]);
+            self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            let mut data = Vec::new();
+            for face in t.data.chunks(t.data.len() / n) {
+                let (mut left, mut right) = (0f32, 0f32);
+                for row in face.chunks(side * 3) {
+                    let (l, r) = row.split_at(side * 3 / 2);
+                    left += l.iter().sum::<f32>();
+                    right += r.iter().sum::<f32>();
+                }
+                data.extend([left, right, 100.0]);
+            }
+            Ok(Outputs(vec![("emb".into(), Tensor { shape: vec![n, 3], data })]))
+        }
+    }
+
+    #[test]
+    fn mirror_averaging_embeds_both_views_and_forgets_which_side_was_which() {
+        // Left half bright, right half dark, and the same crop flipped.
+        let crop = |bright_left: bool| {
+            let rgb = (0..16)
+                .flat_map(|i| {
+                    let v = if (i % 4 < 2) == bright_left { 200 } else { 10 };
+                    [v, v, v]
+                })
+                .collect();
+            AlignedFace::from_rgb(4, rgb)
+        };
+        let mut mirrored = spec();
+        mirrored.mirror_average = true;
+        let model = Arc::new(Halves(0.into()));
+        let embedder = FaceEmbedder::from_spec(model.clone(), &mirrored).unwrap();
+        assert!(embedder.mirror_average());
+        let e = embedder.embed(&[crop(true), crop(false)]).unwrap();
+        assert_eq!(model.0.load(std::sync::atomic::Ordering::Relaxed), 4, "each crop and its mirror image");
+        assert!((e[0].cosine(&e[1]).unwrap() - 1.0).abs() < 1e-6, "a crop and its mirror image embed alike");
+        assert!((e[0].values()[0] - e[0].values()[1]).abs() < 1e-6, "both halves weigh alike");
+        // Without it, one run per crop, and the two crops differ.
+        let plain = embedder.with_mirror_average(false);
+        let p = plain.embed(&[crop(true), crop(false)]).unwrap();
+        assert!(p[0].cosine(&p[1]).unwrap() < 0.9, "{:?}", p[0].cosine(&p[1]));
+        assert!(e[0].cosine(&p[0]).unwrap() < 0.999, "mirror averaging changes the embedding");
     }
 
     #[test]

@@ -564,6 +564,7 @@ mod tests {
             embedding_output: None,
             align: None,
             crop_scale: None,
+            mirror_average: false,
         }
     }
 
