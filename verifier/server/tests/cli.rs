@@ -209,6 +209,36 @@ fn face_match_tells_people_apart() {
 }
 
 #[test]
+fn face_eval_runs_the_embedding_as_the_manifest_declares_or_compares_the_other_way() {
+    let (true, Some(faces)) = (models_ready(), shared_faces()) else { return };
+    let dir = scratch("eval-mirror");
+    let pairs = dir.join("pairs.csv");
+    let rows = "file_x,file_y,decision\nimg38.jpg,img39.jpg,Yes\nimg3.jpg,img12.jpg,Yes\nimg21.jpg,img17.jpg,No\nimg35.jpg,img33.jpg,No\n";
+    std::fs::write(&pairs, rows).unwrap();
+    let eval = |extra: &[&str], scores: &str| {
+        let scores = dir.join(scores);
+        let mut args = vec!["face", "eval", "--pairs", pairs.to_str().unwrap(), "--images", faces.to_str().unwrap()];
+        args.extend(["--scores", scores.to_str().unwrap()]);
+        args.extend(extra);
+        let run = verifier(&args, &[]);
+        let out = if run.ok { Some(json(&run)) } else { None };
+        (run, out, std::fs::read_to_string(scores).unwrap_or_default())
+    };
+    let (_, declared, declared_scores) = eval(&[], "declared.csv");
+    let declared = declared.expect("face eval runs");
+    assert_eq!(declared["mirror_average"], true, "the manifest averages dlib's chip with its mirror image: {declared}");
+    assert_eq!((declared["genuine"].as_u64(), declared["impostor"].as_u64()), (Some(2), Some(2)));
+    // The other setting on the configured threshold is refused: that threshold was measured
+    // with the manifest's.
+    let (refused, _, _) = eval(&["--mirror-average", "false"], "refused.csv");
+    assert!(!refused.ok && refused.stderr.contains("mirror_average"), "{}", refused.stderr);
+    let (_, single, single_scores) = eval(&["--mirror-average", "false", "--threshold", "0.935"], "single.csv");
+    assert_eq!(single.expect("face eval runs")["mirror_average"], false);
+    assert_eq!(declared_scores.lines().count(), 5, "{declared_scores}");
+    assert_ne!(declared_scores, single_scores, "one view scores differently from two");
+}
+
+#[test]
 fn face_quality_names_what_to_fix() {
     let (true, Some(faces)) = (models_ready(), shared_faces()) else { return };
     let photo = faces.join("img1.jpg");
