@@ -56,4 +56,24 @@ mod tests {
         check(Layout::Nchw, Channels::Bgr, &[2., 5., 0., 0., 1., 4., 0., 0., 0., 3., 0., 0.]);
         check(Layout::Nhwc, Channels::Rgb, &[0., 1., 2., 3., 4., 5., 0., 0., 0., 0., 0., 0.]);
     }
+
+    #[test]
+    fn padding_right_and_below_stays_zero() {
+        let pre = Preprocess {
+            layout: Layout::Nchw,
+            channels: Channels::Rgb,
+            scale: 1.0,
+            mean: [0.0; 3],
+            size: None,
+            multiple_of: None,
+        };
+        // A 1x2 column of (1,2,3) over (4,5,6), padded to 2x3.
+        let t = rgb_to_tensor(&[1, 2, 3, 4, 5, 6], [1, 2], [2, 3], &pre);
+        assert_eq!(t.shape, vec![1, 3, 3, 2]);
+        assert_eq!(t.data, [1., 0., 4., 0., 0., 0., 2., 0., 5., 0., 0., 0., 3., 0., 6., 0., 0., 0.]);
+        let t = rgb_to_tensor(&[1, 2, 3, 4, 5, 6], [1, 2], [2, 3], &Preprocess { layout: Layout::Nhwc, ..pre });
+        assert_eq!(t.data, [1., 2., 3., 0., 0., 0., 4., 5., 6., 0., 0., 0., 0., 0., 0., 0., 0., 0.]);
+        let empty = rgb_to_tensor(&[], [0, 0], [32, 32], &pre);
+        assert!(empty.data.iter().all(|&v| v == 0.0) && empty.data.len() == 3 * 32 * 32);
+    }
 }
