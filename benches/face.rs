@@ -10,16 +10,6 @@ use verifier_models::Manifest;
 use vision::face::{DetectorConfig, FaceAnalyzer, FaceDetector, FaceEmbedder, largest};
 use vision::frame::Frame;
 
-/// The first shared photo letterboxed into a 1280x720 frame, as a webcam would deliver it.
-fn webcam_frame() -> Result<Frame, String> {
-    let photo = verifier_benches::workspace().join("../shared/datasets/faces/img1.jpg");
-    let image = image::open(&photo).map_err(|e| format!("{}: {e}", photo.display()))?;
-    let face = image.resize(1280, 720, image::imageops::FilterType::Triangle).into_rgb8();
-    let mut frame = image::RgbImage::from_pixel(1280, 720, image::Rgb([90, 90, 90]));
-    image::imageops::overlay(&mut frame, &face, i64::from((1280 - face.width()) / 2), 0);
-    Ok(Frame::from_rgb(frame))
-}
-
 fn analyzer_for(role: &str) -> Result<FaceAnalyzer, String> {
     let rt = verifier_benches::runtime()?;
     let manifest = Manifest::embedded();
@@ -31,13 +21,14 @@ fn analyzer_for(role: &str) -> Result<FaceAnalyzer, String> {
 }
 
 fn face(c: &mut Criterion) {
-    let (analyzer, frame) = match analyzer_for("face_embedding").and_then(|a| Ok((a, webcam_frame()?))) {
-        Ok(s) => s,
-        Err(why) => {
-            eprintln!("skipping face benchmarks: {why}");
-            return;
-        }
-    };
+    let (analyzer, frame) =
+        match analyzer_for("face_embedding").and_then(|a| Ok((a, verifier_benches::webcam_frame()?))) {
+            Ok(s) => s,
+            Err(why) => {
+                eprintln!("skipping face benchmarks: {why}");
+                return;
+            }
+        };
     assert!(analyzer.read(&frame).is_ok_and(|r| r.faces.len() == 1 && r.embedding.is_some()), "one face");
     c.bench_function("face_detect_720p", |b| b.iter(|| analyzer.detector.detect(&frame)));
     c.bench_function("face_detect_align_embed_720p", |b| b.iter(|| analyzer.read(&frame)));

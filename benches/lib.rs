@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use vision::frame::Frame;
 use vision::model::Model;
 use vision::onnx::{OnnxRuntime, OnnxThreads};
 
@@ -27,4 +28,15 @@ pub fn model(runtime: &OnnxRuntime, role: &str) -> Result<Arc<dyn Model>, String
     let bytes = std::fs::read(workspace().join(".cache/models").join(&spec.file))
         .map_err(|e| format!("{}: {e} (run scripts/setup.sh)", spec.file))?;
     Ok(Arc::new(runtime.session(spec, &bytes).map_err(|e| e.to_string())?))
+}
+
+/// The first shared photo letterboxed into a 1280x720 frame, as a webcam would deliver it: a
+/// person facing the camera, no document in view.
+pub fn webcam_frame() -> Result<Frame, String> {
+    let photo = workspace().join("../shared/datasets/faces/img1.jpg");
+    let image = image::open(&photo).map_err(|e| format!("{}: {e}", photo.display()))?;
+    let face = image.resize(1280, 720, image::imageops::FilterType::Triangle).into_rgb8();
+    let mut frame = image::RgbImage::from_pixel(1280, 720, image::Rgb([90, 90, 90]));
+    image::imageops::overlay(&mut frame, &face, i64::from((1280 - face.width()) / 2), 0);
+    Ok(Frame::from_rgb(frame))
 }
