@@ -1,14 +1,16 @@
 //! `read_mrz` on 720p synthetic webcam frames (all layouts, random pose and degradations), one
 //! thread: the figure the MRZ reader's speed target is stated for. `mrz_read_720p` is the
 //! service's reader (the trained `mrz_recogniser` network); `mrz_read_720p_templates` reads with
-//! the OCR-B templates alone, for comparison; `mrz_read_720p_face_only` is a frame with a face and
-//! no document, which the face step reads to tell whether a document is still held up.
+//! the OCR-B templates alone, for comparison; `mrz_read_upright_720p_face_only` is a frame with a
+//! face and no document, read upright as the face step reads it to tell whether a document is
+//! still held up (`mrz_read_720p_face_only`: the same frame read in all four views).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use datasets_synthetic::{Assets, Fonts, Spec, Stream, default_reference_date, frame, sample_seed};
 use vision::frame::{DecodeLimits, Frame, decode};
 use vision::mrz::{
     CellNet, ConsensusConfig, LocateConfig, MrzReader, MrzReaderConfig, RecognitionConfig, SearchConfig, read_mrz,
+    read_mrz_upright,
 };
 
 #[path = "../verifier/vision/tests/support/service_defaults.rs"]
@@ -51,10 +53,12 @@ fn mrz(c: &mut Criterion) {
         b.iter(|| read_mrz(next.next().expect("a cycle never ends"), &reader, today).expect("the MRZ models run"))
     });
     // The face step asks the reader whether a document is in view on every face frame without
-    // a card around the face: what that costs when none is.
+    // a card around the face, upright only: what that costs when none is, and what the four
+    // views of a whole read would.
     match verifier_benches::webcam_frame() {
         Ok(face) => {
             assert!(read_mrz(&face, &reader, today).is_ok_and(|r| r.location().is_none()), "no MRZ in a face frame");
+            c.bench_function("mrz_read_upright_720p_face_only", |b| b.iter(|| read_mrz_upright(&face, &reader, today)));
             c.bench_function("mrz_read_720p_face_only", |b| b.iter(|| read_mrz(&face, &reader, today)));
         }
         Err(why) => eprintln!("skipping mrz_read_720p_face_only: {why}"),

@@ -13,7 +13,7 @@ use vision::face::{
 };
 use vision::frame::{DecodeLimits, Frame, FrameId, decode};
 use vision::liveness::{PassiveFrame, measure_frame};
-use vision::mrz::read_mrz;
+use vision::mrz::{read_mrz, read_mrz_upright};
 
 use crate::engines::Engines;
 
@@ -111,11 +111,15 @@ pub fn analyse(
             // At the face step, a face on a document still held up is its printed portrait,
             // not the person: with an MRZ in view, or the face framed by a card's edges, the
             // person is asked to put the document down. (A face beside the document passes;
-            // the challenge then asks a printed face to move.)
+            // the challenge then asks a printed face to move.) The MRZ is looked for upright only,
+            // a quarter of a whole read: an ICAO page prints it the way up of its portrait, and a
+            // portrait turned a quarter or a half turn fails the gate's roll limit
+            // (`face.quality.max_roll_deg`) whatever is found; a card is found by its edges at any
+            // angle.
             let on_document = match face {
                 Some(f) if analysis == Analysis::Face => {
                     find_card(&frame, &f, &cx.portrait.card).is_some()
-                        || read_mrz(&frame, &cx.engines.mrz, cx.today).map_err(model)?.location().is_some()
+                        || read_mrz_upright(&frame, &cx.engines.mrz, cx.today).map_err(model)?.location().is_some()
                 }
                 _ => false,
             };

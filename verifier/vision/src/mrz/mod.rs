@@ -639,6 +639,16 @@ pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> Result<M
     Ok(read_mrz_with_cells(frame, reader, today)?.0)
 }
 
+/// [`read_mrz`] on the frame as it is, without the upside-down and quarter-turned views: a
+/// quarter of the cost where no MRZ is in view (each view costs about the same). For a caller
+/// that only needs a zone printed upright, within the skew the upright view reads (the face
+/// step asking whether a document is still held up: a document turned further shows its
+/// portrait turned too, which the face gate's roll limit refuses anyway).
+pub fn read_mrz_upright(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> Result<MrzFrameRead, ModelError> {
+    let (best, steepness) = read_views(frame, reader, today, &[0])?;
+    Ok(frame_read(frame, best, steepness, reader).0)
+}
+
 /// Reads the upright frame, then, while nothing trustworthy was read, the frame turned upside
 /// down and by a quarter turn each way (a document held the wrong way round, a page
 /// photographed sideways). Small frames are enlarged first (`search.enlarge_below`): a card
@@ -648,6 +658,7 @@ fn read_views(
     frame: &Frame,
     reader: &MrzReader,
     today: mrz::Date,
+    views: &[u8],
 ) -> Result<(Option<Attempt>, Option<f32>), ModelError> {
     let mut gray = Gray::from_frame(frame);
     let enlarge = gray.w.max(gray.h) < reader.config.search.enlarge_below;
@@ -657,7 +668,7 @@ fn read_views(
     let k = if enlarge { 0.5 } else { 1.0 };
     let mut best: Option<Attempt> = None;
     let mut steepness = None;
-    for quarters in [0u8, 2, 1, 3] {
+    for &quarters in views {
         let (levels, start) = pyramid(gray.turned(quarters));
         if quarters == 0 {
             // Measured where a frame's print is judged (see `frame_steepness`): on the frame
@@ -748,9 +759,20 @@ pub fn read_mrz_with_cells(
     reader: &MrzReader,
     today: mrz::Date,
 ) -> Result<(MrzFrameRead, MrzCells), ModelError> {
-    let (best, steepness) = read_views(frame, reader, today)?;
+    // In quarter turns: upright, upside down, then each side.
+    let (best, steepness) = read_views(frame, reader, today, &[0, 2, 1, 3])?;
+    Ok(frame_read(frame, best, steepness, reader))
+}
+
+/// The frame's read from the best attempt over its views.
+fn frame_read(
+    frame: &Frame,
+    best: Option<Attempt>,
+    steepness: Option<f32>,
+    reader: &MrzReader,
+) -> (MrzFrameRead, MrzCells) {
     let (w, h) = (frame.width() as f32, frame.height() as f32);
-    Ok(match best {
+    match best {
         None => {
             (MrzFrameRead::NotFound { issue: quality::assess_missing(w, h, steepness, &reader.config) }, Vec::new())
         }
@@ -767,7 +789,7 @@ pub fn read_mrz_with_cells(
             let zone = FoundZone { location: a.location, lines: a.lines, sharpness: a.sharpness };
             (MrzFrameRead::Found { zone, reading }, a.wide)
         }
-    })
+    }
 }
 
 /// The service's defaults file's reader settings and font, for the tests.

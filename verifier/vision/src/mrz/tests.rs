@@ -114,6 +114,19 @@ fn locates_the_mrz_where_the_label_puts_it() {
 }
 
 #[test]
+fn the_upright_read_sees_an_upright_zone_and_no_turned_one() {
+    let s = sample(0, true);
+    let upright = read_mrz_upright(&Frame::from_rgb(s.image.clone()), &reader(), today()).expect("runs");
+    let full = read_mrz(&Frame::from_rgb(s.image.clone()), &reader(), today()).expect("runs");
+    assert!(upright.is_valid(), "{:?}", upright.issue());
+    assert_eq!(upright.corrected_text().map(|t| t.expose().clone()), full.corrected_text().map(|t| t.expose().clone()));
+    // Turned a quarter: the full read turns it back, the upright one does not look.
+    let turned = Frame::from_rgb(image::imageops::rotate90(&s.image));
+    assert!(read_mrz(&turned, &reader(), today()).expect("runs").is_valid(), "the four views read it");
+    assert!(read_mrz_upright(&turned, &reader(), today()).expect("runs").location().is_none());
+}
+
+#[test]
 fn consensus_settles_on_agreeing_valid_frames() {
     let s = sample(2, true);
     let read = read_mrz(&Frame::from_rgb(s.image), &reader(), today()).expect("the reader's models run");
