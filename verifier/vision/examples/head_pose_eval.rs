@@ -13,16 +13,14 @@
 //! figures only, never images or landmarks.
 #![allow(clippy::disallowed_methods)] // A measurement tool: it reads models and photos.
 
+mod pose;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use datasets_synthetic::video::{Phase, Scenario, VideoSpec, sequence, turn_head};
 use datasets_synthetic::{Assets, Fonts, Spec, default_reference_date};
-use vision::face::{
-    DetectorConfig, FaceDetector, FaceMesh, HeadPose, MeshConfig, head_pose, head_pose_projected, largest,
-};
+use vision::face::{HeadPose, head_pose, head_pose_projected, largest};
 use vision::frame::Frame;
-use vision::onnx::{OnnxRuntime, OnnxThreads};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,18 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fit = if args.iter().any(|a| a == "projected") { head_pose_projected } else { head_pose };
     println!("fit: {}", if args.iter().any(|a| a == "projected") { "projected (2-D PnP)" } else { "3-D mesh" });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let runtime = OnnxRuntime::load(&root.join(".cache/onnxruntime/libonnxruntime.so"), OnnxThreads { intra_op: 1 })?;
-    let manifest = verifier_models::Manifest::embedded();
-    let load = |role: &str| -> Result<_, Box<dyn std::error::Error>> {
-        let spec = manifest.role(role).ok_or("role missing from the manifest")?;
-        let bytes = std::fs::read(root.join(".cache/models").join(&spec.file))?;
-        Ok((Arc::new(runtime.session(spec, &bytes)?), spec.clone()))
-    };
-    // The service's detector settings (config/default.toml).
-    let detector_config = DetectorConfig { max_input_side: 640, score_threshold: 0.7, nms_iou: 0.3, max_faces: 16 };
-    let detector = FaceDetector::new(load("face_detector")?.0, detector_config);
-    let (mesh_model, mesh_spec) = load("face_mesh")?;
-    let mesh = FaceMesh::from_spec(mesh_model, &mesh_spec, MeshConfig { min_presence: 0.5 })?;
+    let (detector, mesh) = pose::models()?;
     let pose_of = |img: &image::RgbImage| -> Result<Option<HeadPose>, Box<dyn std::error::Error>> {
         let frame = Frame::from_rgb(img.clone());
         let Some(face) = largest(&detector.detect(&frame)?) else { return Ok(None) };

@@ -16,13 +16,13 @@
 //! `../shared/datasets/faces`. Prints figures only.
 #![allow(clippy::disallowed_methods)] // A measurement tool: it reads models and photos.
 
+mod pose;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use image::RgbImage;
-use vision::face::{DetectorConfig, FaceDetector, FaceMesh, HeadPose, MeshConfig, head_pose, largest};
+use vision::face::{HeadPose, head_pose, largest};
 use vision::frame::Frame;
-use vision::onnx::{OnnxRuntime, OnnxThreads};
 
 type Error = Box<dyn std::error::Error>;
 /// What a photo reads as: its pose, its mesh's points and its face box.
@@ -32,17 +32,7 @@ fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let axis: f32 = args.iter().find_map(|a| a.strip_prefix("axis=")?.parse().ok()).unwrap_or(0.6);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let runtime = OnnxRuntime::load(&root.join(".cache/onnxruntime/libonnxruntime.so"), OnnxThreads { intra_op: 1 })?;
-    let manifest = verifier_models::Manifest::embedded();
-    let load = |role: &str| -> Result<_, Error> {
-        let spec = manifest.role(role).ok_or("role missing from the manifest")?;
-        let bytes = std::fs::read(root.join(".cache/models").join(&spec.file))?;
-        Ok((Arc::new(runtime.session(spec, &bytes)?), spec.clone()))
-    };
-    let detector_config = DetectorConfig { max_input_side: 640, score_threshold: 0.7, nms_iou: 0.3, max_faces: 16 };
-    let detector = FaceDetector::new(load("face_detector")?.0, detector_config);
-    let (mesh_model, mesh_spec) = load("face_mesh")?;
-    let mesh = FaceMesh::from_spec(mesh_model, &mesh_spec, MeshConfig { min_presence: 0.5 })?;
+    let (detector, mesh) = pose::models()?;
     let read = |img: &RgbImage| -> Result<Option<Reading>, Error> {
         let frame = Frame::from_rgb(img.clone());
         let Some(face) = largest(&detector.detect(&frame)?) else { return Ok(None) };

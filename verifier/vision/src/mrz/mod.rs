@@ -645,13 +645,12 @@ pub fn read_mrz(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> Result<M
 /// step asking whether a document is still held up: a document turned further shows its
 /// portrait turned too, which the face gate's roll limit refuses anyway).
 pub fn read_mrz_upright(frame: &Frame, reader: &MrzReader, today: mrz::Date) -> Result<MrzFrameRead, ModelError> {
-    let (best, steepness) = read_views(frame, reader, today, &[0])?;
-    Ok(frame_read(frame, best, steepness, reader).0)
+    Ok(read_in_views(frame, reader, today, &[0])?.0)
 }
 
-/// Reads the upright frame, then, while nothing trustworthy was read, the frame turned upside
-/// down and by a quarter turn each way (a document held the wrong way round, a page
-/// photographed sideways). Small frames are enlarged first (`search.enlarge_below`): a card
+/// Reads the frame turned by each of `views` (quarter turns) in order, while nothing
+/// trustworthy was read ([`read_mrz`]: upright, upside down, then a quarter turn each way, for
+/// a document held the wrong way round or a page photographed sideways). Small frames are enlarged first (`search.enlarge_below`): a card
 /// filling such a frame prints its MRZ at 7 to 10 pixels per character, where glyphs touch and
 /// the chaining loses them.
 fn read_views(
@@ -760,19 +759,19 @@ pub fn read_mrz_with_cells(
     today: mrz::Date,
 ) -> Result<(MrzFrameRead, MrzCells), ModelError> {
     // In quarter turns: upright, upside down, then each side.
-    let (best, steepness) = read_views(frame, reader, today, &[0, 2, 1, 3])?;
-    Ok(frame_read(frame, best, steepness, reader))
+    read_in_views(frame, reader, today, &[0, 2, 1, 3])
 }
 
-/// The frame's read from the best attempt over its views.
-fn frame_read(
+/// The frame's read and cells from the best attempt over `views` (see [`read_views`]).
+fn read_in_views(
     frame: &Frame,
-    best: Option<Attempt>,
-    steepness: Option<f32>,
     reader: &MrzReader,
-) -> (MrzFrameRead, MrzCells) {
+    today: mrz::Date,
+    views: &[u8],
+) -> Result<(MrzFrameRead, MrzCells), ModelError> {
+    let (best, steepness) = read_views(frame, reader, today, views)?;
     let (w, h) = (frame.width() as f32, frame.height() as f32);
-    match best {
+    Ok(match best {
         None => {
             (MrzFrameRead::NotFound { issue: quality::assess_missing(w, h, steepness, &reader.config) }, Vec::new())
         }
@@ -789,7 +788,7 @@ fn frame_read(
             let zone = FoundZone { location: a.location, lines: a.lines, sharpness: a.sharpness };
             (MrzFrameRead::Found { zone, reading }, a.wide)
         }
-    }
+    })
 }
 
 /// The service's defaults file's reader settings and font, for the tests.
