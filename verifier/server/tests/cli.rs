@@ -62,6 +62,32 @@ fn finds_one_face_with_plausible_landmarks() {
 }
 
 #[test]
+fn meshes_the_largest_face_inside_its_box_and_nothing_on_a_blank_image() {
+    let (true, Some(faces_dir)) = (models_ready(), shared_faces()) else {
+        return;
+    };
+    let run = verifier(&["face", "mesh", faces_dir.join("img1.jpg").to_str().unwrap()], &[]);
+    assert!(run.ok, "{}", run.stderr);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let b: Vec<f64> = out["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let points = out["points"].as_array().unwrap();
+    assert_eq!(points.len(), 468);
+    let (cx, cy) = (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0);
+    // The nose tip (point 1) lies near the box's centre and nearer the camera than the cheeks.
+    let p = |i: usize| [0, 1, 2].map(|k| points[i][k].as_f64().unwrap());
+    assert!((p(1)[0] - cx).abs() < b[2] * 0.25 && (p(1)[1] - cy).abs() < b[3] * 0.3, "{:?} {b:?}", p(1));
+    assert!(p(1)[2] < p(234)[2] && p(1)[2] < p(454)[2], "nose {:?}, cheeks {:?} {:?}", p(1), p(234), p(454));
+    assert!(out["pose"]["yaw_deg"].as_f64().unwrap().abs() < 30.0, "{}", run.stdout);
+
+    let dir = scratch("blank-mesh");
+    let blank = dir.join("blank.png");
+    image::RgbImage::from_pixel(640, 480, image::Rgb([240, 240, 240])).save(&blank).unwrap();
+    let run = verifier(&["face", "mesh", blank.to_str().unwrap()], &[]);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.contains("\"box\":null"), "{}", run.stdout);
+}
+
+#[test]
 fn finds_no_face_on_a_blank_image() {
     if !models_ready() {
         return;

@@ -26,6 +26,15 @@ pub enum FaceCommand {
         /// The image file (JPEG, PNG, WebP or BMP).
         image: PathBuf,
     },
+    /// The 468-point face mesh of the largest face: prints `{"box":[x,y,w,h],"points":[[x,y,z],
+    /// ...],"pose":{"yaw_deg","pitch_deg","roll_deg"}}` in the image's pixels (`z` the depth,
+    /// smaller nearer the camera, in the same units), or `{"box":null}` when no face or no mesh
+    /// is found. `scripts/face_meshes.sh` writes these for the synthetic generator's 3-D head
+    /// turns.
+    Mesh {
+        /// The image file (JPEG, PNG, WebP or BMP).
+        image: PathBuf,
+    },
     /// Compare the largest face of two images: prints `{"similarity","same_person","threshold","faces"}`.
     Match {
         /// Image A is a document: take the holder's portrait from the portrait zone of the
@@ -120,13 +129,14 @@ pub enum FaceCommand {
 #[derive(Debug, Serialize)]
 struct FaceOut {
     #[serde(rename = "box")]
-    bbox: [f32; 4],
-    score: f32,
-    landmarks: [[f32; 2]; 5],
+    bbox: [f64; 4],
+    score: f64,
+    landmarks: [[f64; 2]; 5],
 }
 
-fn round1(v: f32) -> f32 {
-    (v * 10.0).round() / 10.0
+/// One decimal, as an `f64` so that it prints as one (an `f32` prints its binary expansion).
+fn round1(v: f32) -> f64 {
+    (f64::from(v) * 10.0).round() / 10.0
 }
 
 fn round4(v: f64) -> f64 {
@@ -138,7 +148,7 @@ impl From<&DetectedFace> for FaceOut {
         let b = f.bbox;
         FaceOut {
             bbox: [round1(b.x), round1(b.y), round1(b.width), round1(b.height)],
-            score: (f.score * 1000.0).round() / 1000.0,
+            score: (f64::from(f.score) * 1000.0).round() / 1000.0,
             landmarks: f.landmarks.map(|[x, y]| [round1(x), round1(y)]),
         }
     }
@@ -160,13 +170,13 @@ struct QualityOut {
     usable: bool,
     issues: Vec<&'static str>,
     faces: usize,
-    eye_distance_px: f32,
+    eye_distance_px: f64,
     yaw: f64,
     pitch: f64,
-    roll_deg: f32,
-    sharpness: f32,
-    brightness: f32,
-    eye_contrast: f32,
+    roll_deg: f64,
+    sharpness: f64,
+    brightness: f64,
+    eye_contrast: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -253,6 +263,33 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             let faces = detector.detect(&frame)?;
             let faces: Vec<FaceOut> = faces.iter().map(FaceOut::from).collect();
             crate::cli::print_json(&serde_json::json!({ "faces": faces }))
+        }
+        FaceCommand::Mesh { image } => {
+            let frame = load_frame(&image, config)?;
+            let runtime = engines::runtime(config)?;
+            let manifest = Manifest::embedded();
+            let detector = engines::face_detector(&runtime, config, &manifest)?;
+            let (mesh, _) = engines::face_mesh(&runtime, config, &manifest)?;
+            let found = match vision::face::largest(&detector.detect(&frame)?) {
+                Some(face) => mesh.landmarks(&frame, &face)?.map(|m| (face.bbox, m)),
+                None => None,
+            };
+            let out = match found {
+                Some((b, m)) => {
+                    let pose = vision::face::head_pose(&m);
+                    serde_json::json!({
+                        "box": [round1(b.x), round1(b.y), round1(b.width), round1(b.height)],
+                        "points": m.points().iter().map(|p| p.map(round1)).collect::<Vec<_>>(),
+                        "pose": {
+                            "yaw_deg": round1(pose.yaw_deg),
+                            "pitch_deg": round1(pose.pitch_deg),
+                            "roll_deg": round1(pose.roll_deg),
+                        },
+                    })
+                }
+                None => serde_json::json!({ "box": null }),
+            };
+            crate::cli::print_json(&out)
         }
         FaceCommand::Match { document, image_a, image_b } => {
             let (a, b) = (load_frame(&image_a, config)?, load_frame(&image_b, config)?);
