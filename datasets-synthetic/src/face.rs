@@ -35,6 +35,9 @@ pub struct FacePhoto {
     pub head: RgbImage,
     /// The detected face box `[x, y, w, h]` in `photo`'s pixels, when one was given.
     pub face_box: Option<[f32; 4]>,
+    /// The face mesh's points `[x, y, z]` in `photo`'s pixels (`z` the depth, smaller nearer the
+    /// camera), when one was given: live heads then turn in 3-D ([`crate::turn3d`]).
+    pub mesh: Option<Vec<[f32; 3]>>,
 }
 
 /// The holder's face as a label records it.
@@ -62,10 +65,28 @@ impl FacePhoto {
         bytes: &[u8],
         face_box: Option<[f32; 4]>,
     ) -> Result<FacePhoto, Error> {
+        FacePhoto::from_bytes_with(file, person, bytes, face_box, None)
+    }
+
+    /// Like [`FacePhoto::from_bytes_with_box`], with the face's mesh points as well (`[x, y, z]`
+    /// in the photo's pixels, e.g. from `verifier face mesh`).
+    pub fn from_bytes_with(
+        file: &str,
+        person: u32,
+        bytes: &[u8],
+        face_box: Option<[f32; 4]>,
+        mesh: Option<Vec<[f32; 3]>>,
+    ) -> Result<FacePhoto, Error> {
         let img = image::load_from_memory(bytes)
             .map_err(|e| Error::BadImage { file: file.to_owned(), reason: e.to_string() })?
             .to_rgb8();
-        Ok(FacePhoto::from_image(file, person, false, img, face_box))
+        let width = img.width().max(1);
+        let mut face = FacePhoto::from_image(file, person, false, img, face_box);
+        // The points are in the original photo's pixels; the photo may have been downscaled
+        // (the depth is in the same units as x and y).
+        let k = face.photo.width() as f32 / width as f32;
+        face.mesh = mesh.map(|m| m.into_iter().map(|p| p.map(|v| v * k)).collect());
+        Ok(face)
     }
 
     fn from_image(file: &str, person: u32, placeholder: bool, img: RgbImage, face_box: Option<[f32; 4]>) -> FacePhoto {
@@ -89,7 +110,7 @@ impl FacePhoto {
             None => head_box(photo.width(), photo.height()),
         };
         let head = head_crop(&photo, region);
-        FacePhoto { file: file.to_owned(), person, placeholder, photo, head, face_box }
+        FacePhoto { file: file.to_owned(), person, placeholder, photo, head, face_box, mesh: None }
     }
 
     /// How a label refers to this face.
@@ -194,6 +215,16 @@ pub fn load_faces(dir: &Path) -> Result<Vec<FacePhoto>, Error> {
 /// [`load_faces`], cropping each photo's head around its entry in `face_boxes` (file name to
 /// `[x, y, w, h]` in the photo's pixels) where it has one.
 pub fn load_faces_with_boxes(dir: &Path, face_boxes: &BTreeMap<String, [f32; 4]>) -> Result<Vec<FacePhoto>, Error> {
+    load_faces_with(dir, face_boxes, &BTreeMap::new())
+}
+
+/// [`load_faces_with_boxes`], with each photo's face mesh from `meshes` (file name to its points
+/// `[x, y, z]` in the photo's pixels, as `scripts/face_meshes.sh` writes them) where it has one.
+pub fn load_faces_with(
+    dir: &Path,
+    face_boxes: &BTreeMap<String, [f32; 4]>,
+    meshes: &BTreeMap<String, Vec<[f32; 3]>>,
+) -> Result<Vec<FacePhoto>, Error> {
     let io = |e: std::io::Error| Error::Io { path: dir.display().to_string(), reason: e.to_string() };
     let pivot = std::fs::read_to_string(dir.join("face-recognition-pivot.csv")).unwrap_or_default();
     let people = people_from_pivot(&pivot);
@@ -221,7 +252,8 @@ pub fn load_faces_with_boxes(dir: &Path, face_boxes: &BTreeMap<String, [f32; 4]>
                 next_person - 1
             }
         };
-        faces.push(FacePhoto::from_bytes_with_box(&name, person, &bytes, face_boxes.get(&name).copied())?);
+        let (face_box, mesh) = (face_boxes.get(&name).copied(), meshes.get(&name).cloned());
+        faces.push(FacePhoto::from_bytes_with(&name, person, &bytes, face_box, mesh)?);
     }
     Ok(faces)
 }

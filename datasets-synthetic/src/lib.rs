@@ -51,12 +51,13 @@ pub mod raster;
 pub mod render;
 pub mod sample;
 pub mod sheet;
+pub mod turn3d;
 pub mod video;
 pub mod warp;
 pub mod y4m;
 
 pub use date::Date;
-pub use face::{FacePhoto, FaceRef, load_faces, load_faces_with_boxes, placeholder_faces};
+pub use face::{FacePhoto, FaceRef, load_faces, load_faces_with, load_faces_with_boxes, placeholder_faces};
 pub use frame::{FrameLabel, FrameSample, frame, frame_of};
 pub use mrz_text::{CheckedField, DocumentContent, DocumentKind, Expected, Layout, MrzFormat, Variant, failed_checks};
 pub use raster::Fonts;

@@ -291,8 +291,12 @@ fn face_luma(face: &FacePhoto) -> f32 {
 }
 
 /// The photo with its head moved by `d` (photo pixels) and turned by (yaw, pitch) degrees,
-/// the rest of the photo (the room) unmoved.
+/// the rest of the photo (the room) unmoved: in 3-D over the photo's face mesh when it has one
+/// ([`crate::turn3d`]), else by the cylinder warp, the head pasted back into the room.
 fn live_head(face: &FacePhoto, yaw: f32, pitch: f32, d: [f32; 2]) -> RgbImage {
+    if let Some(mesh) = &face.mesh {
+        return crate::turn3d::turn_head(&face.photo, mesh, yaw, pitch, d);
+    }
     let turned = turn_face(face, yaw, pitch);
     let [fx, fy, fw, fh] = face_region(face);
     // The head: the face box and a little hair, down to the chin. (Ears and hair beyond it stay
@@ -425,11 +429,12 @@ impl Motion {
     }
 }
 
-/// The movements a challenge asks for, as (name, yaw, pitch) degrees of the head warp in
+/// The movements a challenge asks for, as (name, yaw, pitch) degrees of the head turn in
 /// [`crate::video`]'s convention (the subject's left is the image's +x). A person asked to turn
-/// does it plainly, 30 to 45 degrees; the cylinder warp of a flat photo shows less rotation than
-/// it is told (a 35-degree turn reads 10 to 17 degrees through the face mesh, less on a photo
-/// already turned that way), so the upper end is asked of it.
+/// does it plainly, 30 to 45 degrees, and the page says "hold it" once the turn is seen, so the
+/// upper end is rendered. Turned in 3-D over the photo's mesh ([`crate::turn3d`]) 45 degrees
+/// reads 20-37 through the verifier's face mesh (p10 to p90, docs/liveness.md); the cylinder
+/// warp used without a mesh reads less than half its angle.
 const MOVES: [(&str, f32, f32); 4] =
     [("turn_left", 45.0, 0.0), ("turn_right", -45.0, 0.0), ("look_up", 0.0, 30.0), ("look_down", 0.0, -30.0)];
 

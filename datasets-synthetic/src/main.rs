@@ -14,8 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use datasets_synthetic::liveness;
 use datasets_synthetic::video::{self, VideoSpec};
 use datasets_synthetic::{
-    Assets, Date, Fonts, Spec, Stream, default_reference_date, document, frame_of, load_faces_with_boxes, sample_seed,
-    sheet,
+    Assets, Date, Fonts, Spec, Stream, default_reference_date, document, frame_of, load_faces_with, sample_seed, sheet,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -108,6 +107,11 @@ struct Common {
     /// scripts/face_boxes.sh); heads are cropped around these boxes instead of by a heuristic.
     #[arg(long)]
     face_boxes: Option<PathBuf>,
+    /// JSON object from photo file name to its face mesh `[[x, y, z], ...]` (as written by
+    /// scripts/face_meshes.sh); live heads (liveness sequences) then turn in 3-D over the mesh
+    /// instead of by a 2-D cylinder warp, which the verifier's face mesh under-reads.
+    #[arg(long)]
+    face_meshes: Option<PathBuf>,
     /// Reference date (YYYY-MM-DD) for expiry and expected decisions.
     #[arg(long)]
     at: Option<String>,
@@ -183,7 +187,14 @@ fn setup(common: &Common) -> Result<(Assets, Spec)> {
             }
             None => Default::default(),
         };
-        let faces = load_faces_with_boxes(&common.faces, &boxes)?;
+        let meshes: std::collections::BTreeMap<String, Vec<[f32; 3]>> = match &common.face_meshes {
+            Some(path) => {
+                serde_json::from_slice(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+                    .with_context(|| format!("{} is not a JSON object of [[x, y, z], ...] meshes", path.display()))?
+            }
+            None => Default::default(),
+        };
+        let faces = load_faces_with(&common.faces, &boxes, &meshes)?;
         eprintln!("{} face photos from {}", faces.len(), common.faces.display());
         faces
     } else {
