@@ -17,10 +17,11 @@
 //! counts as not live (against BPCER).
 //!
 //! `eval` prints one JSON object over many sequences: counts, APCER per attack type and BPCER
-//! for the passive, flash and integrity layers combined (the contract keys `genuine`,
-//! `attacks`, `apcer`, `bpcer`, `thresholds`), per layer (`layers`, the challenge's included),
-//! with the challenge too (`with_challenge`), the flash step's length, per-frame times, and
-//! optionally still images (`--samples`) scored by the models alone. `check` prints one session's verdict with each
+//! for the four layers combined as a session combines them (the contract keys `genuine`,
+//! `attacks`, `apcer`, `bpcer`, `thresholds`; `combined` names the layers), per layer
+//! (`layers`), without the challenge (`without_challenge`: what the other three stop on their
+//! own), the flash step's length, per-frame times, and optionally still images (`--samples`)
+//! scored by the models alone. `check` prints one session's verdict with each
 //! layer's evidence. The session's own wiring of these layers is the session's, not here; the
 //! challenge's check that the same person stays in view (face embeddings) is not replayed.
 
@@ -675,7 +676,7 @@ struct SequenceResult {
     name: String,
     kind: String,
     verdict: &'static str,
-    with_challenge: &'static str,
+    without_challenge: &'static str,
     reasons: Vec<&'static str>,
     layers: serde_json::Value,
     #[serde(skip)]
@@ -742,11 +743,12 @@ fn flash_step_ms(label: &Label, nonce: &[Shown], config: &FlashConfig) -> Option
 }
 
 /// Every sequence through every layer. The contract's combined figures (`apcer`, `bpcer`) are
-/// over the passive layer, the flash and stream integrity (`combined` names them); the
-/// challenge's are in `layers.challenge` and combined with the others in `with_challenge`,
-/// apart, because on synthetic sequences they measure the generator's head turn (a 2-D warp of
-/// a flat photo, which the face mesh under-reads) and its flat, rigid prints more than the
-/// challenge (docs/liveness.md).
+/// over every layer that ran, as the session decides (`combined` names them); the same without
+/// the challenge (`without_challenge`) says what the passive layer, the flash and stream
+/// integrity stop on their own. On synthetic sequences the challenge's figures measure its
+/// logic against the face mesh's reading of the generator's head turn (the photo's own mesh
+/// turned in 3-D, with `--face-meshes`; a 2-D warp the mesh under-reads without) and its flat,
+/// rigid prints, not the mesh on people (docs/liveness.md).
 fn eval(dir: &Path, samples: Option<&Path>, details: bool, config: &Config) -> anyhow::Result<()> {
     let layer = load_layer(config)?;
     let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -768,18 +770,16 @@ fn eval(dir: &Path, samples: Option<&Path>, details: bool, config: &Config) -> a
             let (agg, frames, timing) = measure(folder, &label, &layer, challenge.is_some(), config)?;
             let layers = Layers::run(&agg, &frames, nonce.as_deref(), challenge.as_deref(), config);
             let said = layers.said();
-            // The contract's combined figures leave the challenge out (see `eval`); its own
-            // figures and the combination with it are reported beside them.
-            let (verdict, reasons) =
+            let (verdict, reasons) = combine(&said.iter().map(|s| s.1).collect::<Vec<_>>());
+            let (without_challenge, _) =
                 combine(&said.iter().filter(|s| s.0 != "challenge").map(|s| s.1).collect::<Vec<_>>());
-            let (with_challenge, _) = combine(&said.iter().map(|s| s.1).collect::<Vec<_>>());
             let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let flash_step_ms = nonce.as_deref().and_then(|n| flash_step_ms(&label, n, &config.session.machine.flash));
             let result = SequenceResult {
                 name,
                 kind,
                 verdict,
-                with_challenge,
+                without_challenge,
                 reasons,
                 layers: layers.json(),
                 said,
@@ -795,9 +795,9 @@ fn eval(dir: &Path, samples: Option<&Path>, details: bool, config: &Config) -> a
     }
     let seqs: Vec<&SequenceResult> = results.iter().map(|(r, _)| r).collect();
     let mut out = rates(&seqs, |r| Some(r.verdict == "live"), |r| Some(r.verdict == "rejected"));
-    out["combined"] = serde_json::json!(["passive", "flash", "integrity"]);
-    out["with_challenge"] =
-        rates(&seqs, |r| Some(r.with_challenge == "live"), |r| Some(r.with_challenge == "rejected"));
+    out["combined"] = serde_json::json!(LAYER_NAMES);
+    out["without_challenge"] =
+        rates(&seqs, |r| Some(r.without_challenge == "live"), |r| Some(r.without_challenge == "rejected"));
     let mut layers = serde_json::Map::new();
     for name in LAYER_NAMES {
         let said = |r: &SequenceResult| r.said.iter().find(|s| s.0 == name).map(|s| s.1);
