@@ -6,7 +6,9 @@
 //! `session::flash::FlashColour`; a test on the verifier's side compares the two) and of the
 //! drawing rule (`FlashPlan::draw` then `FlashPlan::paced`: 4 to 6 distinct colours of 200 to
 //! 300 ms after a 300 to 900 ms lead-in, each lasting at least 2.5 frame intervals, at most
-//! 1.2 s; the values of `[session.flash]` in the verifier's `config/default.toml`).
+//! 1.2 s, then fitted into 3 s with the 700 ms settle by shortening the lead-in down to 300 ms
+//! and then dropping colours from the end down to 4; the values of `[session.flash]` in the verifier's
+//! `config/default.toml`).
 //!
 //! The light is physical: the screen adds irradiance in proportion to its colour, so a diffuse
 //! surface's pixel grows by `gain * colour` times its own value (its albedo times the room's
@@ -49,6 +51,8 @@ pub struct FlashSpec {
     pub frames_per_colour: f32,
     /// ... but at most this long, ms.
     pub max_paced_colour_ms: u32,
+    /// The flash step's budget, ms, from its start to the check (lead-in, colours, settle).
+    pub max_step_ms: u32,
     /// Frames still collected after the last colour, ms, before the check.
     pub settle_ms: u32,
 }
@@ -62,6 +66,7 @@ impl FlashSpec {
             lead_in_ms: (300, 900),
             frames_per_colour: 2.5,
             max_paced_colour_ms: 1200,
+            max_step_ms: 3000,
             settle_ms: 700,
         }
     }
@@ -80,23 +85,38 @@ pub struct FlashStep {
 }
 
 /// Draws a sequence whose flash starts (the session's `start_flash`) at `started_ms`, paced to
-/// frames `interval_ms` apart: distinct colours while some are unused, never one twice in a row.
+/// frames `interval_ms` apart: distinct colours while some are unused, never one twice in a row;
+/// then fitted into `max_step_ms` as the session fits it.
 pub fn draw_flash(spec: &FlashSpec, started_ms: u32, interval_ms: u32, rng: &mut ChaCha8Rng) -> Vec<FlashStep> {
-    let lead_in = rng.random_range(spec.lead_in_ms.0..=spec.lead_in_ms.1);
+    let mut lead_in = rng.random_range(spec.lead_in_ms.0..=spec.lead_in_ms.1);
     let count = rng.random_range(spec.colours.0..=spec.colours.1.max(spec.colours.0));
-    let least = ((interval_ms as f32 * spec.frames_per_colour) as u32).min(spec.max_paced_colour_ms);
-    let mut out: Vec<FlashStep> = Vec::with_capacity(count);
-    let mut t = started_ms + lead_in;
+    let wanted = (interval_ms as f32 * spec.frames_per_colour) as u32;
+    let capped = wanted > spec.max_paced_colour_ms;
+    let least = wanted.min(spec.max_paced_colour_ms);
+    let mut drawn: Vec<(&str, u32)> = Vec::with_capacity(count);
     for _ in 0..count {
-        let unused: Vec<&str> =
-            FLASH_COLOURS.iter().map(|c| c.0).filter(|n| out.iter().all(|s| s.colour != *n)).collect();
+        let unused: Vec<&str> = FLASH_COLOURS.iter().map(|c| c.0).filter(|n| drawn.iter().all(|s| s.0 != *n)).collect();
         let choices: Vec<&str> = if unused.is_empty() {
-            FLASH_COLOURS.iter().map(|c| c.0).filter(|n| out.last().is_none_or(|l| l.colour != *n)).collect()
+            FLASH_COLOURS.iter().map(|c| c.0).filter(|n| drawn.last().is_none_or(|l| l.0 != *n)).collect()
         } else {
             unused
         };
         let colour = choices[rng.random_range(0..choices.len())];
-        let length = rng.random_range(spec.colour_ms.0..=spec.colour_ms.1).max(least);
+        drawn.push((colour, rng.random_range(spec.colour_ms.0..=spec.colour_ms.1).max(least)));
+    }
+    // A device too slow for its frames per colour keeps every colour; else the step keeps to its
+    // budget: lead-in shortened, then colours dropped from the end.
+    if !capped {
+        let length = |lead_in: u32, d: &[(&str, u32)]| lead_in + d.iter().map(|s| s.1).sum::<u32>() + spec.settle_ms;
+        let over = length(lead_in, &drawn).saturating_sub(spec.max_step_ms);
+        lead_in = lead_in.saturating_sub(over).max(spec.lead_in_ms.0.min(lead_in));
+        while length(lead_in, &drawn) > spec.max_step_ms && drawn.len() > spec.colours.0.max(1) {
+            drawn.pop();
+        }
+    }
+    let mut t = started_ms + lead_in;
+    let mut out: Vec<FlashStep> = Vec::with_capacity(drawn.len());
+    for (colour, length) in drawn {
         out.push(FlashStep { colour: colour.to_owned(), start_ms: t, end_ms: t + length });
         t += length;
     }
@@ -260,6 +280,8 @@ mod tests {
                 assert!(colour_rgb(&s.colour).is_some());
             }
             assert!(steps.windows(2).all(|w| w[0].end_ms == w[1].start_ms && w[0].colour != w[1].colour));
+            let last = steps.last().map_or(0, |s| s.end_ms);
+            assert!(last + spec.settle_ms - 1000 <= spec.max_step_ms, "the step's budget: {steps:?}");
             let mut names: Vec<&str> = steps.iter().map(|s| s.colour.as_str()).collect();
             names.sort_unstable();
             names.dedup();

@@ -133,6 +133,7 @@ impl SessionConfig {
                 max_colour: Duration::from_millis(300),
                 frames_per_colour: 2.5,
                 max_paced_colour: Duration::from_millis(1200),
+                max_step: Duration::from_millis(3000),
                 min_lead_in: Duration::from_millis(300),
                 max_lead_in: Duration::from_millis(900),
                 settle: Duration::from_millis(700),

@@ -105,6 +105,10 @@ pub struct FlashConfig {
     pub frames_per_colour: f32,
     /// ... but at most this long.
     pub max_paced_colour: Duration,
+    /// The flash step's budget, from its start to the check (lead-in, colours, `settle`): a
+    /// plan that would run longer has its lead-in shortened, down to `min_lead_in`, then loses
+    /// colours from its end, down to `min_colours` (see [`FlashPlan::paced`]).
+    pub max_step: Duration,
     /// The wait before the first colour, at least and at most (drawn): the page cannot know
     /// when the flash starts.
     pub min_lead_in: Duration,
@@ -169,11 +173,29 @@ impl FlashPlan {
 
     /// The plan with each colour lasting at least `frames_per_colour` of the device's frame
     /// intervals (at most `max_paced_colour`): a slow phone, or a loaded server, still sees each
-    /// colour in a few frames, at the cost of a longer flash.
+    /// colour in a few frames. Then it is fitted into `max_step` with `settle`: the lead-in
+    /// shortened down to `min_lead_in`, then colours dropped from the end down to `min_colours`
+    /// (the colours are what a recording cannot know, and more of them seen in more frames keep
+    /// another session's recording further from the pass bar; the lead-in only hides when they
+    /// start); except on a device too slow for `frames_per_colour` even at `max_paced_colour`,
+    /// whose few frames need every colour (its flash takes longer).
     pub fn paced(&self, frame_interval: Option<Duration>, config: &FlashConfig) -> FlashPlan {
-        let Some(interval) = frame_interval else { return self.clone() };
-        let least = interval.mul_f32(config.frames_per_colour.max(0.0)).min(config.max_paced_colour);
-        FlashPlan { lead_in: self.lead_in, steps: self.steps.iter().map(|&(c, d)| (c, d.max(least))).collect() }
+        let mut plan = self.clone();
+        if let Some(interval) = frame_interval {
+            let wanted = interval.mul_f32(config.frames_per_colour.max(0.0));
+            if wanted > config.max_paced_colour {
+                let least = config.max_paced_colour;
+                plan.steps.iter_mut().for_each(|s| s.1 = s.1.max(least));
+                return plan;
+            }
+            plan.steps.iter_mut().for_each(|s| s.1 = s.1.max(wanted));
+        }
+        let over = (plan.length() + config.settle).saturating_sub(config.max_step);
+        plan.lead_in = plan.lead_in.saturating_sub(over).max(config.min_lead_in.min(plan.lead_in));
+        while plan.length() + config.settle > config.max_step && plan.steps.len() > config.min_colours.max(1) {
+            plan.steps.pop();
+        }
+        plan
     }
 
     /// The whole flash from its start: lead-in and every colour.
@@ -371,7 +393,7 @@ mod tests {
 
     #[test]
     fn a_slow_device_gets_longer_colours() {
-        let c = config();
+        let c = FlashConfig { max_step: Duration::from_secs(60), ..config() };
         let plan = FlashPlan::draw(&c, 8);
         assert_eq!(plan.paced(Some(Duration::from_millis(50)), &c), plan, "a fast device: as drawn");
         let slow = plan.paced(Some(Duration::from_millis(400)), &c);
@@ -382,6 +404,42 @@ mod tests {
             slow.steps.iter().map(|s| s.0).collect::<Vec<_>>(),
             plan.steps.iter().map(|s| s.0).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn the_flash_step_keeps_to_its_budget_unless_the_device_is_too_slow_for_it() {
+        let c = config();
+        let budget = c.max_step;
+        for seed in 0..200 {
+            let plan = FlashPlan::draw(&c, seed);
+            for ms in [None, Some(33), Some(100), Some(160)] {
+                let paced = plan.paced(ms.map(Duration::from_millis), &c);
+                assert!(paced.length() + c.settle <= budget, "{ms:?}: {paced:?}");
+                // Colours are dropped from the end only, never below the least, and each still
+                // lasts its frames.
+                assert!(paced.steps.len() >= c.min_colours, "{paced:?}");
+                assert!(paced.steps.iter().zip(&plan.steps).all(|(p, d)| p.0 == d.0 && p.1 >= d.1), "{paced:?}");
+                assert!(paced.lead_in >= c.min_lead_in && paced.lead_in <= plan.lead_in, "{paced:?}");
+            }
+        }
+        // The lead-in goes first: 6 colours of 300 ms fit with a short lead-in.
+        let long =
+            FlashPlan { lead_in: c.max_lead_in, steps: FlashColour::ALL.iter().map(|&k| (k, c.max_colour)).collect() };
+        let fitted = long.paced(Some(Duration::from_millis(33)), &c);
+        assert_eq!(fitted.steps, long.steps, "{fitted:?}");
+        assert_eq!(fitted.lead_in + c.settle + c.max_colour * 6, budget, "{fitted:?}");
+        // A plan that fits is left as drawn on a fast device.
+        let short = FlashPlan { lead_in: c.min_lead_in, steps: FlashPlan::draw(&c, 1).steps[..4].to_vec() };
+        assert_eq!(short.paced(Some(Duration::from_millis(33)), &c), short);
+        // 400 ms frames: four colours of 1 s cannot fit 3 s; they are kept (the check needs their
+        // frames) and the lead-in is as short as allowed.
+        let slow = FlashPlan::draw(&c, 8).paced(Some(Duration::from_millis(400)), &c);
+        assert_eq!(slow.steps.len(), c.min_colours, "{slow:?}");
+        assert_eq!(slow.lead_in, c.min_lead_in, "{slow:?}");
+        // One frame a second (a loaded machine): every colour, at its longest.
+        let plan = FlashPlan::draw(&c, 8);
+        let stalled = plan.paced(Some(Duration::from_secs(1)), &c);
+        assert_eq!(stalled.steps.len(), plan.steps.len(), "{stalled:?}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ struct RawFlash {
     colour_max_ms: u64,
     frames_per_colour: f32,
     max_paced_colour_ms: u64,
+    max_step_ms: u64,
     lead_in_min_ms: u64,
     lead_in_max_ms: u64,
     settle_ms: u64,
@@ -250,6 +251,13 @@ pub fn validate(
             fl.lead_in_min_ms.to_string(),
         ));
     }
+    if fl.max_step_ms <= fl.settle_ms + fl.lead_in_min_ms {
+        return Err(invalid(
+            "session.flash.max_step_ms",
+            "must leave room for colours after lead_in_min_ms and settle_ms",
+            fl.max_step_ms.to_string(),
+        ));
+    }
     if !(fl.review_correlation <= fl.pass_correlation && fl.pass_correlation <= 1.0) {
         return Err(invalid(
             "session.flash.review_correlation",
@@ -269,6 +277,7 @@ pub fn validate(
         max_colour: Duration::from_millis(fl.colour_max_ms),
         frames_per_colour: fl.frames_per_colour,
         max_paced_colour: Duration::from_millis(fl.max_paced_colour_ms.max(fl.colour_max_ms)),
+        max_step: Duration::from_millis(fl.max_step_ms),
         min_lead_in: Duration::from_millis(fl.lead_in_min_ms),
         max_lead_in: Duration::from_millis(fl.lead_in_max_ms),
         settle: Duration::from_millis(fl.settle_ms),

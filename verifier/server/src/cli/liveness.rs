@@ -712,6 +712,7 @@ fn thresholds(config: &Config) -> serde_json::Value {
     t["flash"] = serde_json::json!({
         "max_lag_ms": f.max_lag.as_millis() as u64,
         "settle_ms": f.settle.as_millis() as u64,
+        "max_step_ms": f.max_step.as_millis() as u64,
         "transition_guard_ms": f.transition_guard.as_millis() as u64,
         "min_frames": f.min_frames,
         "min_distinct": f.min_distinct,
@@ -927,6 +928,20 @@ mod tests {
     fn the_generators_colours_are_the_sessions() {
         let session: Vec<(&str, [u8; 3])> = FlashColour::ALL.iter().map(|c| (c.as_str(), c.rgb())).collect();
         assert_eq!(session, datasets_synthetic::flash::FLASH_COLOURS.to_vec());
+    }
+
+    #[test]
+    fn the_generators_flash_rule_has_the_shipped_values() {
+        let f = &shipped().session.machine.flash;
+        let g = datasets_synthetic::flash::FlashSpec::shipped();
+        let ms = |d: Duration| d.as_millis() as u32;
+        assert_eq!(g.colours, (f.min_colours, f.max_colours));
+        assert_eq!(g.colour_ms, (ms(f.min_colour), ms(f.max_colour)));
+        assert_eq!(g.lead_in_ms, (ms(f.min_lead_in), ms(f.max_lead_in)));
+        assert_eq!(g.frames_per_colour, f.frames_per_colour);
+        assert_eq!(g.max_paced_colour_ms, ms(f.max_paced_colour));
+        assert_eq!(g.max_step_ms, ms(f.max_step));
+        assert_eq!(g.settle_ms, ms(f.settle));
     }
 
     #[test]
