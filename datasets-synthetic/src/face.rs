@@ -219,7 +219,7 @@ pub fn load_faces_with_boxes(dir: &Path, face_boxes: &BTreeMap<String, [f32; 4]>
 }
 
 /// [`load_faces_with_boxes`], with each photo's face mesh from `meshes` (file name to its points
-/// `[x, y, z]` in the photo's pixels, as `scripts/face_meshes.sh` writes them) where it has one.
+/// `[x, y, z]` in the photo's pixels, as `scripts/face_boxes.sh` writes them) where it has one.
 pub fn load_faces_with(
     dir: &Path,
     face_boxes: &BTreeMap<String, [f32; 4]>,

@@ -108,7 +108,7 @@ struct Common {
     #[arg(long)]
     face_boxes: Option<PathBuf>,
     /// JSON object from photo file name to its face mesh `[[x, y, z], ...]` (as written by
-    /// scripts/face_meshes.sh); live heads (liveness sequences) then turn in 3-D over the mesh
+    /// scripts/face_boxes.sh); live heads (liveness sequences) then turn in 3-D over the mesh
     /// instead of by a 2-D cylinder warp, which the verifier's face mesh under-reads.
     #[arg(long)]
     face_meshes: Option<PathBuf>,

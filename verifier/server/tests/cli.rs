@@ -447,7 +447,7 @@ fn face_match_finds_the_holder_portrait_on_a_document() {
     }
 }
 
-/// The face mesh of every shared photo, through `verifier face mesh` as `scripts/face_meshes.sh`
+/// The face mesh of every shared photo, through `verifier face mesh` as `scripts/face_boxes.sh`
 /// writes them, computed once for the tests that generate live sequences from them.
 fn shared_meshes(faces: &std::path::Path) -> &'static std::collections::BTreeMap<String, Vec<[f32; 3]>> {
     static MESHES: std::sync::OnceLock<std::collections::BTreeMap<String, Vec<[f32; 3]>>> = std::sync::OnceLock::new();

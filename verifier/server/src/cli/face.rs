@@ -28,9 +28,9 @@ pub enum FaceCommand {
     },
     /// The 468-point face mesh of the largest face: prints `{"box":[x,y,w,h],"points":[[x,y,z],
     /// ...],"pose":{"yaw_deg","pitch_deg","roll_deg"}}` in the image's pixels (`z` the depth,
-    /// smaller nearer the camera, in the same units), or `{"box":null}` when no face or no mesh
-    /// is found. `scripts/face_meshes.sh` writes these for the synthetic generator's 3-D head
-    /// turns.
+    /// smaller nearer the camera, in the same units); `points` and `pose` are null when the face
+    /// has no mesh, and the whole is `{"box":null}` when no face is found. `scripts/face_boxes.sh`
+    /// writes the boxes and meshes of the shared photos for the synthetic generator.
     Mesh {
         /// The image file (JPEG, PNG, WebP or BMP).
         image: PathBuf,
@@ -270,22 +270,24 @@ pub fn run(command: FaceCommand, config: &Config) -> anyhow::Result<()> {
             let manifest = Manifest::embedded();
             let detector = engines::face_detector(&runtime, config, &manifest)?;
             let (mesh, _) = engines::face_mesh(&runtime, config, &manifest)?;
-            let found = match vision::face::largest(&detector.detect(&frame)?) {
-                Some(face) => mesh.landmarks(&frame, &face)?.map(|m| (face.bbox, m)),
-                None => None,
-            };
-            let out = match found {
-                Some((b, m)) => {
-                    let pose = vision::face::head_pose(&m);
-                    serde_json::json!({
+            let out = match vision::face::largest(&detector.detect(&frame)?) {
+                Some(face) => {
+                    let b = face.bbox;
+                    let mut out = serde_json::json!({
                         "box": [round1(b.x), round1(b.y), round1(b.width), round1(b.height)],
-                        "points": m.points().iter().map(|p| p.map(round1)).collect::<Vec<_>>(),
-                        "pose": {
+                        "points": null,
+                        "pose": null,
+                    });
+                    if let Some(m) = mesh.landmarks(&frame, &face)? {
+                        let pose = vision::face::head_pose(&m);
+                        out["points"] = serde_json::json!(m.points().iter().map(|p| p.map(round1)).collect::<Vec<_>>());
+                        out["pose"] = serde_json::json!({
                             "yaw_deg": round1(pose.yaw_deg),
                             "pitch_deg": round1(pose.pitch_deg),
                             "roll_deg": round1(pose.roll_deg),
-                        },
-                    })
+                        });
+                    }
+                    out
                 }
                 None => serde_json::json!({ "box": null }),
             };
