@@ -8,7 +8,7 @@
 //! on the server's clock, all in ms from the session's start). `check` also takes a folder of
 //! frames named by their time (`1250.jpg`: captured and arrived at 1,250 ms) when it has no
 //! label. Each frame goes through what a session runs: YuNet's largest face, SilentFace's
-//! models, `vision::liveness::measure_frame` and `PassiveAggregate` (the passive layer), the
+//! models where the live-face quality gate passes, `vision::liveness::measure_frame` and `PassiveAggregate` (the passive layer), the
 //! skin's mean colour exactly as the capture service measures it (`capture::analyse`) scored by
 //! `session::flash::score` against the flash shown (the flash layer), the face mesh's head pose
 //! replayed by `session::challenge::replay` against the movements asked (the challenge layer),
@@ -39,7 +39,7 @@ use session::config::ChallengeConfig;
 use session::flash::{FlashColour, FlashConfig, FlashScore, FlashVerdict, SkinSample, score};
 use sha2::{Digest, Sha256};
 use verifier_models::Manifest;
-use vision::face::{FaceDetector, FaceMesh, head_pose, largest};
+use vision::face::{FaceDetector, FaceMesh, assess, head_pose, largest};
 use vision::frame::{Frame, FrameId, decode};
 use vision::liveness::{
     AntiSpoof, PassiveAggregate, PassiveConfig, PassiveEvidence, PassiveOutcome, SignalVerdict, measure_frame,
@@ -327,7 +327,8 @@ fn measure(
         let t0 = Instant::now();
         let (frame, sha256) = read_frame(&dir.join(&f.file), config)?;
         let t1 = Instant::now();
-        let face = largest(&layer.detector.detect(&frame)?);
+        let detected = layer.detector.detect(&frame)?;
+        let face = largest(&detected);
         let t2 = Instant::now();
         let arrived_ms = f.arrived_ms.or(f.time_ms).unwrap_or(i as f64);
         let mut m = Measured { arrived_ms, captured_ms: f.time_ms, sha256, skin: None, pose: None };
@@ -338,7 +339,13 @@ fn measure(
             out.push(m);
             continue;
         };
-        let model = layer.antispoof.score(&frame, &face.bbox)?;
+        // The models only at faces the live-face quality gate passes, as a session scores them
+        // (`capture::analyse`): a turned head during the challenge is not judged by them.
+        let model = if assess(&frame, &detected, &config.face_match.quality).issues.is_empty() {
+            layer.antispoof.score(&frame, &face.bbox)?
+        } else {
+            None
+        };
         let t3 = Instant::now();
         agg.add(measure_frame(FrameId(i as u64), &frame, &face.bbox, model, &config.passive));
         let t4 = Instant::now();
