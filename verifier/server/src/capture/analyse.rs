@@ -8,11 +8,12 @@
 use session::{Analysis, FaceFindings, Findings, HeadPose, PortraitFinding};
 use sha2::{Digest, Sha256};
 use vision::face::{
-    AlignedFace, DocumentLayout, Embedding, FaceBox, PortraitConfig, PortraitMiss, QualityConfig, assess, find_card,
-    find_front_portrait, find_portrait, head_pose, largest,
+    AlignedFace, DocumentLayout, Embedding, FaceBox, FaceQuality, PortraitConfig, PortraitMiss, QualityConfig, assess,
+    find_card, find_front_portrait, find_portrait, head_pose, largest,
 };
 use vision::frame::{DecodeLimits, Frame, FrameId, decode};
-use vision::liveness::{PassiveFrame, measure_frame};
+use vision::liveness::{AntiSpoof, ModelScore, PassiveFrame, measure_frame};
+use vision::model::ModelError;
 use vision::mrz::{read_mrz, read_mrz_upright};
 
 use crate::engines::Engines;
@@ -86,7 +87,7 @@ pub fn analyse(
     let sha256 = hex::encode(Sha256::digest(bytes));
     let frame = decode(bytes, cx.limits).map_err(|e| FrameError::Corrupt(e.to_string()))?;
     let faces = &cx.engines.faces;
-    let model = |e: vision::model::ModelError| FrameError::Model(e.to_string());
+    let model = |e: ModelError| FrameError::Model(e.to_string());
     let (partial, crop) = match analysis {
         Analysis::Document => {
             let read = read_mrz(&frame, &cx.engines.mrz, cx.today).map_err(model)?;
@@ -139,11 +140,7 @@ pub fn analyse(
             // were trained to judge.
             let passive = match face {
                 Some(f) if !on_document => {
-                    let scored = if quality.issues.is_empty() {
-                        cx.engines.antispoof.score(&frame, &f.bbox).map_err(model)?
-                    } else {
-                        None
-                    };
+                    let scored = gated_model_score(&cx.engines.antispoof, &frame, &f.bbox, &quality).map_err(model)?;
                     Some(measure_frame(id, &frame, &f.bbox, scored, cx.passive))
                 }
                 _ => None,
@@ -153,6 +150,18 @@ pub fn analyse(
         Analysis::None => return Err(FrameError::Corrupt("the session is decided".into())),
     };
     Ok(Prepared { sha256, crop, partial })
+}
+
+/// SilentFace's score of `face`, only where the live-face quality gate passed (`quality`): the
+/// models judge faces like those they were trained on, not a head turned away or a blurred one.
+/// `verifier liveness eval` and `check` score frames by the same rule.
+pub(crate) fn gated_model_score(
+    antispoof: &AntiSpoof,
+    frame: &Frame,
+    face: &FaceBox,
+    quality: &FaceQuality,
+) -> Result<Option<ModelScore>, ModelError> {
+    if quality.issues.is_empty() { antispoof.score(frame, face) } else { Ok(None) }
 }
 
 /// The mean colour of the face's skin: the middle of the face box (cheeks, nose, under the

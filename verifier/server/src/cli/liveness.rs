@@ -8,8 +8,9 @@
 //! on the server's clock, all in ms from the session's start). `check` also takes a folder of
 //! frames named by their time (`1250.jpg`: captured and arrived at 1,250 ms) when it has no
 //! label. Each frame goes through what a session runs: YuNet's largest face, SilentFace's
-//! models where the live-face quality gate passes, `vision::liveness::measure_frame` and `PassiveAggregate` (the passive layer), the
-//! skin's mean colour exactly as the capture service measures it (`capture::analyse`) scored by
+//! models where the live-face quality gate passes (`capture::analyse::gated_model_score`),
+//! `vision::liveness::measure_frame` and `PassiveAggregate` (the passive layer), the skin's mean
+//! colour exactly as the capture service measures it (`capture::analyse`) scored by
 //! `session::flash::score` against the flash shown (the flash layer), the face mesh's head pose
 //! replayed by `session::challenge::replay` against the movements asked (the challenge layer),
 //! and each frame's SHA-256 and times through `StreamIntegrity` (stream integrity), all under the
@@ -45,7 +46,7 @@ use vision::liveness::{
     AntiSpoof, PassiveAggregate, PassiveConfig, PassiveEvidence, PassiveOutcome, SignalVerdict, measure_frame,
 };
 
-use crate::capture::analyse::skin_colour;
+use crate::capture::analyse::{gated_model_score, skin_colour};
 use crate::capture::integrity::{IntegrityConfig, StreamIntegrity};
 use crate::config::Config;
 use crate::engines;
@@ -339,13 +340,9 @@ fn measure(
             out.push(m);
             continue;
         };
-        // The models only at faces the live-face quality gate passes, as a session scores them
-        // (`capture::analyse`): a turned head during the challenge is not judged by them.
-        let model = if assess(&frame, &detected, &config.face_match.quality).issues.is_empty() {
-            layer.antispoof.score(&frame, &face.bbox)?
-        } else {
-            None
-        };
+        // As a session scores them: a turned head during the challenge is not judged by the models.
+        let quality = assess(&frame, &detected, &config.face_match.quality);
+        let model = gated_model_score(&layer.antispoof, &frame, &face.bbox, &quality)?;
         let t3 = Instant::now();
         agg.add(measure_frame(FrameId(i as u64), &frame, &face.bbox, model, &config.passive));
         let t4 = Instant::now();
