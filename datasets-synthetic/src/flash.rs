@@ -7,8 +7,8 @@
 //! drawing rule (`FlashPlan::draw` then `FlashPlan::paced`: 4 to 6 distinct colours of 200 to
 //! 300 ms after a 300 to 900 ms lead-in, each lasting at least 2.5 frame intervals, at most
 //! 1.2 s, then fitted into 3 s with the 700 ms settle by shortening the lead-in down to 300 ms
-//! and then dropping colours from the end down to 4; the values of `[session.flash]` in the verifier's
-//! `config/default.toml`).
+//! and then dropping colours from the end down to 4; the values of `[session.flash]` in the
+//! verifier's `config/default.toml`).
 //!
 //! The light is physical: the screen adds irradiance in proportion to its colour, so a diffuse
 //! surface's pixel grows by `gain * colour` times its own value (its albedo times the room's
